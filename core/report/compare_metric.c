@@ -1,0 +1,122 @@
+/* core/report/compare_metric.c — compare one metric between two metric sets item by item:
+ * items matched by id, paired bootstrap of the delta through mv_metrics_value_weighted (so
+ * ratio metrics such as perplexity resample whole documents), McNemar for 0/1 metrics. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include "mv_stats.h"
+
+long mv_metrics_find(const mv_metrics *m, const char *name)
+{
+    size_t n = mv_metrics_count(m);
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(mv_metrics_name(m, i), name) == 0) return (long)i;
+    return -1;
+}
+
+typedef struct pair_ctx {
+    const mv_metrics *A, *B;
+    size_t ma, mb;
+    const size_t *ia, *ib;  /* matched item indices */
+    uint32_t *wa, *wb;      /* per-item weights, sized n_items of A / B */
+    size_t na, nb;
+} pair_ctx;
+
+static double pair_delta(void *user, const uint32_t *counts, size_t n)
+{
+    pair_ctx *p = user;
+    memset(p->wa, 0, p->na * sizeof *p->wa);
+    memset(p->wb, 0, p->nb * sizeof *p->wb);
+    for (size_t i = 0; i < n; i++) {
+        p->wa[p->ia[i]] = counts[i];
+        p->wb[p->ib[i]] = counts[i];
+    }
+    return mv_metrics_value_weighted(p->B, p->mb, p->wb) -
+           mv_metrics_value_weighted(p->A, p->ma, p->wa);
+}
+
+static const mv_metrics *g_sort_m; /* qsort has no user pointer; comparisons are serial */
+static int cmp_by_id(const void *x, const void *y)
+{
+    return strcmp(mv_metrics_item_id(g_sort_m, *(const size_t *)x),
+                  mv_metrics_item_id(g_sort_m, *(const size_t *)y));
+}
+
+mv_status mv_compare_metric(const mv_metrics *A, const mv_metrics *B, const char *name,
+                            const mv_stats_options *o, mv_comparison *c, mv_error *err)
+{
+    mv_status st = MV_OK;
+    size_t *order = NULL, *ia = NULL, *ib = NULL;
+    uint32_t *wa = NULL, *wb = NULL;
+    memset(c, 0, sizeof *c);
+    long la = mv_metrics_find(A, name), lb = mv_metrics_find(B, name);
+    if (la < 0 || lb < 0)
+        return mv_errorf(err, MV_E_NOT_FOUND, "metric %s is missing from the %s side", name,
+                         la < 0 ? "reference" : "candidate");
+    size_t ma = (size_t)la, mb = (size_t)lb;
+    c->a = mv_metrics_value(A, ma);
+    c->b = mv_metrics_value(B, mb);
+    c->delta = c->b - c->a;
+    c->direction = mv_metrics_direction(A, ma) == MV_LOWER_IS_BETTER ? -1 : 1;
+    size_t na = mv_metrics_n_items(A), nb = mv_metrics_n_items(B);
+
+    order = malloc((nb ? nb : 1) * sizeof *order);
+    ia = malloc((na ? na : 1) * sizeof *ia);
+    ib = malloc((na ? na : 1) * sizeof *ib);
+    wa = calloc(na ? na : 1, sizeof *wa);
+    wb = calloc(nb ? nb : 1, sizeof *wb);
+    if (!order || !ia || !ib || !wa || !wb) { st = mv_errorf(err, MV_E_NOMEM, "compare: out of memory"); goto fail; }
+    /* B's items with a value for the metric, sorted by id for binary search. */
+    size_t nbv = 0;
+    for (size_t j = 0; j < nb; j++) {
+        double nu, de;
+        if (mv_metrics_item_terms(B, mb, j, &nu, &de)) order[nbv++] = j;
+    }
+    g_sort_m = B;
+    qsort(order, nbv, sizeof *order, cmp_by_id);
+    size_t n = 0, nav = 0;
+    int binary = mv_metrics_is_binary(A, ma) && mv_metrics_is_binary(B, mb);
+    for (size_t i = 0; i < na; i++) {
+        double nu, de;
+        if (!mv_metrics_item_terms(A, ma, i, &nu, &de)) continue;
+        nav++;
+        const char *id = mv_metrics_item_id(A, i);
+        size_t lo = 0, hi = nbv;
+        while (lo < hi) {
+            size_t mid = (lo + hi) / 2;
+            int r = strcmp(mv_metrics_item_id(B, order[mid]), id);
+            if (r == 0) { lo = mid; hi = mid + 1; break; }
+            if (r < 0) lo = mid + 1; else hi = mid;
+        }
+        if (lo < nbv && strcmp(mv_metrics_item_id(B, order[lo]), id) == 0) {
+            ia[n] = i; ib[n] = order[lo]; n++;
+            if (binary) {
+                double nb2, db2;
+                mv_metrics_item_terms(B, mb, order[lo], &nb2, &db2);
+                double ha = de != 0 ? nu / de : nu, hb = db2 != 0 ? nb2 / db2 : nb2;
+                int ga = c->direction > 0 ? ha > 0.5 : ha < 0.5;
+                int gb = c->direction > 0 ? hb > 0.5 : hb < 0.5;
+                if (gb && !ga) c->n_discordant_better++;
+                if (ga && !gb) c->n_discordant_worse++;
+            }
+        }
+    }
+    c->n_paired = n;
+    c->n_only_a = nav - n;
+    c->n_only_b = nbv - n;
+    if (binary && n > 0) {
+        c->has_p = 1;
+        c->p_mcnemar = mv_mcnemar_exact_p(c->n_discordant_better, c->n_discordant_worse);
+    }
+    if (n >= 2) {
+        pair_ctx p = { A, B, ma, mb, ia, ib, wa, wb, na, nb };
+        st = mv_bootstrap_ci(n, pair_delta, &p, o->resamples, o->seed, 1.0 - o->alpha,
+                             &c->ci_lo, &c->ci_hi, NULL, err);
+        if (st != MV_OK) { mv_error_prefix(err, "metric %s", name); goto fail; }
+        c->has_ci = 1;
+    }
+    mv_comparison_decide(c, o);
+fail:
+    free(order); free(ia); free(ib); free(wa); free(wb);
+    return st;
+}

@@ -1,0 +1,174 @@
+/* core/report/stats.c — paired bootstrap, exact McNemar test and verdicts (mv_stats.h).
+ * Only arithmetic on numbers it is given; matching items by id is in compare_metric.c. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "mv_stats.h"
+
+static uint64_t splitmix64(uint64_t *x)
+{
+    uint64_t z = (*x += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+void mv_rng_seed(mv_rng *r, uint64_t seed)
+{
+    uint64_t x = seed;
+    for (int i = 0; i < 4; i++) r->s[i] = splitmix64(&x);
+}
+
+static uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
+
+uint64_t mv_rng_next(mv_rng *r)
+{
+    uint64_t *s = r->s;
+    uint64_t result = rotl(s[1] * 5, 7) * 9;
+    uint64_t t = s[1] << 17;
+    s[2] ^= s[0]; s[3] ^= s[1]; s[1] ^= s[2]; s[0] ^= s[3];
+    s[2] ^= t;
+    s[3] = rotl(s[3], 45);
+    return result;
+}
+
+uint64_t mv_rng_below(mv_rng *r, uint64_t n)
+{
+    if (n <= 1) return 0;
+    /* Rejection sampling: drop the top partial block so every residue is equally likely. */
+    uint64_t limit = UINT64_MAX - (UINT64_MAX % n);
+    uint64_t x;
+    do x = mv_rng_next(r); while (x >= limit);
+    return x % n;
+}
+
+double mv_mcnemar_exact_p(uint64_t b, uint64_t c)
+{
+    uint64_t n = b + c, k = b < c ? b : c;
+    if (n == 0) return 1.0;
+    /* P(X <= k) for Binomial(n, 1/2), summed in log space so large n does not underflow
+     * term by term before the sum is formed. */
+    double lnorm = -(double)n * log(2.0), sum = 0.0;
+    double lgn = lgamma((double)n + 1.0);
+    for (uint64_t i = 0; i <= k; i++) {
+        double lt = lgn - lgamma((double)i + 1.0) - lgamma((double)(n - i) + 1.0) + lnorm;
+        sum += exp(lt);
+    }
+    double p = 2.0 * sum;
+    return p > 1.0 ? 1.0 : p;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* Linear interpolation between order statistics (type 7, numpy's default). */
+static double quantile_sorted(const double *v, size_t n, double q)
+{
+    if (n == 1) return v[0];
+    double h = q * (double)(n - 1);
+    size_t i = (size_t)floor(h);
+    if (i >= n - 1) return v[n - 1];
+    return v[i] + (h - (double)i) * (v[i + 1] - v[i]);
+}
+
+mv_status mv_bootstrap_ci(size_t n, mv_bootstrap_fn fn, void *user, int resamples,
+                          uint64_t seed, double level, double *lo, double *hi, double *se,
+                          mv_error *err)
+{
+    mv_status st = MV_OK;
+    uint32_t *counts = NULL;
+    double *vals = NULL;
+    if (n == 0 || resamples < 2 || !(level > 0 && level < 1))
+        return mv_errorf(err, MV_E_INPUT, "bootstrap: need n >= 1 (got %zu), resamples >= 2 "
+                         "(got %d) and 0 < level < 1 (got %g)", n, resamples, level);
+    counts = calloc(n, sizeof *counts);
+    vals = malloc((size_t)resamples * sizeof *vals);
+    if (!counts || !vals) { st = mv_errorf(err, MV_E_NOMEM, "bootstrap: out of memory"); goto fail; }
+    mv_rng rng;
+    mv_rng_seed(&rng, seed);
+    size_t m = 0;
+    for (int r = 0; r < resamples; r++) {
+        memset(counts, 0, n * sizeof *counts);
+        for (size_t i = 0; i < n; i++) counts[mv_rng_below(&rng, n)]++;
+        double v = fn(user, counts, n);
+        if (isfinite(v)) vals[m++] = v;
+    }
+    if (m * 2 < (size_t)resamples) {
+        st = mv_errorf(err, MV_E_NUMERIC, "bootstrap: %zu of %d resamples were not finite",
+                       (size_t)resamples - m, resamples);
+        goto fail;
+    }
+    qsort(vals, m, sizeof *vals, cmp_double);
+    double a = (1.0 - level) / 2.0;
+    *lo = quantile_sorted(vals, m, a);
+    *hi = quantile_sorted(vals, m, 1.0 - a);
+    if (se) {
+        double mean = 0, ss = 0;
+        for (size_t i = 0; i < m; i++) mean += vals[i];
+        mean /= (double)m;
+        for (size_t i = 0; i < m; i++) ss += (vals[i] - mean) * (vals[i] - mean);
+        *se = m > 1 ? sqrt(ss / (double)(m - 1)) : 0.0;
+    }
+fail:
+    free(counts);
+    free(vals);
+    return st;
+}
+
+const char *mv_verdict_name(mv_verdict v)
+{
+    switch (v) {
+    case MV_VERDICT_IMPROVED: return "improved";
+    case MV_VERDICT_REGRESSED: return "regressed";
+    case MV_VERDICT_UNTESTED: return "untested";
+    default: return "within noise";
+    }
+}
+
+void mv_stats_options_default(mv_stats_options *o)
+{
+    o->resamples = 2000;
+    o->seed = 20240601;
+    o->alpha = 0.05;
+}
+
+void mv_comparison_decide(mv_comparison *c, const mv_stats_options *o)
+{
+    int dir = c->direction >= 0 ? 1 : -1;
+    double good = dir * c->delta;
+    char pbuf[160] = "";
+    if (c->has_p)
+        snprintf(pbuf, sizeof pbuf, "; McNemar p=%.3g (%llu better, %llu worse of %zu paired)",
+                 c->p_mcnemar, (unsigned long long)c->n_discordant_better,
+                 (unsigned long long)c->n_discordant_worse, c->n_paired);
+    c->significant = 0;
+    if (!c->has_ci) {
+        c->verdict = c->delta == 0 ? MV_VERDICT_NOISE : MV_VERDICT_UNTESTED;
+        snprintf(c->reason, sizeof c->reason, "%s: delta %+.4g with no per-item data to test "
+                 "(%zu paired items)", c->delta == 0 ? "within noise" : "untested", c->delta,
+                 c->n_paired);
+        return;
+    }
+    /* Interval of the change expressed in the metric's "good" direction. */
+    double glo = dir > 0 ? c->ci_lo : -c->ci_hi, ghi = dir > 0 ? c->ci_hi : -c->ci_lo;
+    int ci_excludes = glo > 0 || ghi < 0;
+    int p_ok = !c->has_p || c->p_mcnemar < o->alpha;
+    c->significant = ci_excludes && p_ok;
+    if (c->significant) {
+        c->verdict = good > 0 || glo > 0 ? MV_VERDICT_IMPROVED : MV_VERDICT_REGRESSED;
+        snprintf(c->reason, sizeof c->reason, "%s: delta %+.4g, 95%% CI [%+.4g, %+.4g] excludes 0%s",
+                 mv_verdict_name(c->verdict), c->delta, c->ci_lo, c->ci_hi, pbuf);
+    } else {
+        c->verdict = MV_VERDICT_NOISE;
+        if (!ci_excludes)
+            snprintf(c->reason, sizeof c->reason, "within noise: delta %+.4g, 95%% CI [%+.4g, %+.4g] "
+                     "includes 0%s", c->delta, c->ci_lo, c->ci_hi, pbuf);
+        else
+            snprintf(c->reason, sizeof c->reason, "within noise: 95%% CI [%+.4g, %+.4g] excludes 0 "
+                     "but McNemar p=%.3g >= %.3g", c->ci_lo, c->ci_hi, c->p_mcnemar, o->alpha);
+    }
+}

@@ -1,0 +1,260 @@
+/* tests/test_stats.c — known answers for the regression statistics: exact McNemar p-values
+ * on hand-computed tables, bootstrap interval coverage on synthetic paired data, and the
+ * verdict rule (a clear regression is detected, pure noise is not). */
+#include <check.h>
+#include <math.h>
+#include <stdlib.h>
+#include <stdio.h>
+#include <string.h>
+#include "mv_stats.h"
+
+START_TEST(test_mcnemar_known)
+{
+    /* n = 10, k = 2: P(X<=2) = (1 + 10 + 45) / 1024. */
+    ck_assert_double_eq_tol(mv_mcnemar_exact_p(2, 8), 2.0 * 56.0 / 1024.0, 1e-12);
+    ck_assert_double_eq_tol(mv_mcnemar_exact_p(8, 2), 2.0 * 56.0 / 1024.0, 1e-12);
+    ck_assert_double_eq_tol(mv_mcnemar_exact_p(0, 5), 2.0 / 32.0, 1e-12);
+    ck_assert_double_eq_tol(mv_mcnemar_exact_p(1, 9), 2.0 * 11.0 / 1024.0, 1e-12);
+    ck_assert_double_eq_tol(mv_mcnemar_exact_p(5, 5), 1.0, 1e-12);
+    ck_assert_double_eq_tol(mv_mcnemar_exact_p(0, 0), 1.0, 1e-12);
+    /* n = 20, k = 3: (1 + 20 + 190 + 1140) / 2^20. */
+    ck_assert_double_eq_tol(mv_mcnemar_exact_p(3, 17), 2.0 * 1351.0 / 1048576.0, 1e-12);
+    /* Large n stays finite and tiny for a lopsided table. */
+    double p = mv_mcnemar_exact_p(100, 400);
+    ck_assert(p > 0 && p < 1e-30);
+}
+END_TEST
+
+START_TEST(test_rng_deterministic)
+{
+    mv_rng a, b;
+    mv_rng_seed(&a, 42);
+    mv_rng_seed(&b, 42);
+    for (int i = 0; i < 100; i++) ck_assert_uint_eq(mv_rng_next(&a), mv_rng_next(&b));
+    mv_rng_seed(&a, 7);
+    size_t hist[10] = {0};
+    for (int i = 0; i < 100000; i++) hist[mv_rng_below(&a, 10)]++;
+    for (int i = 0; i < 10; i++) ck_assert(hist[i] > 9500 && hist[i] < 10500);
+}
+END_TEST
+
+/* Synthetic paired data: per item a reference score and a candidate score. */
+typedef struct synth { size_t n; double *a, *b; } synth;
+
+static double mean_delta(void *user, const uint32_t *counts, size_t n)
+{
+    synth *s = user;
+    double sa = 0, sb = 0, w = 0;
+    for (size_t i = 0; i < n; i++) {
+        sa += counts[i] * s->a[i];
+        sb += counts[i] * s->b[i];
+        w += counts[i];
+    }
+    return (sb - sa) / w;
+}
+
+static double gauss(mv_rng *r)
+{
+    double u1 = ((double)(mv_rng_next(r) >> 11) + 0.5) / 9007199254740992.0;
+    double u2 = ((double)(mv_rng_next(r) >> 11) + 0.5) / 9007199254740992.0;
+    return sqrt(-2.0 * log(u1)) * cos(2.0 * M_PI * u2);
+}
+
+static void make_synth(synth *s, size_t n, double true_delta, double noise, uint64_t seed)
+{
+    mv_rng r;
+    mv_rng_seed(&r, seed);
+    s->n = n;
+    s->a = malloc(n * sizeof *s->a);
+    s->b = malloc(n * sizeof *s->b);
+    for (size_t i = 0; i < n; i++) {
+        s->a[i] = 1.0 + 0.5 * gauss(&r);            /* item difficulty, shared by the pair */
+        s->b[i] = s->a[i] + true_delta + noise * gauss(&r);
+    }
+}
+
+static void free_synth(synth *s) { free(s->a); free(s->b); }
+
+START_TEST(test_bootstrap_covers_true_delta)
+{
+    /* 40 independent synthetic data sets with true delta 0.1: the 95% interval must cover
+     * it in most of them (expected 38; allow sampling variation) and be reasonably tight. */
+    int covered = 0;
+    for (uint64_t k = 0; k < 40; k++) {
+        synth s;
+        make_synth(&s, 200, 0.1, 0.3, 1000 + k);
+        double lo, hi, se;
+        mv_error err;
+        ck_assert_int_eq(mv_bootstrap_ci(s.n, mean_delta, &s, 1000, k, 0.95, &lo, &hi, &se, &err), MV_OK);
+        if (lo <= 0.1 && 0.1 <= hi) covered++;
+        ck_assert(hi - lo < 0.2);
+        ck_assert(se > 0.0 && se < 0.05);
+        free_synth(&s);
+    }
+    ck_assert_msg(covered >= 34, "covered %d of 40", covered);
+}
+END_TEST
+
+START_TEST(test_bootstrap_seeded)
+{
+    synth s;
+    make_synth(&s, 50, 0.0, 0.2, 5);
+    double lo1, hi1, lo2, hi2;
+    ck_assert_int_eq(mv_bootstrap_ci(s.n, mean_delta, &s, 1000, 99, 0.95, &lo1, &hi1, NULL, NULL), MV_OK);
+    ck_assert_int_eq(mv_bootstrap_ci(s.n, mean_delta, &s, 1000, 99, 0.95, &lo2, &hi2, NULL, NULL), MV_OK);
+    ck_assert(lo1 == lo2 && hi1 == hi2);
+    ck_assert_int_eq(mv_bootstrap_ci(0, mean_delta, &s, 1000, 99, 0.95, &lo2, &hi2, NULL, NULL), MV_E_INPUT);
+    free_synth(&s);
+}
+END_TEST
+
+static mv_comparison decide_synth(double true_delta, double noise, uint64_t seed, int direction)
+{
+    synth s;
+    make_synth(&s, 150, true_delta, noise, seed);
+    mv_stats_options o;
+    mv_stats_options_default(&o);
+    o.seed = seed;
+    mv_comparison c;
+    memset(&c, 0, sizeof c);
+    c.direction = direction;
+    double sa = 0, sb = 0;
+    for (size_t i = 0; i < s.n; i++) { sa += s.a[i]; sb += s.b[i]; }
+    c.a = sa / s.n; c.b = sb / s.n; c.delta = c.b - c.a; c.n_paired = s.n;
+    ck_assert_int_eq(mv_bootstrap_ci(s.n, mean_delta, &s, o.resamples, o.seed, 0.95,
+                                     &c.ci_lo, &c.ci_hi, NULL, NULL), MV_OK);
+    c.has_ci = 1;
+    mv_comparison_decide(&c, &o);
+    free_synth(&s);
+    return c;
+}
+
+START_TEST(test_verdicts)
+{
+    mv_comparison c = decide_synth(-0.2, 0.1, 3, +1);
+    ck_assert_int_eq(c.verdict, MV_VERDICT_REGRESSED);
+    ck_assert(strstr(c.reason, "regressed") && strstr(c.reason, "excludes 0"));
+    c = decide_synth(-0.2, 0.1, 3, -1);     /* lower is better: the same drop is a gain */
+    ck_assert_int_eq(c.verdict, MV_VERDICT_IMPROVED);
+    c = decide_synth(0.2, 0.1, 4, +1);
+    ck_assert_int_eq(c.verdict, MV_VERDICT_IMPROVED);
+    int noise = 0;
+    for (uint64_t k = 0; k < 20; k++) {
+        c = decide_synth(0.0, 0.3, 100 + k, +1);
+        if (c.verdict == MV_VERDICT_NOISE) {
+            noise++;
+            ck_assert(strstr(c.reason, "includes 0") != NULL);
+        }
+    }
+    ck_assert_msg(noise >= 17, "only %d of 20 null data sets judged within noise", noise);
+}
+END_TEST
+
+START_TEST(test_binary_needs_mcnemar)
+{
+    mv_stats_options o;
+    mv_stats_options_default(&o);
+    mv_comparison c;
+    memset(&c, 0, sizeof c);
+    c.direction = 1; c.a = 0.5; c.b = 0.4; c.delta = -0.1;
+    c.has_ci = 1; c.ci_lo = -0.19; c.ci_hi = -0.01;
+    c.has_p = 1; c.n_discordant_better = 2; c.n_discordant_worse = 8; c.n_paired = 100;
+    c.p_mcnemar = mv_mcnemar_exact_p(2, 8);   /* 0.109: not significant */
+    mv_comparison_decide(&c, &o);
+    ck_assert_int_eq(c.verdict, MV_VERDICT_NOISE);
+    ck_assert(strstr(c.reason, "McNemar") != NULL);
+    c.n_discordant_better = 1; c.n_discordant_worse = 12;
+    c.p_mcnemar = mv_mcnemar_exact_p(1, 12);
+    mv_comparison_decide(&c, &o);
+    ck_assert_int_eq(c.verdict, MV_VERDICT_REGRESSED);
+    /* No items: untested, not silently "within noise". */
+    memset(&c, 0, sizeof c);
+    c.direction = 1; c.delta = 0.3;
+    mv_comparison_decide(&c, &o);
+    ck_assert_int_eq(c.verdict, MV_VERDICT_UNTESTED);
+}
+END_TEST
+
+
+/* Real metric sets (metrics.h): items matched by id even when stored in another order. */
+static mv_metrics *make_set(int variant)
+{
+    mv_metrics *m = NULL;
+    mv_error err;
+    ck_assert_int_eq(mv_metrics_new(&m, &err), MV_OK);
+    ck_assert_int_eq(mv_metrics_define(m, "r1", MV_HIGHER_IS_BETTER, "hit", NULL,
+                                       MV_TRANSFORM_NONE, 1, "recall@1", &err), MV_OK);
+    ck_assert_int_eq(mv_metrics_define(m, "perplexity", MV_LOWER_IS_BETTER, "nll", "tokens",
+                                       MV_TRANSFORM_EXP, 0, "ppl", &err), MV_OK);
+    for (int k = 0; k < 100; k++) {
+        int i = variant ? 99 - k : k;            /* B stores items in reverse order */
+        char id[32];
+        snprintf(id, sizeof id, "item-%03d", i);
+        double hit = (i % 3) != 0;               /* reference: 2/3 hits */
+        double nll = 20.0 + (i % 7), tokens = 10.0 + (i % 5);
+        if (variant) {
+            if (i < 45 && hit == 1.0 && i % 2 == 0) hit = 0; /* 15 hits lost */
+            else if (i >= 91 && hit == 0.0) hit = 1;         /* 3 gained */
+            nll += 0.02 * tokens;                /* tiny uniform change */
+        }
+        const char *cols[] = { "hit", "nll", "tokens" };
+        double vals[] = { hit, nll, tokens };
+        ck_assert_int_eq(mv_metrics_add_item(m, id, 3, cols, vals, NULL, &err), MV_OK);
+    }
+    ck_assert_int_eq(mv_metrics_finalize(m, &err), MV_OK);
+    return m;
+}
+
+START_TEST(test_compare_metric_sets)
+{
+    mv_metrics *A = make_set(0), *B = make_set(1);
+    mv_stats_options o;
+    mv_stats_options_default(&o);
+    mv_comparison c;
+    mv_error err;
+    ck_assert_int_eq(mv_compare_metric(A, B, "r1", &o, &c, &err), MV_OK);
+    ck_assert_uint_eq(c.n_paired, 100);
+    ck_assert_uint_eq(c.n_discordant_worse, 15);
+    ck_assert_uint_eq(c.n_discordant_better, 3);
+    ck_assert_double_eq_tol(c.delta, -12.0 / 100.0, 1e-12);
+    ck_assert(c.has_p);
+    ck_assert_double_eq_tol(c.p_mcnemar, mv_mcnemar_exact_p(3, 15), 1e-12);
+    ck_assert_int_eq(c.verdict, MV_VERDICT_REGRESSED);
+    ck_assert(c.ci_lo < -0.12 && c.ci_hi > -0.12 && c.ci_hi < 0);
+    /* Perplexity rises by exactly exp(0.02) in every document: a consistent regression
+     * with a tiny interval around the true delta. */
+    ck_assert_int_eq(mv_compare_metric(A, B, "perplexity", &o, &c, &err), MV_OK);
+    ck_assert_double_eq_tol(c.b / c.a, exp(0.02), 1e-9);
+    ck_assert(!c.has_p);
+    ck_assert_int_eq(c.verdict, MV_VERDICT_REGRESSED);
+    ck_assert(c.ci_lo <= c.delta + 1e-9 && c.delta - 1e-9 <= c.ci_hi);
+    /* Identical sets: within noise, zero-width interval. */
+    ck_assert_int_eq(mv_compare_metric(A, A, "r1", &o, &c, &err), MV_OK);
+    ck_assert_int_eq(c.verdict, MV_VERDICT_NOISE);
+    ck_assert_int_eq(mv_compare_metric(A, B, "nope", &o, &c, &err), MV_E_NOT_FOUND);
+    mv_metrics_free(A);
+    mv_metrics_free(B);
+}
+END_TEST
+
+static void add_metrics_cases(TCase *tc) { tcase_add_test(tc, test_compare_metric_sets); }
+
+int main(void)
+{
+    Suite *s = suite_create("stats");
+    TCase *tc = tcase_create("core");
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, test_mcnemar_known);
+    tcase_add_test(tc, test_rng_deterministic);
+    tcase_add_test(tc, test_bootstrap_covers_true_delta);
+    tcase_add_test(tc, test_bootstrap_seeded);
+    tcase_add_test(tc, test_verdicts);
+    tcase_add_test(tc, test_binary_needs_mcnemar);
+    add_metrics_cases(tc);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_ENV);
+    int nf = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return nf == 0 ? 0 : 1;
+}
