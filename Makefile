@@ -42,6 +42,7 @@ TESTS     := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRCS))
 LIB_OBJS  := $(patsubst %.c,$(BUILD)/obj/%.o,$(LIB_SRCS))
 CLI_OBJS  := $(patsubst %.c,$(BUILD)/obj/%.o,$(CLI_SRCS))
 LIBMV     := $(BUILD)/lib/libmergeval.so
+LIBMV_SO0 := $(BUILD)/lib/libmergeval.so.0
 MVBIN     := $(BUILD)/bin/mergeval
 PLUGIN_SOS := $(patsubst %,$(BUILD)/lib/mergeval/plugins/%.so,$(PLUGINS))
 
@@ -75,9 +76,13 @@ $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
 
-$(LIBMV): $(LIB_OBJS)
+# The real file carries the soname (what binaries record as NEEDED); libmergeval.so is the
+# link-time name, a symlink as in an installed tree.
+$(LIBMV_SO0): $(LIB_OBJS)
 	@mkdir -p $(dir $@)
-	$(CC) -shared $(SAN) -Wl,-soname,libmergeval.so.0 -o $@ $^ $(LDLIBS_BASE)
+	$(CC) -shared $(SAN) -Wl,-soname,libmergeval.so.0 -Wl,-z,defs -o $@ $^ $(LDLIBS_BASE)
+$(LIBMV): $(LIBMV_SO0)
+	ln -sf libmergeval.so.0 $@
 
 $(MVBIN): $(CLI_OBJS) $(LIBMV)
 	@mkdir -p $(dir $@)
@@ -134,7 +139,7 @@ bench: deps-bench all
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR)/mergeval \
 	  $(DESTDIR)$(PLUGINDIR) $(DESTDIR)$(PKGCONFIGDIR)
-	install -m 0755 $(LIBMV) $(DESTDIR)$(LIBDIR)/libmergeval.so.$(VERSION)
+	install -m 0755 $(LIBMV_SO0) $(DESTDIR)$(LIBDIR)/libmergeval.so.$(VERSION)
 	ln -sf libmergeval.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libmergeval.so.0
 	ln -sf libmergeval.so.0 $(DESTDIR)$(LIBDIR)/libmergeval.so
 	install -m 0755 $(MVBIN) $(DESTDIR)$(BINDIR)/mergeval

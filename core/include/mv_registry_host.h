@@ -25,4 +25,9 @@ void mv_registry_discover(mv_registry *r, const char *const *extra_dirs, size_t 
 /* Built-in plugin directory (mv_malloc'd), derived from /proc/self/exe. */
 char *mv_registry_builtin_dir(void);
 
+
+
+/* Validate one component descriptor as the loader does (ABI, size, signature, name, kind,
+ * vtable, parameter specs). Used by `mergeval plugin check`. */
+mv_status mv_component_check(const mv_component *c, mv_error *err);
 #endif
