@@ -38,6 +38,9 @@ CLI_SRCS  := $(sort $(wildcard core/cli/*.c))
 PLUGINS   := $(sort $(notdir $(patsubst %/,%,$(dir $(wildcard plugins/*/*.c)))))
 TEST_SRCS := $(sort $(wildcard tests/test_*.c))
 TESTS     := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRCS))
+# Shell-level tests (install + out-of-tree plugin, CLI end to end); run by `make check` only,
+# the sanitizer run covers the C suites.
+TEST_SCRIPTS := $(sort $(wildcard tests/test_*.sh))
 
 LIB_OBJS  := $(patsubst %.c,$(BUILD)/obj/%.o,$(LIB_SRCS))
 CLI_OBJS  := $(patsubst %.c,$(BUILD)/obj/%.o,$(CLI_SRCS))
@@ -49,7 +52,7 @@ PLUGIN_SOS := $(patsubst %,$(BUILD)/lib/mergeval/plugins/%.so,$(PLUGINS))
 -include $(wildcard plugins/*/plugin.mk)
 -include $(wildcard tests/*.mk)
 
-.PHONY: all deps check check-asan test bench demo install uninstall clean help plugins
+.PHONY: all deps deps-check deps-bench check check-asan all-tests test bench demo install uninstall clean help plugins
 all: $(LIBMV) $(MVBIN) $(PLUGIN_SOS) $(BUILD)/mergeval.pc
 
 help:
@@ -118,7 +121,7 @@ $(BUILD)/obj/tests/%.o: ALL_CFLAGS += $(CHECK_CFLAGS) -Itests
 # TEST_FIXTURES. Every suite runs even if an earlier one fails; the target fails if any did.
 check: deps-check
 	@$(MAKE) --no-print-directory all-tests
-	@BUILD=$(BUILD) sh tests/run_suites.sh $(TESTS)
+	@BUILD=$(BUILD) sh tests/run_suites.sh $(TESTS) $(TEST_SCRIPTS)
 test: check
 
 all-tests: all $(TESTS) $(TEST_FIXTURES)
