@@ -1,0 +1,788 @@
+/* tests/test_sft.c — the sft trainer: AdamW against torch.optim.AdamW values, schedules,
+ * clipping, the mixing sampler, freeze rules, loss going down, resume == uninterrupted,
+ * PEFT output. Uses a tiny analytic model defined here (a bigram softmax with an image
+ * bias and LoRA on one "q_proj"), so it runs without the real model plugins. */
+#include <check.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cjson/cJSON.h>
+#include <mergeval/mergeval.h>
+#include "../plugins/sft/sft.h"
+
+/* ================================================================ tiny test model */
+#define TV 12            /* vocabulary: 0 BOS, 1 EOS, 2..11 = byte % 10 + 2 */
+enum { P_VPM, P_RES, P_Q, P_NORM, P_LORA_A, P_LORA_B, P_MAX };
+
+typedef struct tmodel {
+    mv_model base;
+    mv_param_ref p[P_MAX];
+    size_t n;
+    int lora_r;
+    float lora_scale, lora_dropout;
+} tmodel;
+
+static mv_status t_tokenize(mv_model *m, const char *text, int32_t *tok, int max, int *n,
+                            mv_error *err)
+{
+    int k = 0;
+    for (const unsigned char *s = (const unsigned char *)text; *s; s++, k++)
+        if (k < max)
+            tok[k] = 2 + *s % 10;
+    *n = k;
+    return MV_OK;
+}
+
+static size_t t_n_params(mv_model *m) { return ((tmodel *)m)->n; }
+static mv_param_ref *t_param(mv_model *m, size_t i) { return &((tmodel *)m)->p[i]; }
+
+static void mean_rgb(const mv_image *im, float out[3])
+{
+    double s[3] = {0, 0, 0};
+    int n = im->width * im->height;
+    for (int i = 0; i < n; i++)
+        for (int c = 0; c < 3; c++)
+            s[c] += im->rgb[3 * i + c] / 255.0;
+    for (int c = 0; c < 3; c++)
+        out[c] = (float)(s[c] / n);
+}
+
+/* logits(prev) = Wq[:,prev] + norm + [img] (Wv @ rgb + res) + s B (A[:,prev] * mask) */
+static mv_status t_fb(mv_model *mm, const mv_sequence *seqs, size_t n,
+                      const mv_train_options *opt, double *loss_sum, int64_t *n_loss,
+                      mv_error *err)
+{
+    tmodel *m = (tmodel *)mm;
+    mv_param_ref *P = m->p;
+    int lora = m->n > P_LORA_A;
+    int r = m->lora_r;
+    sft_rng drop;
+    sft_rng_seed(&drop, opt->dropout_seed);
+    *loss_sum = 0;
+    *n_loss = 0;
+    for (size_t s = 0; s < n; s++) {
+        float rgb[3] = {0, 0, 0};
+        int img = seqs[s].raw_image != NULL;
+        if (img)
+            mean_rgb(seqs[s].raw_image, rgb);
+        for (int j = seqs[s].n_context; j < seqs[s].n_tokens; j++) {
+            int prev = j == 0 ? 0 : seqs[s].tokens[j - 1], tgt = seqs[s].tokens[j];
+            float z[TV], h[16] = {0}, mask = 1.0f;
+            if (lora && m->lora_dropout > 0)
+                mask = sft_rng_uniform(&drop) < m->lora_dropout ? 0.0f
+                     : 1.0f / (1.0f - m->lora_dropout);
+            for (int k = 0; k < r && lora; k++)
+                h[k] = P[P_LORA_A].data[k * TV + prev] * mask;
+            for (int v = 0; v < TV; v++) {
+                z[v] = P[P_Q].data[v * TV + prev] + P[P_NORM].data[v];
+                if (img)
+                    z[v] += P[P_VPM].data[v * 3] * rgb[0] + P[P_VPM].data[v * 3 + 1] * rgb[1] +
+                            P[P_VPM].data[v * 3 + 2] * rgb[2] + P[P_RES].data[v];
+                for (int k = 0; k < r && lora; k++)
+                    z[v] += m->lora_scale * P[P_LORA_B].data[v * r + k] * h[k];
+            }
+            float mx = z[0];
+            for (int v = 1; v < TV; v++)
+                mx = z[v] > mx ? z[v] : mx;
+            double se = 0;
+            for (int v = 0; v < TV; v++)
+                se += exp(z[v] - mx);
+            *loss_sum += -(z[tgt] - mx - log(se));
+            (*n_loss)++;
+            float dz[TV];
+            for (int v = 0; v < TV; v++)
+                dz[v] = (float)(exp(z[v] - mx) / se - (v == tgt)) * opt->loss_scale;
+            for (int v = 0; v < TV; v++) {
+                if (P[P_Q].trainable)
+                    P[P_Q].grad[v * TV + prev] += dz[v];
+                if (P[P_NORM].trainable)
+                    P[P_NORM].grad[v] += dz[v];
+                if (img && P[P_RES].trainable)
+                    P[P_RES].grad[v] += dz[v];
+                if (img && P[P_VPM].trainable)
+                    for (int c = 0; c < 3; c++)
+                        P[P_VPM].grad[v * 3 + c] += dz[v] * rgb[c];
+                if (lora && P[P_LORA_B].trainable)
+                    for (int k = 0; k < r; k++)
+                        P[P_LORA_B].grad[v * r + k] += m->lora_scale * dz[v] * h[k];
+            }
+            if (lora && P[P_LORA_A].trainable)
+                for (int k = 0; k < r; k++) {
+                    float g = 0;
+                    for (int v = 0; v < TV; v++)
+                        g += P[P_LORA_B].data[v * r + k] * dz[v];
+                    P[P_LORA_A].grad[k * TV + prev] += m->lora_scale * g * mask;
+                }
+        }
+    }
+    return MV_OK;
+}
+
+static void set_param(mv_param_ref *p, const char *name, int64_t d0, int64_t d1, int is_lora)
+{
+    p->name = name;
+    p->ndim = d1 ? 2 : 1;
+    p->shape[0] = d0;
+    p->shape[1] = d1;
+    p->numel = (size_t)(d0 * (d1 ? d1 : 1));
+    p->data = calloc(p->numel, sizeof(float));
+    p->grad = calloc(p->numel, sizeof(float));
+    p->trainable = 1;
+    p->is_lora = is_lora;
+}
+
+static mv_status t_add_lora(mv_model *mm, const mv_lora_spec *spec, int *n_modules,
+                            mv_error *err)
+{
+    tmodel *m = (tmodel *)mm;
+    if (!strstr(spec->target_regex, "q_proj"))
+        return mv_errorf(err, MV_E_INPUT, "no module matches %s", spec->target_regex);
+    m->lora_r = spec->r;
+    m->lora_scale = (float)(spec->alpha / spec->r);
+    m->lora_dropout = (float)spec->dropout;
+    set_param(&m->p[P_LORA_A], "llm.model.layers.0.self_attn.q_proj.lora_A.weight", spec->r, TV, 1);
+    set_param(&m->p[P_LORA_B], "llm.model.layers.0.self_attn.q_proj.lora_B.weight", TV, spec->r, 1);
+    sft_rng g;
+    sft_rng_seed(&g, spec->seed);
+    for (size_t i = 0; i < m->p[P_LORA_A].numel; i++)
+        m->p[P_LORA_A].data[i] = (float)(sft_rng_uniform(&g) - 0.5);
+    m->n = P_MAX;
+    *n_modules = 1;
+    return MV_OK;
+}
+
+/* Full output: every parameter's bytes, in order, into dir/params.bin. */
+static mv_status t_save(mv_model *mm, mv_context *ctx, const char *dir, int merge_lora,
+                        mv_error *err)
+{
+    tmodel *m = (tmodel *)mm;
+    size_t total = 0, off = 0;
+    for (size_t i = 0; i < m->n; i++)
+        total += m->p[i].numel * sizeof(float);
+    char *buf = malloc(total);
+    for (size_t i = 0; i < m->n; i++) {
+        memcpy(buf + off, m->p[i].data, m->p[i].numel * sizeof(float));
+        off += m->p[i].numel * sizeof(float);
+    }
+    char *path = mv_path_join(dir, "params.bin");
+    mv_status st = mv_write_file_atomic(path, buf, total, err);
+    mv_free(path);
+    free(buf);
+    return st;
+}
+
+static void t_free(mv_model *mm)
+{
+    tmodel *m = (tmodel *)mm;
+    for (size_t i = 0; i < m->n; i++) {
+        free(m->p[i].data);
+        free(m->p[i].grad);
+    }
+    free(m);
+}
+
+static const mv_model_ops t_ops = {
+    .tokenize = t_tokenize, .n_params = t_n_params, .param = t_param,
+    .forward_backward = t_fb, .add_lora = t_add_lora, .save = t_save, .free = t_free,
+};
+
+static tmodel *tmodel_new(uint64_t seed)
+{
+    tmodel *m = calloc(1, sizeof *m);
+    m->base.ops = &t_ops;
+    m->base.arch = "testmodel";
+    m->base.vocab_size = TV;
+    m->base.bos_id = 0;
+    m->base.eos_id = 1;
+    m->base.max_seq = 64;
+    m->base.has_vision = 1;
+    set_param(&m->p[P_VPM], "vpm.patch.weight", TV, 3, 0);
+    set_param(&m->p[P_RES], "resampler.query", TV, 0, 0);
+    set_param(&m->p[P_Q], "llm.model.layers.0.self_attn.q_proj.weight", TV, TV, 0);
+    set_param(&m->p[P_NORM], "llm.model.norm.weight", TV, 0, 0);
+    m->n = P_LORA_A;
+    sft_rng g;
+    sft_rng_seed(&g, seed);
+    for (int i = 0; i < P_LORA_A; i++)
+        for (size_t j = 0; j < m->p[i].numel; j++)
+            m->p[i].data[j] = (float)(0.2 * (sft_rng_uniform(&g) - 0.5));
+    return m;
+}
+
+/* ================================================================ in-test datasets */
+typedef struct tds {
+    mv_dataset base;
+    const char **texts;
+    int with_images;
+    uint8_t px[4][2 * 2 * 3];   /* 4 distinct 2x2 images */
+} tds;
+
+static mv_status tds_get(mv_dataset *d, size_t i, mv_item *out, mv_error *err)
+{
+    tds *t = (tds *)d;
+    memset(out, 0, sizeof *out);
+    out->id = t->texts[i];
+    out->text = t->texts[i];
+    out->source = "test";
+    if (t->with_images) {
+        out->has_image = 1;
+        out->image.width = 2;
+        out->image.height = 2;
+        out->image.rgb = t->px[i % 4];
+    }
+    return MV_OK;
+}
+
+static void tds_close(mv_dataset *d) { free(d); }
+static const mv_dataset_ops tds_ops = {tds_get, tds_close};
+
+static const char *pair_texts[] = {"red circle", "blue square", "green dot", "pink star",
+                                   "red ring", "blue box", "green leaf", "pink heart"};
+static const char *clin_texts[] = {"bp 120 over 80", "hr 72 bpm", "temp 37 c", "no acute findings",
+                                   "mild edema", "ecg normal"};
+
+static mv_dataset *tds_new(const char **texts, size_t n, int with_images)
+{
+    tds *t = calloc(1, sizeof *t);
+    t->base.ops = &tds_ops;
+    t->base.n_items = n;
+    t->texts = texts;
+    t->with_images = with_images;
+    for (int k = 0; k < 4; k++)
+        for (int j = 0; j < 12; j++)
+            t->px[k][j] = (uint8_t)((k * 70 + j * 13) % 256);
+    return &t->base;
+}
+
+/* ================================================================ helpers */
+static mv_context *g_ctx;
+
+static void setup(void)
+{
+    mv_error err;
+    ck_assert_int_eq(mv_context_new(&g_ctx, NULL, &err), MV_OK);
+    mv_context_set_log_level(g_ctx, MV_LOG_WARN);
+    mv_context_set_progress(g_ctx, 0);
+}
+
+static void teardown(void) { mv_context_free(g_ctx); }
+
+static char *tmpdir(void)
+{
+    char tmpl[] = "/tmp/mv-sft-XXXXXX";
+    char *d = mkdtemp(tmpl);
+    ck_assert_ptr_nonnull(d);
+    return strdup(d);
+}
+
+static void base_config(sft_config *c)
+{
+    sft_config_defaults(c);
+    c->tune_llm = 1;
+    c->lr = 0.05;
+    c->batch_size = 4;
+    c->max_steps = 40;
+    c->warmup_steps = 2;
+    c->log_every = 5;
+    c->save_every = 0;
+    c->quiet_progress = 1;
+    c->seed = 7;
+    c->output_full = 1;
+}
+
+/* Train a fresh test model on pairs (0.7) + clinical (0.3). */
+static mv_status run_train(const sft_config *c, const char *out, int resume, tmodel **keep,
+                           mv_train_result *res, mv_error *err)
+{
+    tmodel *m = tmodel_new(1);
+    sft_source src[2] = {{"pairs-train", tds_new(pair_texts, 8, 1), 0.7},
+                         {"clinical-train", tds_new(clin_texts, 6, 0), 0.3}};
+    mv_status st = sft_train(g_ctx, &m->base, src, 2, c, "test/base", out, resume, res, err);
+    mv_dataset_close(src[0].ds);
+    mv_dataset_close(src[1].ds);
+    if (keep)
+        *keep = m;
+    else
+        t_free(&m->base);
+    return st;
+}
+
+static char *read_all(const char *dir, const char *name, size_t *len)
+{
+    char *p = mv_path_join(dir, name), *data = NULL;
+    mv_error err;
+    mv_status st = mv_read_file(p, 0, &data, len, &err);
+    mv_free(p);
+    return st == MV_OK ? data : NULL;
+}
+
+/* ================================================================ tests */
+START_TEST(adamw_matches_torch)
+{
+    /* values from torch.optim.AdamW(lr=0.1, betas=(0.9,0.999), eps=1e-8, wd=0.01) in
+     * float64 for grads 0.5, -0.25, 0.125 starting at p=1 */
+    const double want[3] = {0.899000002, 0.8714672987058463, 0.8365529176159483};
+    const double want_nd[3] = {0.900000002, 0.8733662987078463, 0.8393233849166541};
+    const float g[3] = {0.5f, -0.25f, 0.125f};
+    float p = 1, m = 0, v = 0, q = 1, mq = 0, vq = 0;
+    for (int t = 1; t <= 3; t++) {
+        sft_adamw_update(&p, &g[t - 1], &m, &v, 1, 0.1, 0.9, 0.999, 1e-8, 0.01, 1, t);
+        sft_adamw_update(&q, &g[t - 1], &mq, &vq, 1, 0.1, 0.9, 0.999, 1e-8, 0.01, 0, t);
+        ck_assert_double_eq_tol(p, want[t - 1], 2e-6);
+        ck_assert_double_eq_tol(q, want_nd[t - 1], 2e-6);
+    }
+}
+END_TEST
+
+START_TEST(decay_groups)
+{
+    mv_param_ref w = {.name = "llm.model.layers.0.mlp.up_proj.weight", .ndim = 2};
+    mv_param_ref n = {.name = "llm.model.layers.0.input_layernorm.weight", .ndim = 1};
+    mv_param_ref b = {.name = "vpm.encoder.layers.0.mlp.fc1.bias", .ndim = 1};
+    mv_param_ref n2 = {.name = "vpm.post_layernorm.weight", .ndim = 2};
+    ck_assert_int_eq(sft_param_decays(&w), 1);
+    ck_assert_int_eq(sft_param_decays(&n), 0);
+    ck_assert_int_eq(sft_param_decays(&b), 0);
+    ck_assert_int_eq(sft_param_decays(&n2), 0);
+}
+END_TEST
+
+START_TEST(schedules)
+{
+    /* warmup 10, total 110 (Hugging Face get_*_schedule_with_warmup) */
+    ck_assert_double_eq_tol(sft_lr_at(SFT_SCHED_COSINE, 1.0, 0, 10, 110), 0.0, 1e-12);
+    ck_assert_double_eq_tol(sft_lr_at(SFT_SCHED_COSINE, 1.0, 5, 10, 110), 0.5, 1e-12);
+    ck_assert_double_eq_tol(sft_lr_at(SFT_SCHED_COSINE, 1.0, 10, 10, 110), 1.0, 1e-12);
+    ck_assert_double_eq_tol(sft_lr_at(SFT_SCHED_COSINE, 1.0, 60, 10, 110), 0.5, 1e-12);
+    ck_assert_double_eq_tol(sft_lr_at(SFT_SCHED_COSINE, 1.0, 35, 10, 110),
+                            0.5 * (1 + cos(M_PI * 0.25)), 1e-12);
+    ck_assert_double_eq_tol(sft_lr_at(SFT_SCHED_COSINE, 1.0, 110, 10, 110), 0.0, 1e-12);
+    ck_assert_double_eq_tol(sft_lr_at(SFT_SCHED_LINEAR, 2.0, 60, 10, 110), 1.0, 1e-12);
+    ck_assert_double_eq_tol(sft_lr_at(SFT_SCHED_LINEAR, 2.0, 85, 10, 110), 0.5, 1e-12);
+    ck_assert_double_eq_tol(sft_lr_at(SFT_SCHED_CONSTANT, 3.0, 100, 10, 110), 3.0, 1e-12);
+    ck_assert_double_eq_tol(sft_lr_at(SFT_SCHED_CONSTANT, 3.0, 2, 10, 110), 0.6, 1e-12);
+    ck_assert_double_eq_tol(sft_lr_at(SFT_SCHED_COSINE, 1.0, 0, 0, 100), 1.0, 1e-12);
+}
+END_TEST
+
+START_TEST(grad_clipping)
+{
+    ck_assert_double_eq_tol(sft_clip_coef(10.0, 1.0), 1.0 / (10.0 + 1e-6), 1e-15);
+    ck_assert_double_eq(sft_clip_coef(0.5, 1.0), 1.0);
+    ck_assert_double_eq(sft_clip_coef(10.0, 0.0), 1.0);
+    /* on a model: norm over trainable params only, scaled to the bound */
+    tmodel *m = tmodel_new(3);
+    for (int i = 0; i < P_LORA_A; i++)
+        for (size_t j = 0; j < m->p[i].numel; j++)
+            m->p[i].grad[j] = 1.0f;
+    m->p[P_VPM].trainable = 0;
+    double n = sft_grad_norm(&m->base);
+    ck_assert_double_eq_tol(n, sqrt((double)(TV + TV * TV + TV)), 1e-9);
+    sft_grad_scale(&m->base, (float)sft_clip_coef(n, 2.0));
+    ck_assert_double_eq_tol(sft_grad_norm(&m->base), 2.0, 1e-5);
+    ck_assert_double_eq(m->p[P_VPM].grad[0], 1.0); /* frozen: untouched */
+    t_free(&m->base);
+}
+END_TEST
+
+START_TEST(sampler_ratios_and_passes)
+{
+    const double w[3] = {0.7, 0.3, 0.0};
+    const size_t n[3] = {50, 7, 0};
+    sft_sampler s, s2;
+    mv_error err;
+    ck_assert_int_eq(sft_sampler_init(&s, w, n, 3, 11, &err), MV_OK);
+    ck_assert_int_eq(sft_sampler_init(&s2, w, n, 3, 11, &err), MV_OK);
+    size_t count[3] = {0, 0, 0}, seen1[7] = {0};
+    const int N = 20000;
+    size_t src, item, src2, item2;
+    for (int i = 0; i < N; i++) {
+        sft_sampler_next(&s, &src, &item);
+        sft_sampler_next(&s2, &src2, &item2);
+        ck_assert(src == src2 && item == item2); /* deterministic under the seed */
+        ck_assert_uint_lt(item, n[src]);
+        count[src]++;
+        if (src == 1 && count[1] <= 7)
+            seen1[item]++;
+    }
+    /* binomial sd at N=20000, p=0.7: 0.0032; 5 sd = 0.016 */
+    ck_assert_double_eq_tol((double)count[0] / N, 0.7, 0.016);
+    ck_assert_uint_eq(count[2], 0);
+    for (int i = 0; i < 7; i++)
+        ck_assert_uint_eq(seen1[i], 1); /* one shuffled pass: every item exactly once */
+    /* restoring the state continues the same sequence */
+    sft_sampler r;
+    ck_assert_int_eq(sft_sampler_init(&r, w, n, 3, 11, &err), MV_OK);
+    sft_sampler_restore(&r, &s.rng, s.cursor, s.pass, s.drawn);
+    for (int i = 0; i < 500; i++) {
+        sft_sampler_next(&s, &src, &item);
+        sft_sampler_next(&r, &src2, &item2);
+        ck_assert(src == src2 && item == item2);
+    }
+    sft_sampler_free(&s);
+    sft_sampler_free(&s2);
+    sft_sampler_free(&r);
+    /* a different seed gives a different order */
+    ck_assert_int_eq(sft_sampler_init(&s, w, n, 3, 12, &err), MV_OK);
+    ck_assert_int_eq(sft_sampler_init(&s2, w, n, 3, 11, &err), MV_OK);
+    int same = 0;
+    for (int i = 0; i < 50; i++) {
+        sft_sampler_next(&s, &src, &item);
+        sft_sampler_next(&s2, &src2, &item2);
+        same += src == src2 && item == item2;
+    }
+    ck_assert_int_lt(same, 50);
+    sft_sampler_free(&s);
+    sft_sampler_free(&s2);
+    const double bad[2] = {0, 0};
+    ck_assert_int_eq(sft_sampler_init(&s, bad, n, 2, 1, &err), MV_E_INPUT);
+}
+END_TEST
+
+START_TEST(batch_building)
+{
+    tmodel *m = tmodel_new(1);
+    sft_batch b;
+    memset(&b, 0, sizeof b);
+    mv_error err;
+    uint8_t px[12] = {0};
+    mv_item it = {.id = "a", .text = "abcdef", .prompt = "xy", .has_image = 1,
+                  .image = {2, 2, px}, .source = "t"};
+    ck_assert_int_eq(sft_batch_add(&b, &m->base, &it, "d", 0, &err), MV_OK);
+    ck_assert_int_eq(b.seqs[0].n_tokens, 2 + 6 + 1);
+    ck_assert_int_eq(b.seqs[0].n_context, 2);
+    ck_assert_int_eq(b.seqs[0].tokens[8], 1); /* EOS */
+    ck_assert_ptr_nonnull(b.seqs[0].raw_image);
+    ck_assert_ptr_eq(b.seqs[0].raw_image->rgb, px);
+    it.image.width = 99; /* the caller's struct may change: the batch holds its own copy */
+    ck_assert_int_eq(b.seqs[0].raw_image->width, 2);
+    /* truncation to max_len keeps the prompt as context, drops EOS when full */
+    mv_item t2 = {.id = "b", .text = "abcdefghij", .source = "t"};
+    ck_assert_int_eq(sft_batch_add(&b, &m->base, &t2, "d", 4, &err), MV_OK);
+    ck_assert_int_eq(b.seqs[1].n_tokens, 4);
+    ck_assert_int_eq(b.seqs[1].n_context, 0);
+    ck_assert_ptr_null(b.seqs[1].raw_image);
+    ck_assert_int_eq(b.n_loss_tokens, 7 + 4);
+    /* an image item for a model without vision is refused, naming the item */
+    m->base.has_vision = 0;
+    ck_assert_int_eq(sft_batch_add(&b, &m->base, &it, "pairs", 0, &err), MV_E_INPUT);
+    ck_assert_ptr_nonnull(strstr(err.msg, "pairs"));
+    sft_batch_free(&b);
+    t_free(&m->base);
+}
+END_TEST
+
+START_TEST(lora_with_tune_llm_rejected)
+{
+    sft_config c;
+    base_config(&c);
+    c.use_lora = 1;
+    c.tune_llm = 1;
+    mv_error err;
+    char *d = tmpdir();
+    mv_train_result res;
+    ck_assert_int_eq(run_train(&c, d, 0, NULL, &res, &err), MV_E_INPUT);
+    ck_assert_ptr_nonnull(strstr(err.msg, "simultaneously adjust LLM parameters and apply LoRA"));
+    /* nothing to train is an input error too, with the way out */
+    base_config(&c);
+    c.tune_llm = 0;
+    c.tune_vision = 0;
+    c.tune_resampler = 0;
+    ck_assert_int_eq(run_train(&c, d, 0, NULL, &res, &err), MV_E_INPUT);
+    ck_assert_ptr_nonnull(strstr(err.msg, "nothing to train"));
+    mv_remove_tree(d, NULL);
+    free(d);
+}
+END_TEST
+
+
+START_TEST(freeze_semantics)
+{
+    /* tune_vision=false, tune_llm=false: only the resampler moves */
+    sft_config c;
+    base_config(&c);
+    c.tune_vision = 0;
+    c.tune_llm = 0;
+    c.max_steps = 10;
+    mv_error err;
+    char *d = tmpdir();
+    mv_train_result res;
+    tmodel *ref = tmodel_new(1), *m = NULL;
+    ck_assert_int_eq(run_train(&c, d, 0, &m, &res, &err), MV_OK);
+    ck_assert_int_eq(memcmp(ref->p[P_VPM].data, m->p[P_VPM].data, TV * 3 * sizeof(float)), 0);
+    ck_assert_int_eq(memcmp(ref->p[P_Q].data, m->p[P_Q].data, TV * TV * sizeof(float)), 0);
+    ck_assert_int_eq(memcmp(ref->p[P_NORM].data, m->p[P_NORM].data, TV * sizeof(float)), 0);
+    ck_assert_int_ne(memcmp(ref->p[P_RES].data, m->p[P_RES].data, TV * sizeof(float)), 0);
+    t_free(&m->base);
+    /* use_lora: the whole LLM frozen bit-for-bit, LoRA B moves from zero, vision trains */
+    base_config(&c);
+    c.tune_llm = 0;
+    c.use_lora = 1;
+    c.lora_r = 2;
+    c.max_steps = 10;
+    c.output_full = 1; /* the test model's save; PEFT output is tested separately */
+    ck_assert_int_eq(run_train(&c, d, 0, &m, &res, &err), MV_OK);
+    ck_assert_int_eq(memcmp(ref->p[P_Q].data, m->p[P_Q].data, TV * TV * sizeof(float)), 0);
+    ck_assert_int_eq(memcmp(ref->p[P_NORM].data, m->p[P_NORM].data, TV * sizeof(float)), 0);
+    ck_assert_int_ne(memcmp(ref->p[P_VPM].data, m->p[P_VPM].data, TV * 3 * sizeof(float)), 0);
+    ck_assert_int_eq(m->p[P_LORA_B].trainable, 1);
+    int moved = 0;
+    for (size_t i = 0; i < m->p[P_LORA_B].numel; i++)
+        moved |= m->p[P_LORA_B].data[i] != 0.0f;
+    ck_assert_int_eq(moved, 1);
+    t_free(&m->base);
+    t_free(&ref->base);
+    mv_remove_tree(d, NULL);
+    free(d);
+}
+END_TEST
+
+START_TEST(loss_decreases_and_log)
+{
+    sft_config c;
+    base_config(&c);
+    c.max_steps = 60;
+    c.lr = 0.2;
+    mv_error err;
+    char *d = tmpdir();
+    mv_train_result res;
+    ck_assert_int_eq(run_train(&c, d, 0, NULL, &res, &err), MV_OK);
+    ck_assert_int_eq(res.steps, 60);
+    fprintf(stderr, "test model: loss %.4f -> %.4f\n", res.first_loss, res.final_loss);
+    ck_assert(isfinite(res.first_loss) && isfinite(res.final_loss));
+    ck_assert_msg(res.final_loss < 0.8 * res.first_loss, "loss %g -> %g", res.first_loss,
+                  res.final_loss);
+    /* train_log.jsonl: one line per log_every steps with the documented fields */
+    size_t len = 0;
+    char *log = read_all(d, "train_log.jsonl", &len);
+    ck_assert_ptr_nonnull(log);
+    int lines = 0;
+    for (char *l = log; *l; l = strchr(l, '\n') + 1, lines++) {
+        cJSON *o = cJSON_Parse(l);
+        ck_assert_ptr_nonnull(o);
+        ck_assert_int_eq((int)cJSON_GetObjectItem(o, "step")->valuedouble, 5 * (lines + 1));
+        ck_assert(cJSON_IsNumber(cJSON_GetObjectItem(o, "loss")));
+        ck_assert(cJSON_IsNumber(cJSON_GetObjectItem(o, "lr")));
+        ck_assert(cJSON_IsNumber(cJSON_GetObjectItem(o, "grad_norm")));
+        ck_assert(cJSON_IsNumber(cJSON_GetObjectItem(o, "tokens_per_s")));
+        ck_assert(cJSON_IsNumber(cJSON_GetObjectItem(o, "elapsed")));
+        cJSON_Delete(o);
+    }
+    ck_assert_int_eq(lines, 12);
+    mv_free(log);
+    /* same seed: bit-identical weights */
+    char *d2 = tmpdir();
+    ck_assert_int_eq(run_train(&c, d2, 0, NULL, &res, &err), MV_OK);
+    size_t l1, l2;
+    char *a = read_all(d, "params.bin", &l1), *b = read_all(d2, "params.bin", &l2);
+    ck_assert(a && b && l1 == l2 && memcmp(a, b, l1) == 0);
+    mv_free(a);
+    mv_free(b);
+    mv_remove_tree(d, NULL);
+    mv_remove_tree(d2, NULL);
+    free(d);
+    free(d2);
+}
+END_TEST
+
+START_TEST(grad_accum_equals_big_batch)
+{
+    /* mean token NLL over the accumulated batch: 2 x 4 accumulated == 1 x 8 (no dropout,
+     * same sampler order), up to float summation order */
+    sft_config c;
+    base_config(&c);
+    c.max_steps = 5;
+    c.batch_size = 8;
+    mv_error err;
+    char *d = tmpdir(), *d2 = tmpdir();
+    mv_train_result r1, r2;
+    ck_assert_int_eq(run_train(&c, d, 0, NULL, &r1, &err), MV_OK);
+    c.batch_size = 4;
+    c.grad_accum = 2;
+    ck_assert_int_eq(run_train(&c, d2, 0, NULL, &r2, &err), MV_OK);
+    size_t l1, l2;
+    float *a = (float *)read_all(d, "params.bin", &l1), *b = (float *)read_all(d2, "params.bin", &l2);
+    ck_assert(a && b && l1 == l2);
+    for (size_t i = 0; i < l1 / 4; i++)
+        ck_assert_float_eq_tol(a[i], b[i], 1e-5);
+    ck_assert_double_eq_tol(r1.final_loss, r2.final_loss, 1e-6);
+    mv_free(a);
+    mv_free(b);
+    mv_remove_tree(d, NULL);
+    mv_remove_tree(d2, NULL);
+    free(d);
+    free(d2);
+}
+END_TEST
+
+START_TEST(resume_is_bit_identical)
+{
+    sft_config c;
+    base_config(&c);
+    c.max_steps = 30;
+    c.save_every = 7;
+    c.use_lora = 1;
+    c.tune_llm = 0;
+    c.lora_r = 2;
+    c.lora_dropout = 0.2; /* dropout RNG must resume too */
+    mv_error err;
+    char *a = tmpdir(), *b = tmpdir();
+    mv_train_result ra, rb;
+    ck_assert_int_eq(run_train(&c, a, 0, NULL, &ra, &err), MV_OK);
+    /* "killed" after step 17: checkpoints at 7 and 14 remain; resume from 14 */
+    c.stop_after = 17;
+    ck_assert_int_eq(run_train(&c, b, 0, NULL, &rb, &err), MV_E_RUNTIME);
+    char *ck = mv_path_join(b, "checkpoints/step-00000014.bin");
+    ck_assert(mv_path_exists(ck));
+    mv_free(ck);
+    c.stop_after = 0;
+    ck_assert_int_eq(run_train(&c, b, 1, NULL, &rb, &err), MV_OK);
+    ck_assert_int_eq(rb.steps, 30);
+    size_t la, lb;
+    char *x = read_all(a, "params.bin", &la), *y = read_all(b, "params.bin", &lb);
+    ck_assert(x && y && la == lb);
+    ck_assert_int_eq(memcmp(x, y, la), 0);
+    ck_assert_double_eq(ra.first_loss, rb.first_loss);
+    ck_assert_double_eq(ra.final_loss, rb.final_loss);
+    mv_free(x);
+    mv_free(y);
+    /* the log of the resumed run has the same steps and losses */
+    char *la_txt = read_all(a, "train_log.jsonl", &la), *lb_txt = read_all(b, "train_log.jsonl", &lb);
+    cJSON *ja, *jb;
+    char *p = la_txt, *q = lb_txt;
+    int n = 0;
+    while (*p && *q) {
+        ja = cJSON_Parse(p);
+        jb = cJSON_Parse(q);
+        ck_assert_double_eq(cJSON_GetObjectItem(ja, "step")->valuedouble,
+                            cJSON_GetObjectItem(jb, "step")->valuedouble);
+        ck_assert_double_eq(cJSON_GetObjectItem(ja, "loss")->valuedouble,
+                            cJSON_GetObjectItem(jb, "loss")->valuedouble);
+        cJSON_Delete(ja);
+        cJSON_Delete(jb);
+        p = strchr(p, '\n') + 1;
+        q = strchr(q, '\n') + 1;
+        n++;
+    }
+    ck_assert(!*p && !*q);
+    ck_assert_int_eq(n, 6);
+    mv_free(la_txt);
+    mv_free(lb_txt);
+    /* resuming with different trainable parameters is refused with the reason */
+    c.stop_after = 10;
+    mv_remove_tree(b, NULL);
+    ck_assert_int_eq(run_train(&c, b, 0, NULL, &rb, &err), MV_E_RUNTIME);
+    c.stop_after = 0;
+    c.use_lora = 0;
+    c.tune_llm = 1;
+    ck_assert_int_eq(run_train(&c, b, 1, NULL, &rb, &err), MV_E_INPUT);
+    ck_assert_ptr_nonnull(strstr(err.msg, "resume with the same"));
+    mv_remove_tree(a, NULL);
+    mv_remove_tree(b, NULL);
+    free(a);
+    free(b);
+}
+END_TEST
+
+START_TEST(peft_config_and_keys)
+{
+    sft_config c;
+    sft_config_defaults(&c);
+    c.use_lora = 1;
+    c.lora_r = 4;
+    c.lora_alpha = 8;
+    char *k = sft_peft_key("llm.model.layers.3.self_attn.q_proj.lora_A.weight");
+    ck_assert_str_eq(k, "base_model.model.llm.model.layers.3.self_attn.q_proj.lora_A.weight");
+    free(k);
+    tmodel *m = tmodel_new(1);
+    const char *target = sft_default_lora_target(&m->base);
+    ck_assert_str_eq(target, "llm\\..*layers\\.\\d+\\.self_attn\\.(q_proj|k_proj|v_proj)");
+    m->base.has_vision = 0;
+    ck_assert_str_eq(sft_default_lora_target(&m->base),
+                     ".*layers\\.\\d+\\.self_attn\\.(q_proj|k_proj|v_proj)");
+    char *js = sft_peft_config_json(&c, target, "build/demo/vlm");
+    cJSON *o = cJSON_Parse(js);
+    ck_assert_str_eq(cJSON_GetObjectItem(o, "peft_type")->valuestring, "LORA");
+    ck_assert_str_eq(cJSON_GetObjectItem(o, "task_type")->valuestring, "CAUSAL_LM");
+    ck_assert_int_eq((int)cJSON_GetObjectItem(o, "r")->valuedouble, 4);
+    ck_assert_double_eq(cJSON_GetObjectItem(o, "lora_alpha")->valuedouble, 8);
+    ck_assert_str_eq(cJSON_GetObjectItem(o, "target_modules")->valuestring, target);
+    ck_assert_str_eq(cJSON_GetObjectItem(o, "base_model_name_or_path")->valuestring,
+                     "build/demo/vlm");
+    ck_assert(cJSON_IsFalse(cJSON_GetObjectItem(o, "fan_in_fan_out")));
+    ck_assert(cJSON_IsFalse(cJSON_GetObjectItem(o, "use_rslora")));
+    ck_assert_str_eq(cJSON_GetObjectItem(o, "bias")->valuestring, "none");
+    cJSON_Delete(o);
+    free(js);
+    t_free(&m->base);
+}
+END_TEST
+
+START_TEST(params_validation)
+{
+    mv_params *p = NULL;
+    mv_error err;
+    ck_assert_int_eq(mv_params_parse(&p, sft_param_specs, "{\"lr\": \"1e-4\"}", "$.train.params",
+                                     &err), MV_E_INPUT);
+    ck_assert_ptr_nonnull(strstr(err.msg, "$.train.params.lr"));
+    ck_assert_int_eq(mv_params_parse(&p, sft_param_specs,
+                     "{\"use_lora\": true, \"tune_vision\": false, \"steps\": 200, "
+                     "\"lr_scheduler\": \"linear\", \"betas\": [0.8, 0.99]}",
+                     "$.train.params", &err), MV_OK);
+    sft_config c;
+    ck_assert_int_eq(sft_config_from_params(&c, p, &err), MV_OK);
+    ck_assert_int_eq(c.use_lora, 1);
+    ck_assert_int_eq(c.tune_vision, 0);
+    ck_assert_int_eq(c.tune_llm, 0);      /* MiniCPM-V's default */
+    ck_assert_int_eq(c.tune_resampler, 1);
+    ck_assert_int_eq(c.max_steps, 200);
+    ck_assert_int_eq(c.scheduler, SFT_SCHED_LINEAR);
+    ck_assert_double_eq(c.beta1, 0.8);
+    ck_assert_double_eq(c.beta2, 0.99);
+    ck_assert_int_eq(c.output_full, 0);   /* adapter by default with LoRA */
+    ck_assert_ptr_null(c.lora_target);
+    sft_config_free(&c);
+    mv_params_free(p);
+    ck_assert_int_eq(mv_params_parse(&p, sft_param_specs, "{\"betas\": [0.9]}", "$.params",
+                                     &err), MV_OK);
+    ck_assert_int_eq(sft_config_from_params(&c, p, &err), MV_E_INPUT);
+    ck_assert_ptr_nonnull(strstr(err.msg, "betas"));
+    mv_params_free(p);
+}
+END_TEST
+
+static Suite *suite(void)
+{
+    Suite *s = suite_create("sft");
+    TCase *u = tcase_create("units");
+    tcase_add_test(u, adamw_matches_torch);
+    tcase_add_test(u, decay_groups);
+    tcase_add_test(u, schedules);
+    tcase_add_test(u, grad_clipping);
+    tcase_add_test(u, sampler_ratios_and_passes);
+    tcase_add_test(u, batch_building);
+    tcase_add_test(u, peft_config_and_keys);
+    tcase_add_test(u, params_validation);
+    suite_add_tcase(s, u);
+    TCase *t = tcase_create("training");
+    tcase_add_checked_fixture(t, setup, teardown);
+    tcase_set_timeout(t, 60);
+    tcase_add_test(t, lora_with_tune_llm_rejected);
+    tcase_add_test(t, freeze_semantics);
+    tcase_add_test(t, loss_decreases_and_log);
+    tcase_add_test(t, grad_accum_equals_big_batch);
+    tcase_add_test(t, resume_is_bit_identical);
+    suite_add_tcase(s, t);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(suite());
+    srunner_run_all(sr, CK_ENV);
+    int nf = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return nf == 0 ? 0 : 1;
+}
