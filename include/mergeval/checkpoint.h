@@ -46,6 +46,9 @@ struct mv_checkpoint {
     char *config_json;             /* text of config.json beside the weights, or NULL */
     int n_shards;                  /* 1 for a single file */
     uint64_t shard_bytes_hint;     /* largest shard size in bytes (to mirror sharding) */
+    /* Core-private (the name index of mv_checkpoint_find). Loaders MUST zero-initialise the
+     * struct (calloc) and never touch this; mv_checkpoint_close frees it. */
+    void *core_index;
 };
 
 /* Open a checkpoint (file or directory) through the registry: `format` names a loader

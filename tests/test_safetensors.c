@@ -1,0 +1,633 @@
+/* tests/test_safetensors.c — the safetensors loader: every valid fixture read correctly
+ * (dtype, shape, bytes, metadata, config) through the registry, every malformed fixture
+ * rejected with its status and message, read -> write round trips (single and sharded)
+ * byte-identical, the writer's chunked/threaded/mapped paths, abort and incomplete finish.
+ * Fixtures: tests/data/safetensors, made by tests/golden/make_safetensors_fixtures.py. The
+ * plugin sources are compiled in (tests/test_safetensors.mk) for direct calls; the registry
+ * path dlopens the built safetensors.so. */
+#include <check.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <cjson/cJSON.h>
+#include <mergeval/mergeval.h>
+#include "mv_registry_host.h"
+#include "../plugins/safetensors/st_internal.h"
+
+#define DATA "tests/data/safetensors/"
+
+static mv_registry *g_reg;
+static mv_context *g_ctx;
+static char g_tmp[256];
+
+static void setup(void)
+{
+    mv_error err;
+    ck_assert_int_eq(mv_registry_new(&g_reg, &err), MV_OK);
+    char *dir = mv_registry_builtin_dir();
+    ck_assert_ptr_nonnull(dir);
+    char *so = mv_path_join(dir, "safetensors.so");
+    size_t n = mv_registry_load_file(g_reg, so, stderr, NULL);
+    ck_assert_msg(n == 1, "could not load %s", so);
+    mv_free(so);
+    mv_free(dir);
+    ck_assert_int_eq(mv_context_new(&g_ctx, g_reg, &err), MV_OK);
+    mv_context_set_log_level(g_ctx, MV_LOG_ERROR);
+    snprintf(g_tmp, sizeof g_tmp, "/tmp/mv_st_test_XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(g_tmp));
+}
+
+static void teardown(void)
+{
+    mv_remove_tree(g_tmp, NULL);
+    mv_context_free(g_ctx);
+    mv_registry_free(g_reg);
+}
+
+static cJSON *load_json(const char *path)
+{
+    char *text = NULL;
+    size_t len;
+    mv_error err;
+    ck_assert_msg(mv_read_file(path, 0, &text, &len, &err) == MV_OK, "%s", err.msg);
+    cJSON *j = cJSON_Parse(text);
+    mv_free(text);
+    ck_assert_ptr_nonnull(j);
+    return j;
+}
+
+static unsigned char *unhex(const char *hex, size_t *n)
+{
+    *n = strlen(hex) / 2;
+    unsigned char *b = malloc(*n + 1);
+    for (size_t i = 0; i < *n; i++)
+        sscanf(hex + 2 * i, "%2hhx", &b[i]);
+    return b;
+}
+
+static unsigned char *slurp(const char *path, size_t *n)
+{
+    char *text = NULL;
+    mv_error err;
+    ck_assert_msg(mv_read_file(path, 0, &text, n, &err) == MV_OK, "%s", err.msg);
+    return (unsigned char *)text;
+}
+
+/* ck must match the expected.json description exactly (names in order, dtype, shape, bytes,
+ * metadata in order). */
+static void check_against(mv_checkpoint *ck, const cJSON *want)
+{
+    mv_error err;
+    const cJSON *tensors = cJSON_GetObjectItem(want, "tensors");
+    ck_assert_int_eq(ck->n_tensors, cJSON_GetArraySize(tensors));
+    size_t i = 0;
+    for (const cJSON *t = tensors->child; t; t = t->next, i++) {
+        const mv_tensor_info *ti = &ck->tensors[i];
+        ck_assert_str_eq(ti->name, cJSON_GetObjectItem(t, "name")->valuestring);
+        ck_assert_str_eq(mv_dtype_name(ti->dtype), cJSON_GetObjectItem(t, "dtype")->valuestring);
+        const cJSON *shape = cJSON_GetObjectItem(t, "shape");
+        ck_assert_int_eq(ti->ndim, cJSON_GetArraySize(shape));
+        for (int d = 0; d < ti->ndim; d++)
+            ck_assert_int_eq(ti->shape[d], (int64_t)cJSON_GetArrayItem(shape, d)->valuedouble);
+        size_t nb;
+        unsigned char *bytes = unhex(cJSON_GetObjectItem(t, "hex")->valuestring, &nb);
+        ck_assert_uint_eq(ti->nbytes, nb);
+        const void *p = mv_checkpoint_data(ck, i, &err);
+        ck_assert_ptr_nonnull(p);
+        ck_assert_msg(memcmp(p, bytes, nb) == 0, "tensor %s bytes differ", ti->name);
+        free(bytes);
+        ck_assert_int_eq(mv_checkpoint_find(ck, ti->name), (long)i);
+    }
+    const cJSON *meta = cJSON_GetObjectItem(want, "metadata");
+    ck_assert_int_eq(ck->n_metadata, cJSON_GetArraySize(meta));
+    i = 0;
+    for (const cJSON *m = meta->child; m; m = m->next, i++) {
+        ck_assert_str_eq(ck->metadata_keys[i], m->string);
+        ck_assert_str_eq(ck->metadata_values[i], m->valuestring);
+        ck_assert_str_eq(mv_checkpoint_metadata(ck, m->string), m->valuestring);
+    }
+    ck_assert_ptr_null(mv_checkpoint_metadata(ck, "no-such-key"));
+    ck_assert_int_eq(mv_checkpoint_find(ck, "no.such.tensor"), -1);
+}
+
+/* ------------------------------------------------------------------ valid fixtures */
+START_TEST(test_valid_fixtures)
+{
+    cJSON *exp = load_json(DATA "expected.json");
+    int n = 0;
+    for (const cJSON *e = exp->child; e; e = e->next, n++) {
+        char path[512];
+        snprintf(path, sizeof path, DATA "%s", e->string);
+        mv_checkpoint *ck = NULL;
+        mv_error err;
+        mv_status st = mv_checkpoint_open(g_ctx, path, NULL, &ck, &err);
+        ck_assert_msg(st == MV_OK, "%s: %s", path, err.msg);
+        ck_assert_str_eq(ck->format, "safetensors");
+        check_against(ck, e);
+        const cJSON *ns = cJSON_GetObjectItem(e, "n_shards");
+        ck_assert_int_eq(ck->n_shards, ns ? ns->valueint : 1);
+        int is_dir = strstr(e->string, "dir_single") || strstr(e->string, "sharded");
+        if (is_dir)
+            ck_assert_ptr_nonnull(ck->config_json);
+        else
+            ck_assert_ptr_null(ck->config_json);
+        mv_checkpoint_close(ck);
+    }
+    ck_assert_int_ge(n, 5);
+    cJSON_Delete(exp);
+}
+END_TEST
+
+START_TEST(test_sharded_details)
+{
+    mv_checkpoint *ck = NULL;
+    mv_error err;
+    /* also reachable through the index file itself, and with an explicit format */
+    ck_assert_int_eq(mv_checkpoint_open(g_ctx, DATA "valid/sharded/model.safetensors.index.json",
+                                        "safetensors", &ck, &err), MV_OK);
+    ck_assert_int_eq(ck->n_shards, 2);
+    ck_assert_str_eq(ck->tensors[0].name, "llm.model.embed_tokens.weight"); /* file order */
+    long f8 = mv_checkpoint_find(ck, "vpm.scale_f8");
+    ck_assert_int_ge(f8, 0);
+    ck_assert_int_eq(ck->tensors[f8].dtype, MV_DTYPE_F8_E4M3);
+    const unsigned char *p = mv_checkpoint_data(ck, (size_t)f8, &err);
+    ck_assert_uint_eq(p[0], 0x38);
+    ck_assert_uint_eq(p[3], 0x50);
+    long b = mv_checkpoint_find(ck, "vpm.mask");
+    ck_assert_int_eq(ck->tensors[b].dtype, MV_DTYPE_BOOL);
+    ck_assert_ptr_nonnull(strstr(ck->config_json, "ToyForCausalLM"));
+    ck_assert_uint_gt(ck->shard_bytes_hint, 0);
+    mv_checkpoint_close(ck);
+    /* unknown loader name */
+    ck_assert_int_eq(mv_checkpoint_open(g_ctx, DATA "valid/sharded", "nope", &ck, &err),
+                     MV_E_NOT_FOUND);
+    ck_assert_ptr_nonnull(strstr(err.msg, "no checkpoint loader named \"nope\""));
+}
+END_TEST
+
+START_TEST(test_read_f32_unaligned)
+{
+    mv_checkpoint *ck = NULL;
+    mv_error err;
+    ck_assert_int_eq(mv_checkpoint_open(g_ctx, DATA "valid/unaligned.safetensors", NULL, &ck,
+                                        &err), MV_OK);
+    float v[3];
+    long h = mv_checkpoint_find(ck, "h");
+    ck_assert_int_eq(mv_checkpoint_read_f32(ck, (size_t)h, v, &err), MV_OK);
+    ck_assert(v[0] == 1.0f && v[1] == -2.5f && v[2] == 65504.0f);
+    long b = mv_checkpoint_find(ck, "b");
+    ck_assert_int_eq(mv_checkpoint_read_f32(ck, (size_t)b, v, &err), MV_OK);
+    ck_assert(v[0] == 1.0f && v[1] == -0.15625f);
+    long f = mv_checkpoint_find(ck, "f");
+    ck_assert_int_eq(mv_checkpoint_read_f32(ck, (size_t)f, v, &err), MV_OK);
+    ck_assert(v[0] == 0.25f && v[1] == -8.0f);
+    long d = mv_checkpoint_find(ck, "d");
+    ck_assert_int_eq(mv_checkpoint_read_f32(ck, (size_t)d, v, &err), MV_OK);
+    ck_assert(v[0] == (float)(1.0 / 3.0));
+    /* the data really is unaligned in this fixture */
+    ck_assert_uint_ne((uintptr_t)mv_checkpoint_data(ck, (size_t)f, &err) % 4, 0);
+    /* release then read again: the pages come back */
+    for (size_t i = 0; i < ck->n_tensors; i++)
+        mv_checkpoint_release(ck, i);
+    ck_assert_int_eq(mv_checkpoint_read_f32(ck, (size_t)h, v, &err), MV_OK);
+    ck_assert(v[2] == 65504.0f);
+    mv_checkpoint_close(ck);
+
+    ck_assert_int_eq(mv_checkpoint_open(g_ctx, DATA "valid/all_dtypes.safetensors", NULL, &ck,
+                                        &err), MV_OK);
+    long i8 = mv_checkpoint_find(ck, "t.i8");
+    ck_assert_int_eq(mv_checkpoint_read_f32(ck, (size_t)i8, v, &err), MV_E_UNSUPPORTED);
+    ck_assert_ptr_nonnull(strstr(err.msg, "t.i8"));
+    mv_checkpoint_close(ck);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ malformed fixtures */
+static mv_status status_of(const char *s)
+{
+    if (strcmp(s, "format") == 0) return MV_E_FORMAT;
+    if (strcmp(s, "not_found") == 0) return MV_E_NOT_FOUND;
+    ck_abort_msg("unknown status %s in malformed.json", s);
+    return MV_OK;
+}
+
+START_TEST(test_malformed_fixtures)
+{
+    cJSON *cases = load_json(DATA "malformed.json");
+    int n = 0;
+    for (const cJSON *c = cases->child; c; c = c->next, n++) {
+        const char *rel = cJSON_GetObjectItem(c, "path")->valuestring;
+        const char *substr = cJSON_GetObjectItem(c, "substr")->valuestring;
+        mv_status want = status_of(cJSON_GetObjectItem(c, "status")->valuestring);
+        char path[512];
+        snprintf(path, sizeof path, DATA "%s", rel);
+        /* through the registry with probing, as `mergeval inspect` does */
+        mv_checkpoint *ck = (mv_checkpoint *)1;
+        mv_error err = { 0 };
+        mv_status st = mv_checkpoint_open(g_ctx, path, NULL, &ck, &err);
+        ck_assert_msg(st == want, "%s: status %d (want %d): %s", rel, st, want, err.msg);
+        ck_assert_ptr_null(ck);
+        ck_assert_msg(strstr(err.msg, substr), "%s: message \"%s\" lacks \"%s\"", rel, err.msg,
+                      substr);
+        ck_assert_msg(!strchr(err.msg, '\n'), "%s: message is not one line", rel);
+        /* the loader directly, naming the format: same verdict */
+        if (mv_path_exists(path)) {
+            mv_error err2 = { 0 };
+            st = st_open(g_ctx, path, NULL, &ck, &err2);
+            ck_assert_int_eq(st, want);
+            ck_assert_msg(strstr(err2.msg, substr), "%s (direct): \"%s\" lacks \"%s\"", rel,
+                          err2.msg, substr);
+        }
+    }
+    ck_assert_int_ge(n, 20); /* the issue asks for at least 20 */
+    cJSON_Delete(cases);
+}
+END_TEST
+
+/* st_parse on in-memory buffers: the limits right at the edges. */
+START_TEST(test_parse_edges)
+{
+    st_header h;
+    mv_error err;
+    unsigned char buf[64];
+    memset(buf, 0, sizeof buf);
+    /* header length exactly the cap, but the file is short: "larger than the file" */
+    uint64_t cap = ST_MAX_HEADER;
+    for (int i = 0; i < 8; i++)
+        buf[i] = (unsigned char)(cap >> (8 * i));
+    ck_assert_int_eq(st_parse("x", buf, 16, &h, &err), MV_E_FORMAT);
+    ck_assert_ptr_nonnull(strstr(err.msg, "larger than the file"));
+    /* cap + 1: "exceeds the cap" */
+    cap++;
+    for (int i = 0; i < 8; i++)
+        buf[i] = (unsigned char)(cap >> (8 * i));
+    ck_assert_int_eq(st_parse("x", buf, 16, &h, &err), MV_E_FORMAT);
+    ck_assert_ptr_nonnull(strstr(err.msg, "exceeds the cap"));
+    /* minimal valid: "{}" */
+    memset(buf, 0, sizeof buf);
+    buf[0] = 2;
+    memcpy(buf + 8, "{}", 2);
+    ck_assert_int_eq(st_parse("x", buf, 10, &h, &err), MV_OK);
+    ck_assert_uint_eq(h.n, 0);
+    st_header_free(&h);
+    /* zero header length */
+    buf[0] = 0;
+    ck_assert_int_eq(st_parse("x", buf, 8, &h, &err), MV_E_FORMAT);
+    /* empty tensors may share an offset; 9 dims is unsupported, not malformed */
+    const char *j = "{\"a\":{\"dtype\":\"F32\",\"shape\":[0],\"data_offsets\":[0,0]},"
+                    "\"b\":{\"dtype\":\"U8\",\"shape\":[0,2],\"data_offsets\":[0,0]}}";
+    unsigned char big[256] = { 0 };
+    big[0] = (unsigned char)strlen(j);
+    memcpy(big + 8, j, strlen(j));
+    ck_assert_int_eq(st_parse("x", big, 8 + strlen(j), &h, &err), MV_OK);
+    ck_assert_uint_eq(h.n, 2);
+    st_header_free(&h);
+    j = "{\"a\":{\"dtype\":\"F32\",\"shape\":[1,1,1,1,1,1,1,1,1],\"data_offsets\":[0,4]}}";
+    memset(big, 0, sizeof big);
+    big[0] = (unsigned char)strlen(j);
+    memcpy(big + 8, j, strlen(j));
+    ck_assert_int_eq(st_parse("x", big, 8 + strlen(j) + 4, &h, &err), MV_E_UNSUPPORTED);
+    ck_assert_ptr_nonnull(strstr(err.msg, "tensor a: 9 dimensions"));
+}
+END_TEST
+
+START_TEST(test_probe)
+{
+    ck_assert_int_eq(st_probe(DATA "valid/all_dtypes.safetensors"), 100);
+    ck_assert_int_eq(st_probe(DATA "valid/sharded"), 90);
+    ck_assert_int_eq(st_probe(DATA "valid/dir_single"), 90);
+    ck_assert_int_eq(st_probe(DATA "valid/sharded/model.safetensors.index.json"), 95);
+    /* malformed but named .safetensors: still ours, so the user gets the specific error */
+    ck_assert_int_gt(st_probe(DATA "malformed/header_array.safetensors"), 0);
+    ck_assert_int_eq(st_probe(DATA "expected.json"), 0);
+    ck_assert_int_eq(st_probe(DATA "malformed/dir_without_weights"), 0);
+    ck_assert_int_eq(st_probe("/no/such/path"), 0);
+}
+END_TEST
+
+START_TEST(test_strict_total_size)
+{
+    /* copy the valid sharded checkpoint with a wrong total_size */
+    const char *files[] = { "model-00001-of-00002.safetensors",
+                            "model-00002-of-00002.safetensors" };
+    char dir[512], path[600];
+    mv_error err;
+    snprintf(dir, sizeof dir, "%s/sharded_bad_total", g_tmp);
+    ck_assert_int_eq(mv_mkdirs(dir, &err), MV_OK);
+    for (int i = 0; i < 2; i++) {
+        size_t n;
+        char src[512];
+        snprintf(src, sizeof src, DATA "valid/sharded/%s", files[i]);
+        unsigned char *b = slurp(src, &n);
+        snprintf(path, sizeof path, "%s/%s", dir, files[i]);
+        ck_assert_int_eq(mv_write_file_atomic(path, b, n, &err), MV_OK);
+        mv_free(b);
+    }
+    cJSON *idx = load_json(DATA "valid/sharded/model.safetensors.index.json");
+    cJSON_SetNumberValue(cJSON_GetObjectItem(cJSON_GetObjectItem(idx, "metadata"), "total_size"),
+                         12345);
+    char *text = cJSON_Print(idx);
+    snprintf(path, sizeof path, "%s/model.safetensors.index.json", dir);
+    ck_assert_int_eq(mv_write_text_atomic(path, text, &err), MV_OK);
+    free(text);
+    cJSON_Delete(idx);
+
+    mv_checkpoint *ck = NULL;
+    ck_assert_int_eq(mv_checkpoint_open(g_ctx, dir, NULL, &ck, &err), MV_OK); /* warning only */
+    mv_checkpoint_close(ck);
+    mv_params *p = NULL;
+    ck_assert_int_eq(mv_params_parse(&p, st_component()->params, "{\"strict_total_size\": true}",
+                                     "$.params", &err), MV_OK);
+    ck_assert_int_eq(st_open(g_ctx, dir, p, &ck, &err), MV_E_FORMAT);
+    ck_assert_ptr_nonnull(strstr(err.msg, "metadata.total_size"));
+    mv_params_free(p);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ round trips */
+/* Write every tensor of ck (data straight from the mapping) into out with opts. */
+static void copy_checkpoint(mv_checkpoint *ck, const char *out, uint64_t shard_size)
+{
+    mv_error err;
+    mv_writer_options o = { 0 };
+    o.shard_size = shard_size;
+    o.config_json = ck->config_json;
+    o.n_metadata = ck->n_metadata;
+    o.metadata_keys = (const char *const *)ck->metadata_keys;
+    o.metadata_values = (const char *const *)ck->metadata_values;
+    mv_checkpoint_writer *w = NULL;
+    ck_assert_msg(mv_checkpoint_create(g_ctx, out, NULL, ck->tensors, ck->n_tensors, &o, &w,
+                                       &err) == MV_OK, "%s", err.msg);
+    ck_assert(!mv_path_exists(out)); /* nothing published yet */
+    for (size_t i = 0; i < ck->n_tensors; i++) {
+        const void *p = mv_checkpoint_data(ck, i, &err);
+        ck_assert_int_eq(mv_writer_write_tensor(w, i, p, ck->tensors[i].nbytes, &err), MV_OK);
+    }
+    ck_assert_msg(mv_writer_finish(w, &err) == MV_OK, "%s", err.msg);
+}
+
+static void assert_same(mv_checkpoint *a, mv_checkpoint *b)
+{
+    mv_error err;
+    ck_assert_uint_eq(a->n_tensors, b->n_tensors);
+    for (size_t i = 0; i < a->n_tensors; i++) {
+        const mv_tensor_info *x = &a->tensors[i], *y = &b->tensors[i];
+        ck_assert_str_eq(x->name, y->name);
+        ck_assert_int_eq(x->dtype, y->dtype);
+        ck_assert_int_eq(x->ndim, y->ndim);
+        ck_assert(memcmp(x->shape, y->shape, sizeof x->shape) == 0);
+        ck_assert_uint_eq(x->nbytes, y->nbytes);
+        ck_assert(memcmp(mv_checkpoint_data(a, i, &err), mv_checkpoint_data(b, i, &err),
+                         x->nbytes) == 0);
+    }
+    ck_assert_uint_eq(a->n_metadata, b->n_metadata);
+    for (size_t i = 0; i < a->n_metadata; i++) {
+        ck_assert_str_eq(a->metadata_keys[i], b->metadata_keys[i]);
+        ck_assert_str_eq(a->metadata_values[i], b->metadata_values[i]);
+    }
+    if (a->config_json)
+        ck_assert_str_eq(a->config_json, b->config_json);
+}
+
+/* The file's header is aligned/padded as specified and its data section is byte-identical
+ * to the original file's data section. */
+static void assert_file_layout(const char *written, const char *original)
+{
+    size_t n1, n2;
+    unsigned char *a = slurp(written, &n1), *b = slurp(original, &n2);
+    uint64_t h1 = 0, h2 = 0;
+    for (int i = 7; i >= 0; i--) {
+        h1 = (h1 << 8) | a[i];
+        h2 = (h2 << 8) | b[i];
+    }
+    ck_assert_uint_eq(h1 % 8, 0);
+    ck_assert_uint_eq(a[8], '{');
+    size_t k = 8 + h1;
+    while (a[k - 1] == ' ')
+        k--;
+    ck_assert_uint_eq(a[k - 1], '}');
+    ck_assert_uint_eq(n1 - 8 - h1, n2 - 8 - h2);
+    ck_assert(memcmp(a + 8 + h1, b + 8 + h2, n1 - 8 - h1) == 0);
+    mv_free(a);
+    mv_free(b);
+}
+
+START_TEST(test_roundtrip_single)
+{
+    const char *srcs[] = { DATA "valid/all_dtypes.safetensors", DATA "valid/unaligned.safetensors",
+                           DATA "valid/no_tensors.safetensors", DATA "valid/dir_single" };
+    for (int s = 0; s < 4; s++) {
+        mv_checkpoint *a = NULL, *b = NULL;
+        mv_error err;
+        char out[512], file[600], orig[600];
+        snprintf(out, sizeof out, "%s/rt%d", g_tmp, s);
+        ck_assert_int_eq(mv_checkpoint_open(g_ctx, srcs[s], NULL, &a, &err), MV_OK);
+        copy_checkpoint(a, out, 0);
+        ck_assert_msg(mv_checkpoint_open(g_ctx, out, NULL, &b, &err) == MV_OK, "%s", err.msg);
+        assert_same(a, b);
+        ck_assert_int_eq(b->n_shards, 1);
+        snprintf(file, sizeof file, "%s/model.safetensors", out);
+        snprintf(orig, sizeof orig, "%s%s", srcs[s], s == 3 ? "/model.safetensors" : "");
+        assert_file_layout(file, orig);
+        mv_checkpoint_close(a);
+        mv_checkpoint_close(b);
+    }
+}
+END_TEST
+
+START_TEST(test_roundtrip_sharded)
+{
+    mv_checkpoint *a = NULL, *b = NULL, *c = NULL;
+    mv_error err;
+    char out[512], out2[512], path[700];
+    ck_assert_int_eq(mv_checkpoint_open(g_ctx, DATA "valid/sharded", NULL, &a, &err), MV_OK);
+    /* 1: 100-byte shards -> several shards and an index */
+    snprintf(out, sizeof out, "%s/sharded_rt", g_tmp);
+    copy_checkpoint(a, out, 100);
+    ck_assert_msg(mv_checkpoint_open(g_ctx, out, NULL, &b, &err) == MV_OK, "%s", err.msg);
+    assert_same(a, b);
+    ck_assert_int_gt(b->n_shards, 2);
+    snprintf(path, sizeof path, "%s/model-00001-of-%05d.safetensors", out, b->n_shards);
+    ck_assert(mv_path_exists(path));
+    snprintf(path, sizeof path, "%s/model.safetensors.index.json", out);
+    cJSON *idx = load_json(path);
+    uint64_t total = 0;
+    for (size_t i = 0; i < a->n_tensors; i++)
+        total += a->tensors[i].nbytes;
+    ck_assert_uint_eq((uint64_t)cJSON_GetObjectItem(cJSON_GetObjectItem(idx, "metadata"),
+                                                    "total_size")->valuedouble, total);
+    const cJSON *wm = cJSON_GetObjectItem(idx, "weight_map");
+    ck_assert_int_eq(cJSON_GetArraySize(wm), (int)a->n_tensors);
+    char first[64];
+    snprintf(first, sizeof first, "model-00001-of-%05d.safetensors", b->n_shards);
+    ck_assert_str_eq(cJSON_GetObjectItem(wm, "llm.model.embed_tokens.weight")->valuestring,
+                     first);
+    cJSON_Delete(idx);
+    /* 2: sharded -> single file -> sharded again, identical throughout */
+    snprintf(out2, sizeof out2, "%s/sharded_rt_single", g_tmp);
+    copy_checkpoint(b, out2, 0);
+    ck_assert_int_eq(mv_checkpoint_open(g_ctx, out2, NULL, &c, &err), MV_OK);
+    assert_same(a, c);
+    ck_assert_int_eq(c->n_shards, 1);
+    mv_checkpoint_close(a);
+    mv_checkpoint_close(b);
+    mv_checkpoint_close(c);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ writer paths */
+#define NT 6
+typedef struct job {
+    mv_checkpoint_writer *w;
+    const unsigned char *const *data;
+    const mv_tensor_info *infos;
+    int parity;
+    int skip;   /* tensor written through the mapping instead */
+} job;
+
+/* Each thread writes every tensor's odd or even 7-byte chunks, back to front. */
+static void *write_chunks(void *arg)
+{
+    job *j = arg;
+    mv_error err;
+    for (int t = NT - 1; t >= 0; t--) {
+        if (t == j->skip)
+            continue;
+        uint64_t n = j->infos[t].nbytes;
+        uint64_t chunks = (n + 6) / 7;
+        for (uint64_t c = chunks; c-- > 0;) {
+            if ((int)(c % 2) != j->parity)
+                continue;
+            uint64_t off = c * 7, len = n - off < 7 ? n - off : 7;
+            if (mv_writer_write(j->w, (size_t)t, off, j->data[t] + off, len, &err) != MV_OK)
+                return (void *)1;
+        }
+    }
+    return NULL;
+}
+
+START_TEST(test_writer_threads_map_and_errors)
+{
+    mv_error err;
+    mv_tensor_info infos[NT];
+    unsigned char *bufs[NT];
+    char names[NT][32];
+    for (int t = 0; t < NT; t++) {
+        snprintf(names[t], sizeof names[t], "layer.%d.w", t);
+        memset(&infos[t], 0, sizeof infos[t]);
+        infos[t].name = names[t];
+        infos[t].dtype = t % 2 ? MV_DTYPE_BF16 : MV_DTYPE_U8;
+        infos[t].ndim = 2;
+        infos[t].shape[0] = 3 + t;
+        infos[t].shape[1] = 11;
+        mv_tensor_info_compute_nbytes(&infos[t], &err);
+        bufs[t] = malloc(infos[t].nbytes);
+        for (uint64_t i = 0; i < infos[t].nbytes; i++)
+            bufs[t][i] = (unsigned char)(i * 13 + (uint64_t)t * 7);
+    }
+    char out[512];
+    snprintf(out, sizeof out, "%s/threads", g_tmp);
+    /* an existing output is replaced only at finish */
+    ck_assert_int_eq(mv_mkdirs(out, &err), MV_OK);
+    char marker[600];
+    snprintf(marker, sizeof marker, "%s/old.txt", out);
+    ck_assert_int_eq(mv_write_text_atomic(marker, "old", &err), MV_OK);
+
+    mv_writer_options o = { 0 };
+    o.shard_size = 200;
+    mv_checkpoint_writer *w = NULL;
+    ck_assert_int_eq(mv_checkpoint_create(g_ctx, out, "safetensors", infos, NT, &o, &w, &err),
+                     MV_OK);
+    /* tensor 5 computed in place through the mapping; the others by two threads */
+    unsigned char *m = mv_writer_map(w, 5, &err);
+    ck_assert_ptr_nonnull(m);
+    memcpy(m, bufs[5], infos[5].nbytes);
+    ck_assert_int_eq(mv_writer_write(w, 5, 0, bufs[5], 1, &err), MV_E_INPUT); /* mapped */
+    ck_assert_int_eq(mv_writer_write(w, 0, infos[0].nbytes, bufs[0], 1, &err), MV_E_INPUT);
+    ck_assert_ptr_nonnull(strstr(err.msg, "past its"));
+    ck_assert_int_eq(mv_writer_write(w, NT, 0, bufs[0], 1, &err), MV_E_INPUT);
+    job j0 = { w, (const unsigned char *const *)bufs, infos, 0, 5 }, j1 = j0;
+    j1.parity = 1;
+    pthread_t th[2];
+    pthread_create(&th[0], NULL, write_chunks, &j0);
+    pthread_create(&th[1], NULL, write_chunks, &j1);
+    void *r0, *r1;
+    pthread_join(th[0], &r0);
+    pthread_join(th[1], &r1);
+    ck_assert_ptr_null(r0);
+    ck_assert_ptr_null(r1);
+    ck_assert(mv_path_exists(marker)); /* still the old output */
+    ck_assert_msg(mv_writer_finish(w, &err) == MV_OK, "%s", err.msg);
+    ck_assert(!mv_path_exists(marker));
+
+    mv_checkpoint *ck = NULL;
+    ck_assert_int_eq(mv_checkpoint_open(g_ctx, out, NULL, &ck, &err), MV_OK);
+    ck_assert_int_gt(ck->n_shards, 1);
+    for (int t = 0; t < NT; t++) {
+        ck_assert_str_eq(ck->tensors[t].name, names[t]); /* declared order */
+        ck_assert(memcmp(mv_checkpoint_data(ck, (size_t)t, &err), bufs[t],
+                         infos[t].nbytes) == 0);
+    }
+    mv_checkpoint_close(ck);
+
+    /* incomplete: finish refuses, names the tensor, publishes nothing */
+    char out2[512];
+    snprintf(out2, sizeof out2, "%s/incomplete", g_tmp);
+    ck_assert_int_eq(mv_checkpoint_create(g_ctx, out2, NULL, infos, NT, NULL, &w, &err), MV_OK);
+    for (int t = 0; t < NT; t++)
+        if (t != 2)
+            ck_assert_int_eq(mv_writer_write_tensor(w, (size_t)t, bufs[t], infos[t].nbytes, &err),
+                             MV_OK);
+    ck_assert_int_eq(mv_writer_write(w, 2, 0, bufs[2], 5, &err), MV_OK);
+    ck_assert_int_eq(mv_writer_finish(w, &err), MV_E_RUNTIME);
+    ck_assert_ptr_nonnull(strstr(err.msg, "tensor layer.2.w: only 5 of"));
+    ck_assert(!mv_path_exists(out2));
+    /* abort: nothing appears, no temp dir left behind */
+    ck_assert_int_eq(mv_checkpoint_create(g_ctx, out2, NULL, infos, NT, NULL, &w, &err), MV_OK);
+    mv_writer_abort(w);
+    ck_assert(!mv_path_exists(out2));
+    /* bad declarations */
+    mv_tensor_info dup[2] = { infos[0], infos[0] };
+    ck_assert_int_eq(mv_checkpoint_create(g_ctx, out2, NULL, dup, 2, NULL, &w, &err), MV_E_INPUT);
+    ck_assert_ptr_nonnull(strstr(err.msg, "declared twice"));
+    mv_tensor_info badn = infos[0];
+    badn.nbytes = 3;
+    ck_assert_int_eq(mv_checkpoint_create(g_ctx, out2, NULL, &badn, 1, NULL, &w, &err),
+                     MV_E_INPUT);
+    ck_assert_int_eq(mv_checkpoint_create(g_ctx, out2, "nope", infos, 1, NULL, &w, &err),
+                     MV_E_NOT_FOUND);
+    /* the tmp dir holds only our outputs: no leftovers of aborted/failed writers */
+    char cmd[700];
+    snprintf(cmd, sizeof cmd, "ls %s | grep -c tmp- > /dev/null", g_tmp);
+    ck_assert_int_ne(system(cmd), 0);
+    for (int t = 0; t < NT; t++)
+        free(bufs[t]);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("safetensors");
+    TCase *tc = tcase_create("loader");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, test_valid_fixtures);
+    tcase_add_test(tc, test_sharded_details);
+    tcase_add_test(tc, test_read_f32_unaligned);
+    tcase_add_test(tc, test_malformed_fixtures);
+    tcase_add_test(tc, test_parse_edges);
+    tcase_add_test(tc, test_probe);
+    tcase_add_test(tc, test_strict_total_size);
+    tcase_add_test(tc, test_roundtrip_single);
+    tcase_add_test(tc, test_roundtrip_sharded);
+    tcase_add_test(tc, test_writer_threads_map_and_errors);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_ENV);
+    int nf = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return nf == 0 ? 0 : 1;
+}
