@@ -11,6 +11,8 @@
 #include <cjson/cJSON.h>
 #include <mergeval/mergeval.h>
 #include "../plugins/sft/sft.h"
+#include "mv_registry_host.h"
+#include "mv_train.h"
 
 /* ================================================================ tiny test model */
 #define TV 12            /* vocabulary: 0 BOS, 1 EOS, 2..11 = byte % 10 + 2 */
@@ -753,6 +755,146 @@ START_TEST(params_validation)
 }
 END_TEST
 
+
+/* ================================================================ with the plugins */
+/* A context whose registry holds the built plugins (safetensors writes the adapter, sft is
+ * the component mv_train_run_json finds), found next to this test binary. */
+static mv_registry *g_reg;
+
+static void setup_plugins(void)
+{
+    mv_error err;
+    ck_assert_int_eq(mv_registry_new(&g_reg, &err), MV_OK);
+    mv_registry_discover(g_reg, NULL, 0, stderr, NULL);
+    ck_assert_int_eq(mv_context_new(&g_ctx, g_reg, &err), MV_OK);
+    mv_context_set_log_level(g_ctx, MV_LOG_WARN);
+    mv_context_set_progress(g_ctx, 0);
+}
+
+static void teardown_plugins(void)
+{
+    mv_context_free(g_ctx);
+    mv_registry_free(g_reg);
+}
+
+START_TEST(peft_adapter_written)
+{
+    sft_config c;
+    base_config(&c);
+    c.use_lora = 1;
+    c.tune_llm = 0;
+    c.lora_r = 2;
+    c.lora_alpha = 4;
+    c.output_full = 0;
+    c.max_steps = 6;
+    mv_error err;
+    char *d = tmpdir();
+    mv_train_result res;
+    tmodel *m = NULL;
+    ck_assert_msg(run_train(&c, d, 0, &m, &res, &err) == MV_OK, "%s", err.msg);
+    ck_assert_int_eq(res.wrote_adapter, 1);
+    char *dir_ad = mv_path_join(d, "adapter_model.safetensors");
+    mv_checkpoint *ck = NULL;
+    ck_assert_msg(mv_checkpoint_open(g_ctx, dir_ad, NULL, &ck, &err) == MV_OK, "%s", err.msg);
+    ck_assert_uint_eq(ck->n_tensors, 2);
+    long ia = mv_checkpoint_find(ck, "base_model.model.llm.model.layers.0.self_attn.q_proj.lora_A.weight");
+    long ib = mv_checkpoint_find(ck, "base_model.model.llm.model.layers.0.self_attn.q_proj.lora_B.weight");
+    ck_assert(ia >= 0 && ib >= 0);
+    ck_assert_int_eq(ck->tensors[ia].dtype, MV_DTYPE_F32);
+    ck_assert_int_eq(ck->tensors[ia].shape[0], 2);
+    ck_assert_int_eq(ck->tensors[ia].shape[1], TV);
+    ck_assert_int_eq(ck->tensors[ib].shape[0], TV);
+    ck_assert_int_eq(ck->tensors[ib].shape[1], 2);
+    ck_assert_int_eq(memcmp(mv_checkpoint_data(ck, (size_t)ib, &err), m->p[P_LORA_B].data,
+                            TV * 2 * sizeof(float)), 0);
+    mv_checkpoint_close(ck);
+    mv_free(dir_ad);
+    size_t len;
+    char *cfg = read_all(d, "adapter_config.json", &len);
+    ck_assert_ptr_nonnull(cfg);
+    cJSON *o = cJSON_Parse(cfg);
+    ck_assert_int_eq((int)cJSON_GetObjectItem(o, "r")->valuedouble, 2);
+    ck_assert_double_eq(cJSON_GetObjectItem(o, "lora_alpha")->valuedouble, 4);
+    ck_assert_str_eq(cJSON_GetObjectItem(o, "base_model_name_or_path")->valuestring, "test/base");
+    cJSON_Delete(o);
+    mv_free(cfg);
+    char *tmp = mv_path_join(d, ".output.tmp");
+    ck_assert(!mv_path_exists(tmp)); /* published, nothing left behind */
+    mv_free(tmp);
+    t_free(&m->base);
+    mv_remove_tree(d, NULL);
+    free(d);
+}
+END_TEST
+
+START_TEST(resume_adapter_bytes_identical)
+{
+    sft_config c;
+    base_config(&c);
+    c.use_lora = 1;
+    c.tune_llm = 0;
+    c.lora_r = 3;
+    c.output_full = 0;
+    c.max_steps = 20;
+    c.save_every = 4;
+    c.grad_accum = 2;
+    mv_error err;
+    char *a = tmpdir(), *b = tmpdir();
+    mv_train_result ra, rb;
+    ck_assert_msg(run_train(&c, a, 0, NULL, &ra, &err) == MV_OK, "%s", err.msg);
+    c.stop_after = 11;
+    ck_assert_int_eq(run_train(&c, b, 0, NULL, &rb, &err), MV_E_RUNTIME);
+    c.stop_after = 0;
+    ck_assert_msg(run_train(&c, b, 1, NULL, &rb, &err) == MV_OK, "%s", err.msg);
+    size_t la, lb;
+    char *x = read_all(a, "adapter_model.safetensors", &la);
+    char *y = read_all(b, "adapter_model.safetensors", &lb);
+    ck_assert(x && y && la == lb && la > 0);
+    ck_assert_int_eq(memcmp(x, y, la), 0);
+    mv_free(x);
+    mv_free(y);
+    mv_remove_tree(a, NULL);
+    mv_remove_tree(b, NULL);
+    free(a);
+    free(b);
+}
+END_TEST
+
+/* mv_train_run_json: config problems come back as JSON paths before anything runs. */
+static void expect_config_error(const char *json, mv_status code, const char *needle)
+{
+    mv_error err;
+    mv_train_result res;
+    mv_status st = mv_train_run_json(g_ctx, json, "$.train", NULL, "/tmp/mv-sft-unused", 0,
+                                     &res, &err);
+    ck_assert_msg(st == code, "%s: status %d (%s)", json, st, err.msg);
+    ck_assert_msg(strstr(err.msg, needle) != NULL, "'%s' not in '%s'", needle, err.msg);
+}
+
+START_TEST(train_config_errors)
+{
+    expect_config_error("[1]", MV_E_INPUT, "$.train: expected a JSON object");
+    expect_config_error("{\"trainr\": \"sft\"}", MV_E_INPUT, "$.train.trainr: unknown key");
+    expect_config_error("{\"trainer\": \"nope\", \"model\": \"m\", \"datasets\": {\"a\": \"x\"}}",
+                        MV_E_NOT_FOUND, "$.train.trainer: no trainer plugin named 'nope'");
+    expect_config_error("{\"model\": 3, \"datasets\": {\"a\": \"x\"}}", MV_E_INPUT, "$.train.model");
+    expect_config_error("{\"model\": \"m\"}", MV_E_INPUT, "$.train.datasets");
+    expect_config_error("{\"model\": \"m\", \"datasets\": {\"a\": \"x\"}, \"mix\": {\"b\": 1}}",
+                        MV_E_INPUT, "$.train.mix.b: no dataset of that name (datasets: a)");
+    expect_config_error("{\"model\": \"m\", \"datasets\": {\"a\": \"x\"}, \"mix\": {\"a\": -1}}",
+                        MV_E_INPUT, "$.train.mix.a: expected a weight >= 0");
+    expect_config_error("{\"model\": \"m\", \"datasets\": {\"a\": {\"path\": 1}}}",
+                        MV_E_INPUT, "$.train.datasets.a.path: expected a string");
+    expect_config_error("{\"model\": \"m\", \"datasets\": {\"a\": \"x\"}, \"params\": {\"lr\": \"1e-4\"}}",
+                        MV_E_INPUT, "$.train.params.lr: expected number, got string \"1e-4\"");
+    expect_config_error("{\"model\": \"m\", \"datasets\": {\"a\": \"x\"}, \"params\": "
+                        "{\"use_lora\": true, \"tune_llm\": true}}",
+                        MV_E_INPUT, "simultaneously adjust LLM parameters and apply LoRA");
+    expect_config_error("{\"model\": {\"path\": \"m\", \"config\": {}}, \"datasets\": {\"a\": \"x\"}}",
+                        MV_E_INPUT, "not both");
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("sft");
@@ -775,6 +917,13 @@ static Suite *suite(void)
     tcase_add_test(t, grad_accum_equals_big_batch);
     tcase_add_test(t, resume_is_bit_identical);
     suite_add_tcase(s, t);
+    TCase *pl = tcase_create("plugins");
+    tcase_add_checked_fixture(pl, setup_plugins, teardown_plugins);
+    tcase_set_timeout(pl, 60);
+    tcase_add_test(pl, peft_adapter_written);
+    tcase_add_test(pl, resume_adapter_bytes_identical);
+    tcase_add_test(pl, train_config_errors);
+    suite_add_tcase(s, pl);
     return s;
 }
 

@@ -10,7 +10,14 @@
 static mv_status sft_run(mv_context *ctx, const mv_train_request *req, const mv_params *params,
                          mv_train_result *result, mv_error *err)
 {
-    (void)ctx; (void)req; (void)params; (void)result;
+    (void)ctx; (void)req; (void)result;
+    sft_config c;
+    mv_status st = sft_config_from_params(&c, params, err);
+    if (st == MV_OK)
+        st = sft_check_flags(&c, err);
+    sft_config_free(&c);
+    if (st != MV_OK)
+        return st;
     return mv_errorf(err, MV_E_UNSUPPORTED, "sft: model loading is not available in this "
                      "build yet");
 }
