@@ -148,14 +148,13 @@ static mv_status save_checkpoint(loop *L, sft_state *st, mv_error *err)
     char *path = checkpoint_path(L->ckpt_dir, st->step);
     if (!path)
         return mv_errorf(err, MV_E_NOMEM, "out of memory");
-    st->sampler_rng = L->sampler.rng;
-    st->drawn = L->sampler.drawn;
-    st->n_sources = L->n_sources;
-    st->cursor = L->sampler.cursor;
-    st->pass = L->sampler.pass;
-    mv_status rc = sft_state_save(path, L->m, L->mom1, L->mom2, st, err);
-    st->cursor = NULL;
-    st->pass = NULL;
+    sft_state snap = *st; /* the sampler's live arrays, not st's (resume) copies */
+    snap.sampler_rng = L->sampler.rng;
+    snap.drawn = L->sampler.drawn;
+    snap.n_sources = L->n_sources;
+    snap.cursor = L->sampler.cursor;
+    snap.pass = L->sampler.pass;
+    mv_status rc = sft_state_save(path, L->m, L->mom1, L->mom2, &snap, err);
     mv_free(path);
     if (rc != MV_OK)
         return rc;
