@@ -1,0 +1,75 @@
+/* plugins/models/attention.c — scaled dot-product attention for one sequence/image with
+ * grouped-query heads and an optional causal mask; products on sgemm, softmax in C.
+ * Packing of many sequences and the projections live in the model code. */
+#include "nn.h"
+#include <cblas.h>
+#include <math.h>
+
+// out (Tq, NH·HS) stride qs, att (NH, Tq, Tk) <- q (Tq, ·) stride qs, k/v (Tk, ·) stride kvs
+void nn_attention_forward(float *out, float *att, const float *q, const float *k,
+                          const float *v, int Tq, int Tk, int NH, int NKV, int HS, int qs,
+                          int kvs, int causal) {
+    float scale = 1.0f / sqrtf((float)HS);
+    int group = NH / NKV;
+    for (int h = 0; h < NH; h++) {
+        int kh = h / group;
+        float *a = att + (size_t)h * Tq * Tk;
+        // a (Tq, Tk) = scale · q_h (Tq, HS) · k_h^T (HS, Tk)
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Tq, Tk, HS, scale, q + h * HS, qs,
+                    k + kh * HS, kvs, 0.0f, a, Tk);
+        for (int i = 0; i < Tq; i++) {
+            float *row = a + (size_t)i * Tk;
+            int nvis = causal ? i + 1 : Tk;
+            float mx = -INFINITY;
+            for (int j = 0; j < nvis; j++) mx = row[j] > mx ? row[j] : mx;
+            float sum = 0.0f;
+            for (int j = 0; j < nvis; j++) {
+                row[j] = expf(row[j] - mx);
+                sum += row[j];
+            }
+            float inv = 1.0f / sum;
+            for (int j = 0; j < nvis; j++) row[j] *= inv;
+            for (int j = nvis; j < Tk; j++) row[j] = 0.0f;
+        }
+        // out_h (Tq, HS) = a (Tq, Tk) · v_h (Tk, HS)
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Tq, HS, Tk, 1.0f, a, Tk,
+                    v + kh * HS, kvs, 0.0f, out + h * HS, qs);
+    }
+}
+
+void nn_attention_backward(float *dq, float *dk, float *dv, float *scratch, const float *dout,
+                           const float *att, const float *q, const float *k, const float *v,
+                           int Tq, int Tk, int NH, int NKV, int HS, int qs, int kvs) {
+    float scale = 1.0f / sqrtf((float)HS);
+    int group = NH / NKV;
+    for (int h = 0; h < NH; h++) {
+        int kh = h / group;
+        const float *a = att + (size_t)h * Tq * Tk;
+        const float *dout_h = dout + h * HS;
+        // dv_h (Tk, HS) += a^T (Tk, Tq) · dout_h (Tq, HS)
+        if (dv)
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Tk, HS, Tq, 1.0f, a, Tk, dout_h,
+                        qs, 1.0f, dv + kh * HS, kvs);
+        if (!dq && !dk) continue;
+        // da (Tq, Tk) = dout_h (Tq, HS) · v_h^T (HS, Tk)
+        float *ds = scratch;
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Tq, Tk, HS, 1.0f, dout_h, qs,
+                    v + kh * HS, kvs, 0.0f, ds, Tk);
+        // softmax backward: ds = a ⊙ (da - Σ_j da·a) · scale (masked entries have a = 0)
+        for (int i = 0; i < Tq; i++) {
+            const float *ar = a + (size_t)i * Tk;
+            float *dr = ds + (size_t)i * Tk;
+            float dot = 0.0f;
+            for (int j = 0; j < Tk; j++) dot += ar[j] * dr[j];
+            for (int j = 0; j < Tk; j++) dr[j] = ar[j] * (dr[j] - dot) * scale;
+        }
+        // dq_h (Tq, HS) += ds (Tq, Tk) · k_h (Tk, HS)
+        if (dq)
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Tq, HS, Tk, 1.0f, ds, Tk,
+                        k + kh * HS, kvs, 1.0f, dq + h * HS, qs);
+        // dk_h (Tk, HS) += ds^T (Tk, Tq) · q_h (Tq, HS)
+        if (dk)
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Tk, HS, Tq, 1.0f, ds, Tk,
+                        q + h * HS, qs, 1.0f, dk + kh * HS, kvs);
+    }
+}

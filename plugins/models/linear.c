@@ -1,0 +1,105 @@
+/* plugins/models/linear.c — linear layer and its LoRA side path (PEFT semantics: dropout on
+ * the LoRA input, scale alpha/r or alpha/sqrt(r) applied by the caller's `scale`), forward
+ * and backward on OpenBLAS sgemm. No parameter bookkeeping here (see model code). */
+#include "nn.h"
+#include <cblas.h>
+#include <string.h>
+
+// out (N, OC) = inp (N, IC) · w^T + b
+void nn_linear_forward(float *out, const float *inp, const float *w, const float *b, int N,
+                       int IC, int OC) {
+    if (N == 0) return;
+    if (b) {
+        for (int n = 0; n < N; n++) memcpy(out + (size_t)n * OC, b, sizeof(float) * OC);
+    }
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, OC, IC, 1.0f, inp, IC, w, IC,
+                b ? 1.0f : 0.0f, out, OC);
+}
+
+void nn_linear_backward(float *dinp, float *dw, float *db, const float *dout, const float *inp,
+                        const float *w, int N, int IC, int OC) {
+    if (N == 0) return;
+    // dinp (N, IC) += dout (N, OC) · w (OC, IC)
+    if (dinp)
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, IC, OC, 1.0f, dout, OC, w, IC,
+                    1.0f, dinp, IC);
+    // dw (OC, IC) += dout^T (OC, N) · inp (N, IC)
+    if (dw)
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, OC, IC, N, 1.0f, dout, OC, inp, IC,
+                    1.0f, dw, IC);
+    if (db) {
+        for (int n = 0; n < N; n++) {
+            const float *d = dout + (size_t)n * OC;
+            for (int o = 0; o < OC; o++) db[o] += d[o];
+        }
+    }
+}
+
+/* splitmix64 finaliser: a good 64-bit mix, so mask bits are independent per element. */
+static uint64_t mix64(uint64_t x) {
+    x += 0x9E3779B97F4A7C15ull;
+    x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
+    x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
+    return x ^ (x >> 31);
+}
+
+int nn_dropout_keep(uint64_t seed, uint64_t i, float p) {
+    uint64_t h = mix64(seed ^ mix64(i));
+    double r = (double)(h >> 11) * (1.0 / 9007199254740992.0);
+    return r >= (double)p;
+}
+
+static const float *dropout_apply(float *xd, const float *inp, size_t n, float p,
+                                  uint64_t seed) {
+    if (p <= 0.0f) return inp;
+    float keep_scale = 1.0f / (1.0f - p);
+    for (size_t i = 0; i < n; i++) xd[i] = nn_dropout_keep(seed, i, p) ? inp[i] * keep_scale : 0.0f;
+    return xd;
+}
+
+void nn_lora_forward(float *out, float *u, float *xd, const float *inp, const float *A,
+                     const float *B, int N, int IC, int OC, int R, float scale, float p,
+                     uint64_t seed) {
+    if (N == 0) return;
+    const float *x = dropout_apply(xd, inp, (size_t)N * IC, p, seed);
+    // u (N, R) = x (N, IC) · A^T (IC, R)
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, R, IC, 1.0f, x, IC, A, IC, 0.0f, u, R);
+    // out (N, OC) += scale · u (N, R) · B^T (R, OC)
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, OC, R, scale, u, R, B, R, 1.0f, out, OC);
+}
+
+void nn_lora_backward(float *dinp, float *dA, float *dB, float *du, float *xd,
+                      const float *dout, const float *u, const float *inp, const float *A,
+                      const float *B, int N, int IC, int OC, int R, float scale, float p,
+                      uint64_t seed) {
+    if (N == 0) return;
+    // dB (OC, R) += scale · dout^T (OC, N) · u (N, R)
+    if (dB)
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, OC, R, N, scale, dout, OC, u, R,
+                    1.0f, dB, R);
+    if (!dA && !dinp) return;
+    // du (N, R) = scale · dout (N, OC) · B (OC, R)
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, R, OC, scale, dout, OC, B, R, 0.0f,
+                du, R);
+    if (dA) {
+        const float *x = dropout_apply(xd, inp, (size_t)N * IC, p, seed);
+        // dA (R, IC) += du^T (R, N) · x (N, IC)
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, R, IC, N, 1.0f, du, R, x, IC, 1.0f,
+                    dA, IC);
+    }
+    if (dinp) {
+        if (p <= 0.0f) {
+            // dinp (N, IC) += du (N, R) · A (R, IC)
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, IC, R, 1.0f, du, R, A, IC,
+                        1.0f, dinp, IC);
+        } else {
+            // through the mask: dx = mask/(1-p) ⊙ (du · A)
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, IC, R, 1.0f, du, R, A, IC,
+                        0.0f, xd, IC);
+            float keep_scale = 1.0f / (1.0f - p);
+            size_t n = (size_t)N * IC;
+            for (size_t i = 0; i < n; i++)
+                if (nn_dropout_keep(seed, i, p)) dinp[i] += xd[i] * keep_scale;
+        }
+    }
+}

@@ -1,0 +1,105 @@
+/* plugins/models/nn.h — the layers of the reference models as forward/backward pairs (the
+ * llm.c way), shared by the llama and tinyvlm components. Pure math on float arrays: no
+ * allocation, no mergeval types, so tests compile these files in and check them alone.
+ *
+ * Dimension letters used in every shape comment:
+ *   N   rows: the tokens of all sequences of a batch packed one after another
+ *   C   channels (model width), IC/OC input/output channels of a linear layer
+ *   NH  query heads, NKV key/value heads (GQA: NH % NKV == 0), HS head size
+ *   F   feed-forward width, V vocabulary, R LoRA rank
+ *   Tq/Tk query/key length of one attention call (one sequence or one image)
+ * Conventions: forward(out, caches..., inputs..., params..., sizes);
+ * backward(dinputs..., dparams..., dout, caches..., inputs..., params..., sizes).
+ * Backward ACCUMULATES (+=) into every gradient it is given; a NULL gradient pointer means
+ * "not needed" and its computation is skipped. */
+#ifndef MV_MODELS_NN_H
+#define MV_MODELS_NN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* ---------------------------------------------------------------- linear (+LoRA) */
+/* out (N, OC) = inp (N, IC) · w^T (OC, IC) + b (OC); b may be NULL. Overwrites out. */
+void nn_linear_forward(float *out, const float *inp, const float *w, const float *b, int N,
+                       int IC, int OC);
+void nn_linear_backward(float *dinp, float *dw, float *db, const float *dout, const float *inp,
+                        const float *w, int N, int IC, int OC);
+
+/* LoRA path (PEFT): out (N, OC) += scale · (drop(inp) · A^T) · B^T with A (R, IC), B (OC, R).
+ * u (N, R) = drop(inp) · A^T is saved for backward. Dropout (probability p, inverted
+ * scaling) uses a counter-based hash of (seed, element index), so backward and
+ * recomputation regenerate the identical mask without storing it. xd is scratch (N, IC),
+ * used only when p > 0. */
+void nn_lora_forward(float *out, float *u, float *xd, const float *inp, const float *A,
+                     const float *B, int N, int IC, int OC, int R, float scale, float p,
+                     uint64_t seed);
+/* du is scratch (N, R); xd scratch (N, IC) when p > 0. */
+void nn_lora_backward(float *dinp, float *dA, float *dB, float *du, float *xd,
+                      const float *dout, const float *u, const float *inp, const float *A,
+                      const float *B, int N, int IC, int OC, int R, float scale, float p,
+                      uint64_t seed);
+/* The dropout keep-decision for element i (exposed for tests). */
+int nn_dropout_keep(uint64_t seed, uint64_t i, float p);
+
+/* ---------------------------------------------------------------- norms */
+/* RMSNorm (HF Llama): out = w ⊙ x / sqrt(mean(x²) + eps). rstd (N) saved. */
+void nn_rmsnorm_forward(float *out, float *rstd, const float *inp, const float *w, int N,
+                        int C, float eps);
+void nn_rmsnorm_backward(float *dinp, float *dw, const float *dout, const float *inp,
+                         const float *w, const float *rstd, int N, int C);
+/* LayerNorm: out = (x - mean) · rstd ⊙ w + b. mean, rstd (N) saved. */
+void nn_layernorm_forward(float *out, float *mean, float *rstd, const float *inp,
+                          const float *w, const float *b, int N, int C, float eps);
+void nn_layernorm_backward(float *dinp, float *dw, float *db, const float *dout,
+                           const float *inp, const float *w, const float *mean,
+                           const float *rstd, int N, int C);
+
+/* ---------------------------------------------------------------- RoPE */
+/* Tables cos/sin (maxT, HS/2): angle = pos · theta^(-2i/HS). */
+void nn_rope_tables(float *cos_t, float *sin_t, int maxT, int HS, float theta);
+/* In place on x (N, H, HS) with HF's rotate_half convention (first half pairs with second
+ * half): x1' = x1 cos - x2 sin, x2' = x2 cos + x1 sin. pos (N) is each row's position. */
+void nn_rope_forward(float *x, const int *pos, const float *cos_t, const float *sin_t, int N,
+                     int H, int HS);
+/* In place on dx (N, H, HS): the transposed rotation. */
+void nn_rope_backward(float *dx, const int *pos, const float *cos_t, const float *sin_t,
+                      int N, int H, int HS);
+
+/* ---------------------------------------------------------------- attention */
+/* One attention call over Tq queries and Tk keys (one sequence or one image).
+ * q, out (Tq, NH·HS) with row stride qs; k, v (Tk, NKV·HS) with row stride kvs; att
+ * (NH, Tq, Tk) saved probabilities. Query head h reads key/value head h / (NH/NKV).
+ * causal: query i sees keys j <= i (requires Tq == Tk). Scale 1/sqrt(HS). */
+void nn_attention_forward(float *out, float *att, const float *q, const float *k,
+                          const float *v, int Tq, int Tk, int NH, int NKV, int HS, int qs,
+                          int kvs, int causal);
+/* dq, dk, dv may each be NULL. scratch: Tq·Tk floats. */
+void nn_attention_backward(float *dq, float *dk, float *dv, float *scratch, const float *dout,
+                           const float *att, const float *q, const float *k, const float *v,
+                           int Tq, int Tk, int NH, int NKV, int HS, int qs, int kvs);
+
+/* ---------------------------------------------------------------- activations */
+/* SwiGLU: out (N, F) = silu(gate) ⊙ up. */
+void nn_swiglu_forward(float *out, const float *gate, const float *up, size_t n);
+void nn_swiglu_backward(float *dgate, float *dup, const float *dout, const float *gate,
+                        const float *up, size_t n);
+/* GELU, tanh approximation (SigLIP's gelu_pytorch_tanh). */
+void nn_gelu_forward(float *out, const float *inp, size_t n);
+void nn_gelu_backward(float *dinp, const float *dout, const float *inp, size_t n);
+
+/* ---------------------------------------------------------------- embedding, loss */
+/* out (N, C) rows = wte (V, C) rows of tokens (N). */
+void nn_embedding_forward(float *out, const int32_t *tokens, const float *wte, int N, int C);
+void nn_embedding_backward(float *dwte, const float *dout, const int32_t *tokens, int N, int C);
+/* Row-wise log-softmax + NLL of targets (M). logits (M, V). logprob (M) gets log p(target).
+ * When dlogits is non-NULL it gets (softmax - onehot) · scale (overwritten). Returns the
+ * summed NLL in double. */
+double nn_xent_forward_backward(float *dlogits, float *logprob, const float *logits,
+                                const int32_t *targets, int M, int V, float scale);
+
+/* ---------------------------------------------------------------- patches */
+/* Unfold images (B, 3, S, S) into patches (B·P, 3·ps·ps) in (channel, y, x) order, P =
+ * (S/ps)², patch index row-major — the layout of a Conv2d(stride = kernel = ps) weight. */
+void nn_patchify(float *out, const float *img, int B, int S, int ps);
+
+#endif

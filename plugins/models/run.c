@@ -1,0 +1,391 @@
+/* plugins/models/run.c — the mv_model_ops of llama and tinyvlm that run the network:
+ * packing sequences into one batch, the activation arena, forward_backward, score,
+ * next_logits and encode_images. Not thread-safe per model (one arena per model). */
+#include "mdl.h"
+#include <stdlib.h>
+#include <string.h>
+
+struct mv_image_embeds {
+    size_t n;
+    int Q, C;
+    float *data;   /* (n, Q, C) */
+};
+
+typedef struct run_state {
+    batch bt;
+    dec_ws dws;
+    vis_ws vws;
+} run_state;
+
+static void batch_free(batch *bt) {
+    free(bt->off); free(bt->len); free(bt->pos); free(bt->tok); free(bt->vis);
+    free(bt->vis_slot); free(bt->att_off); free(bt->lrow); free(bt->ltgt); free(bt->lstart);
+    free(bt->raw);
+    memset(bt, 0, sizeof *bt);
+}
+
+/* next: score only the position after the last token of each sequence (next_logits). */
+static mv_status batch_build(const mdl *m, const mv_sequence *seqs, size_t n, int next,
+                             int allow_raw, batch *bt, mv_error *err) {
+    const dec_cfg *c = &m->dec.c;
+    mv_status st = MV_OK;
+    memset(bt, 0, sizeof *bt);
+    bt->B = (int)n;
+    int N = 0, M = 0, Q = m->is_vlm ? m->rs.Q : 0;
+    bt->off = calloc(n + 1, sizeof(int));
+    bt->len = calloc(n + 1, sizeof(int));
+    bt->vis = calloc(n + 1, sizeof(float *));
+    bt->vis_slot = calloc(n + 1, sizeof(int));
+    bt->att_off = calloc(n + 1, sizeof(size_t));
+    bt->lstart = calloc(n + 1, sizeof(int));
+    bt->raw = calloc(n + 1, sizeof(mv_image *));
+    if (!bt->off || !bt->len || !bt->vis || !bt->vis_slot || !bt->att_off || !bt->lstart || !bt->raw)
+        goto nomem;
+    for (size_t b = 0; b < n; b++) {
+        const mv_sequence *s = &seqs[b];
+        int has_img = s->image || s->raw_image;
+        if (has_img && !m->is_vlm) {
+            st = mv_errorf(err, MV_E_INPUT, "sequence %zu has an image but model %s has no "
+                           "vision tower; use a tinyvlm model or drop the image", b, m->pub.arch);
+            goto fail;
+        }
+        if (s->n_tokens < 0 || s->n_context < 0 || s->n_context > s->n_tokens ||
+            (s->n_tokens > 0 && !s->tokens)) {
+            st = mv_errorf(err, MV_E_INPUT, "sequence %zu: n_tokens %d / n_context %d are "
+                           "inconsistent", b, s->n_tokens, s->n_context);
+            goto fail;
+        }
+        if (next && s->n_context != s->n_tokens) {
+            /* next_logits ignores n_context; keep scoring semantics simple */
+        }
+        int T = 1 + (has_img ? Q : 0) + s->n_tokens;
+        if (T > c->maxpos) {
+            st = mv_errorf(err, MV_E_INPUT, "sequence %zu: %d text tokens exceed the model's "
+                           "limit of %d (max_position_embeddings %d minus BOS and visual "
+                           "tokens); truncate the text", b, s->n_tokens, m->pub.max_seq, c->maxpos);
+            goto fail;
+        }
+        for (int j = 0; j < s->n_tokens; j++)
+            if (s->tokens[j] < 0 || s->tokens[j] >= c->V) {
+                st = mv_errorf(err, MV_E_INPUT, "sequence %zu: token %d at index %d is outside "
+                               "the vocabulary [0, %d)", b, s->tokens[j], j, c->V);
+                goto fail;
+            }
+        bt->vis_slot[b] = -1;
+        if (s->image) {
+            if (s->image_index >= s->image->n) {
+                st = mv_errorf(err, MV_E_INPUT, "sequence %zu: image_index %zu but only %zu "
+                               "images were encoded", b, s->image_index, s->image->n);
+                goto fail;
+            }
+            bt->vis[b] = s->image->data + s->image_index * (size_t)Q * c->C;
+        } else if (s->raw_image) {
+            if (!allow_raw) {
+                st = mv_errorf(err, MV_E_INPUT, "sequence %zu: raw_image given where encoded "
+                               "images are required", b);
+                goto fail;
+            }
+            int slot = -1;
+            for (int i = 0; i < bt->NI; i++)
+                if (bt->raw[i] == s->raw_image) slot = i;
+            if (slot < 0) {
+                if (!s->raw_image->rgb || s->raw_image->width <= 0 || s->raw_image->height <= 0) {
+                    st = mv_errorf(err, MV_E_INPUT, "sequence %zu: raw_image is empty", b);
+                    goto fail;
+                }
+                slot = bt->NI++;
+                bt->raw[slot] = s->raw_image;
+            }
+            bt->vis_slot[b] = slot;
+        }
+        bt->off[b] = N;
+        bt->len[b] = T;
+        bt->att_off[b] = bt->att_floats;
+        bt->att_floats += (size_t)c->NH * T * T;
+        bt->maxT = T > bt->maxT ? T : bt->maxT;
+        bt->lstart[b] = M;
+        N += T;
+        M += next ? 1 : s->n_tokens - s->n_context;
+    }
+    bt->N = N;
+    bt->M = M;
+    bt->pos = calloc((size_t)N + 1, sizeof(int));
+    bt->tok = calloc((size_t)N + 1, sizeof(int32_t));
+    bt->lrow = calloc((size_t)M + 1, sizeof(int));
+    bt->ltgt = calloc((size_t)M + 1, sizeof(int32_t));
+    if (!bt->pos || !bt->tok || !bt->lrow || !bt->ltgt) goto nomem;
+    for (size_t b = 0; b < n; b++) {
+        const mv_sequence *s = &seqs[b];
+        int o = bt->off[b], T = bt->len[b], nv = T - 1 - s->n_tokens;
+        for (int t = 0; t < T; t++) {
+            bt->pos[o + t] = t;
+            bt->tok[o + t] = t == 0 ? m->pub.bos_id : t <= nv ? -1 : s->tokens[t - 1 - nv];
+        }
+        int k = bt->lstart[b];
+        if (next) {
+            bt->lrow[k] = o + T - 1;
+            bt->ltgt[k] = 0;
+        } else {
+            for (int j = s->n_context; j < s->n_tokens; j++, k++) {
+                bt->lrow[k] = o + nv + j;   /* row of the token before tokens[j] */
+                bt->ltgt[k] = s->tokens[j];
+            }
+        }
+    }
+    return MV_OK;
+nomem:
+    st = mv_errorf(err, MV_E_NOMEM, "model: out of memory packing %zu sequences", n);
+fail:
+    batch_free(bt);
+    return st;
+}
+
+static void ws_free(run_state *rs) {
+    free(rs->dws.xs); free(rs->dws.blk); free(rs->vws.xs); free(rs->vws.blk);
+}
+
+/* Lay out decoder + vision workspaces in the model's arena (grown when needed). */
+static mv_status ws_setup(mdl *m, run_state *rs, run_mode dmode, run_mode vmode, int NI,
+                          mv_error *err) {
+    const dec_cfg *c = &m->dec.c;
+    rs->dws.xs = calloc((size_t)c->L + 1, sizeof(float *));
+    rs->dws.blk = calloc((size_t)c->L, sizeof(dec_acts));
+    if (m->is_vlm) {
+        rs->vws.xs = calloc((size_t)m->vit.c.L + 1, sizeof(float *));
+        rs->vws.blk = calloc((size_t)m->vit.c.L, sizeof(vit_acts));
+    }
+    if (!rs->dws.xs || !rs->dws.blk || (m->is_vlm && (!rs->vws.xs || !rs->vws.blk)))
+        return mv_errorf(err, MV_E_NOMEM, "model: out of memory");
+    bump b = {NULL, 0};
+    for (int pass = 0; pass < 2; pass++) {
+        b.used = 0;
+        dec_layout(m, &rs->bt, dmode, &rs->dws, &b);
+        if (NI) vis_layout(m, NI, vmode, &rs->vws, &b);
+        if (pass == 0 && b.used + 16 > m->arena_floats) {
+            free(m->arena);
+            m->arena_floats = b.used + 16;
+            m->arena = aligned_alloc(64, ((m->arena_floats * sizeof(float)) + 63) & ~(size_t)63);
+            if (!m->arena) {
+                m->arena_floats = 0;
+                return mv_errorf(err, MV_E_NOMEM, "model: cannot allocate %zu MB of activations",
+                                 b.used * sizeof(float) >> 20);
+            }
+        }
+        b.base = m->arena;
+    }
+    m->last_act_bytes = b.used * sizeof(float);
+    return MV_OK;
+}
+
+int mdl_need_vision_grad(const mdl *m) {
+    if (!m->is_vlm) return 0;
+    for (size_t i = 0; i < m->nP; i++)
+        if (m->P[i].trainable && (strncmp(m->P[i].name, "vpm.", 4) == 0 ||
+                                  strncmp(m->P[i].name, "resampler.", 10) == 0))
+            return 1;
+    return 0;
+}
+
+/* Preprocess raw images into ws->pix and run the vision tower; point sequences at rows. */
+static void run_vision(mdl *m, run_state *rs, run_mode vmode, uint64_t seed) {
+    batch *bt = &rs->bt;
+    int S = m->vit.c.S;
+    for (int i = 0; i < bt->NI; i++)
+        mv_image_to_tensor(bt->raw[i], S, m->img_mean, m->img_std, rs->vws.pix + (size_t)i * 3 * S * S);
+    vis_forward(m, vmode, &rs->vws, seed);
+    for (int b = 0; b < bt->B; b++)
+        if (bt->vis_slot[b] >= 0)
+            bt->vis[b] = rs->vws.out + (size_t)bt->vis_slot[b] * m->rs.Q * m->dec.c.C;
+}
+
+static mv_status op_forward_backward(mv_model *pm, const mv_sequence *seqs, size_t n,
+                                     const mv_train_options *opt, double *loss_sum,
+                                     int64_t *n_loss_tokens, mv_error *err) {
+    mdl *m = (mdl *)pm;
+    run_state rs;
+    memset(&rs, 0, sizeof rs);
+    mv_status st = batch_build(m, seqs, n, 0, 1, &rs.bt, err);
+    if (st) return st;
+    run_mode mode = opt && opt->gradient_checkpointing ? RUN_TRAIN_CKPT : RUN_TRAIN;
+    int need_vis = rs.bt.NI > 0 && mdl_need_vision_grad(m);
+    run_mode vmode = need_vis ? mode : RUN_INFER;
+    uint64_t seed = opt ? opt->dropout_seed : 0;
+    float scale = opt && opt->loss_scale != 0.0f ? opt->loss_scale : 1.0f;
+    if ((st = ws_setup(m, &rs, mode, vmode, rs.bt.NI, err))) goto done;
+    if (rs.bt.NI) run_vision(m, &rs, vmode, seed);
+    dec_embed(m, &rs.bt, rs.dws.xs[0], NULL);
+    dec_forward(m, &rs.bt, mode, &rs.dws, seed);
+    double loss = nn_xent_forward_backward(rs.dws.dlogits, rs.dws.logprob, rs.dws.logits,
+                                           rs.bt.ltgt, rs.bt.M, m->dec.c.V, scale);
+    if (loss != loss) {
+        st = mv_errorf(err, MV_E_NUMERIC, "model: loss is NaN (diverged; lower the learning rate)");
+        goto done;
+    }
+    if (need_vis) memset(rs.vws.dvis, 0, (size_t)rs.bt.NI * m->rs.Q * m->rs.D * sizeof(float));
+    int need_dx0 = mdl_grad(m, m->dec.iembed) != NULL || need_vis;
+    dec_backward(m, &rs.bt, mode, &rs.dws, seed, need_dx0, need_vis ? rs.vws.dvis : NULL);
+    if (need_vis) vis_backward(m, vmode, &rs.vws, seed);
+    if (loss_sum) *loss_sum = loss;
+    if (n_loss_tokens) *n_loss_tokens = rs.bt.M;
+done:
+    ws_free(&rs);
+    batch_free(&rs.bt);
+    return st;
+}
+
+/* Forward only over seqs[0..n): logprob of scored tokens (or next-token logits). */
+static mv_status infer_chunk(mdl *m, const mv_sequence *seqs, size_t n, int next,
+                             float **logprobs, float *out_logits, mv_error *err) {
+    run_state rs;
+    memset(&rs, 0, sizeof rs);
+    mv_status st = batch_build(m, seqs, n, next, 1, &rs.bt, err);
+    if (st) return st;
+    if ((st = ws_setup(m, &rs, RUN_INFER, RUN_INFER, rs.bt.NI, err))) goto done;
+    if (rs.bt.NI) run_vision(m, &rs, RUN_INFER, 0);
+    dec_embed(m, &rs.bt, rs.dws.xs[0], NULL);
+    dec_forward(m, &rs.bt, RUN_INFER, &rs.dws, 0);
+    if (next) {
+        memcpy(out_logits, rs.dws.logits, (size_t)n * m->dec.c.V * sizeof(float));
+    } else {
+        nn_xent_forward_backward(NULL, rs.dws.logprob, rs.dws.logits, rs.bt.ltgt, rs.bt.M,
+                                 m->dec.c.V, 1.0f);
+        for (size_t b = 0; b < n; b++) {
+            int cnt = seqs[b].n_tokens - seqs[b].n_context;
+            if (cnt > 0)
+                memcpy(logprobs[b], rs.dws.logprob + rs.bt.lstart[b], (size_t)cnt * sizeof(float));
+        }
+    }
+done:
+    ws_free(&rs);
+    batch_free(&rs.bt);
+    return st;
+}
+
+/* Chunks keep the arena bounded when an evaluator scores thousands of texts at once. */
+#define CHUNK_ROWS 8192
+
+static mv_status infer_chunked(mdl *m, const mv_sequence *seqs, size_t n, int next,
+                               float **logprobs, float *out, mv_error *err) {
+    size_t i = 0;
+    while (i < n) {
+        size_t j = i, rows = 0;
+        int Q = m->is_vlm ? m->rs.Q : 0;
+        while (j < n) {
+            size_t t = 1 + (size_t)(seqs[j].image || seqs[j].raw_image ? Q : 0) + (size_t)(seqs[j].n_tokens > 0 ? seqs[j].n_tokens : 0);
+            if (j > i && rows + t > CHUNK_ROWS) break;
+            rows += t;
+            j++;
+        }
+        mv_status st = infer_chunk(m, seqs + i, j - i, next, logprobs ? logprobs + i : NULL,
+                                   out ? out + i * (size_t)m->dec.c.V : NULL, err);
+        if (st) return st;
+        i = j;
+    }
+    return MV_OK;
+}
+
+static mv_status op_score(mv_model *pm, const mv_sequence *seqs, size_t n, float **logprobs,
+                          mv_error *err) {
+    return infer_chunked((mdl *)pm, seqs, n, 0, logprobs, NULL, err);
+}
+
+static mv_status op_next_logits(mv_model *pm, const mv_sequence *seqs, size_t n, float *out,
+                                mv_error *err) {
+    return infer_chunked((mdl *)pm, seqs, n, 1, NULL, out, err);
+}
+
+static mv_status op_encode_images(mv_model *pm, const mv_image *images, size_t n,
+                                  mv_image_embeds **out, mv_error *err) {
+    mdl *m = (mdl *)pm;
+    *out = NULL;
+    if (!m->is_vlm)
+        return mv_errorf(err, MV_E_UNSUPPORTED, "model %s has no vision tower", pm->arch);
+    int Q = m->rs.Q, C = m->dec.c.C;
+    mv_image_embeds *e = calloc(1, sizeof *e);
+    if (!e) return mv_errorf(err, MV_E_NOMEM, "model: out of memory");
+    e->n = n;
+    e->Q = Q;
+    e->C = C;
+    e->data = malloc((n ? n : 1) * (size_t)Q * C * sizeof(float));
+    if (!e->data) {
+        free(e);
+        return mv_errorf(err, MV_E_NOMEM, "model: out of memory encoding %zu images", n);
+    }
+    for (size_t i = 0; i < n; i += 256) {
+        size_t k = n - i < 256 ? n - i : 256;
+        run_state rs;
+        memset(&rs, 0, sizeof rs);
+        rs.bt.NI = (int)k;
+        rs.vws.xs = calloc((size_t)m->vit.c.L + 1, sizeof(float *));
+        rs.vws.blk = calloc((size_t)m->vit.c.L, sizeof(vit_acts));
+        if (!rs.vws.xs || !rs.vws.blk) {
+            ws_free(&rs);
+            free(e->data);
+            free(e);
+            return mv_errorf(err, MV_E_NOMEM, "model: out of memory");
+        }
+        bump b = {NULL, 0};
+        vis_layout(m, (int)k, RUN_INFER, &rs.vws, &b);
+        if (b.used + 16 > m->arena_floats) {
+            free(m->arena);
+            m->arena_floats = b.used + 16;
+            m->arena = aligned_alloc(64, ((m->arena_floats * sizeof(float)) + 63) & ~(size_t)63);
+            if (!m->arena) {
+                m->arena_floats = 0;
+                ws_free(&rs);
+                free(e->data);
+                free(e);
+                return mv_errorf(err, MV_E_NOMEM, "model: out of memory encoding images");
+            }
+        }
+        b.base = m->arena;
+        b.used = 0;
+        vis_layout(m, (int)k, RUN_INFER, &rs.vws, &b);
+        int S = m->vit.c.S;
+        for (size_t j = 0; j < k; j++)
+            mv_image_to_tensor(&images[i + j], S, m->img_mean, m->img_std,
+                               rs.vws.pix + j * 3 * (size_t)S * S);
+        vis_forward(m, RUN_INFER, &rs.vws, 0);
+        memcpy(e->data + i * (size_t)Q * C, rs.vws.out, k * (size_t)Q * C * sizeof(float));
+        ws_free(&rs);
+    }
+    *out = e;
+    return MV_OK;
+}
+
+static void op_free_image_embeds(mv_model *pm, mv_image_embeds *e) {
+    (void)pm;
+    if (!e) return;
+    free(e->data);
+    free(e);
+}
+
+static size_t op_n_params(mv_model *pm) { return ((mdl *)pm)->nP; }
+static mv_param_ref *op_param(mv_model *pm, size_t i) {
+    mdl *m = (mdl *)pm;
+    return i < m->nP ? &m->P[i] : NULL;
+}
+static void op_free(mv_model *pm) { mdl_free((mdl *)pm); }
+
+/* tokenizer.c, lora.c, io.c */
+mv_status mdl_tokenize(mv_model *m, const char *text, int32_t *tokens, int max, int *n_out,
+                       mv_error *err);
+mv_status mdl_detokenize(mv_model *m, const int32_t *tokens, int n, char *buf, size_t buflen,
+                         mv_error *err);
+mv_status mdl_add_lora(mv_model *m, const mv_lora_spec *spec, int *n_modules, mv_error *err);
+mv_status mdl_save(mv_model *m, mv_context *ctx, const char *dir, int merge_lora, mv_error *err);
+
+const mv_model_ops mdl_ops = {
+    .tokenize = mdl_tokenize,
+    .detokenize = mdl_detokenize,
+    .encode_images = op_encode_images,
+    .free_image_embeds = op_free_image_embeds,
+    .score = op_score,
+    .next_logits = op_next_logits,
+    .n_params = op_n_params,
+    .param = op_param,
+    .forward_backward = op_forward_backward,
+    .add_lora = mdl_add_lora,
+    .save = mdl_save,
+    .free = op_free,
+};
