@@ -1,0 +1,92 @@
+/* core/pipeline/isolate.c — run one stage in a forked child (`mergeval run --isolate`): a
+ * plugin that crashes or hangs takes down only the child. The child's status and message
+ * come back through a pipe; a signal or a timeout is reported with the stage description
+ * (the caller prefixes stage id and plugin). No retries here: the run stays resumable and the user reruns. */
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include "runner_internal.h"
+
+mv_status mv_run_isolated(mv_stage_fn fn, void *arg, double timeout, const char *desc,
+                          mv_error *err)
+{
+    int fds[2];
+    if (pipe(fds) != 0) return mv_errorf(err, MV_E_IO, "pipe: %s", strerror(errno));
+    fflush(stdout);
+    fflush(stderr);
+    pid_t pid = fork();
+    if (pid < 0) {
+        close(fds[0]); close(fds[1]);
+        return mv_errorf(err, MV_E_IO, "fork: %s", strerror(errno));
+    }
+    if (pid == 0) {
+        close(fds[0]);
+        mv_error e;
+        mv_error_clear(&e);
+        mv_status st = fn(arg, &e);
+        if (st != MV_OK) {
+            size_t len = strlen(e.msg), off = 0;
+            while (off < len) {
+                ssize_t w = write(fds[1], e.msg + off, len - off);
+                if (w <= 0) break;
+                off += (size_t)w;
+            }
+        }
+        close(fds[1]);
+        _exit((int)st);
+    }
+    close(fds[1]);
+    char msg[MV_ERROR_MAX];
+    size_t got = 0;
+    double start = mv_now();
+    int status = 0, timed_out = 0, reaped = 0;
+    for (;;) {
+        struct pollfd pfd = { fds[0], POLLIN, 0 };
+        int r = poll(&pfd, 1, 100);
+        if (r > 0) {
+            ssize_t n = read(fds[0], msg + got, sizeof msg - 1 - got);
+            if (n > 0) { got += (size_t)n; if (got < sizeof msg - 1) continue; }
+            if (n == 0 || got >= sizeof msg - 1) break; /* EOF: child closed or exited */
+        }
+        if (r < 0 && errno != EINTR) break;
+        if (waitpid(pid, &status, WNOHANG) == pid) { reaped = 1; break; }
+        if (timeout > 0 && mv_now() - start > timeout) {
+            kill(pid, SIGKILL);
+            timed_out = 1;
+            break;
+        }
+    }
+    /* The child may still be running after closing its end (or we stopped reading): wait,
+     * still honouring the timeout. */
+    while (!reaped) {
+        pid_t w = waitpid(pid, &status, timed_out ? 0 : WNOHANG);
+        if (w == pid) break;
+        if (w < 0 && errno != EINTR) break;
+        if (!timed_out && timeout > 0 && mv_now() - start > timeout) {
+            kill(pid, SIGKILL);
+            timed_out = 1;
+            continue;
+        }
+        if (!timed_out) { struct timespec ts = { 0, 50000000 }; nanosleep(&ts, NULL); }
+    }
+    close(fds[0]);
+    msg[got] = 0;
+    if (timed_out)
+        return mv_errorf(err, MV_E_RUNTIME, "timed out after %.0f s (stage_timeout) and was "
+                         "killed; rerun the same command to retry it (completed stages are kept)",
+                         timeout);
+    if (WIFSIGNALED(status))
+        return mv_errorf(err, MV_E_RUNTIME, "the stage process crashed with signal %d (%s); "
+                         "completed stages are kept, rerun the same command to resume",
+                         WTERMSIG(status), strsignal(WTERMSIG(status)));
+    int code = WIFEXITED(status) ? WEXITSTATUS(status) : (int)MV_E_RUNTIME;
+    if (code == 0) return MV_OK;
+    if (code > (int)MV_E_ABI) code = MV_E_RUNTIME;
+    return mv_errorf(err, (mv_status)code, "%s", got ? msg : "stage failed without a message");
+}

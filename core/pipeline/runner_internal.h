@@ -1,0 +1,45 @@
+/* core/pipeline/runner_internal.h — pieces of the runner shared between its files: the stage
+ * plan, run.json state, input hashing, forked stage execution and the default plugin ops.
+ * Internal to core/pipeline. */
+#ifndef MV_RUNNER_INTERNAL_H
+#define MV_RUNNER_INTERNAL_H
+
+#include <cjson/cJSON.h>
+#include "mv_pipeline.h"
+
+typedef enum stage_kind { STAGE_EVAL, STAGE_MERGE, STAGE_TRAIN, STAGE_APPLY } stage_kind;
+
+typedef struct stage {
+    char id[128];         /* "iter-1/eval-merged/alignment"; also the output dir (relative) */
+    char group[96];       /* eval stages: the point directory ("iter-1/eval-merged") */
+    char label[64];       /* eval stages: the point label ("iter 1 merged") */
+    stage_kind kind;
+    int iteration;
+    size_t eval_index;
+    const char *plugin;
+    uint64_t seed;
+} stage;
+
+/* The ordered stages of a pipeline. */
+stage *mv_runner_plan(const mv_pipeline *p, size_t *n);
+const char *mv_stage_kind_name(stage_kind k);
+
+/* Input files recorded in run.json: [{"json_path", "path", "sha256"}]. */
+mv_status mv_runner_hash_inputs(const mv_pipeline *p, cJSON **out, mv_error *err);
+/* Host facts for run.json. */
+cJSON *mv_runner_host_json(void);
+/* Plugins used by the pipeline with version and file. */
+cJSON *mv_runner_plugins_json(const mv_registry *reg, const mv_pipeline *p);
+/* Write run.json atomically. */
+mv_status mv_runner_save_state(const char *run_dir, const cJSON *state, mv_error *err);
+
+/* Run fn(arg) in a forked child with a timeout (seconds, 0 = none); the child's mv_error
+ * comes back through a pipe. A signal or timeout becomes MV_E_RUNTIME naming stage_desc. */
+typedef mv_status (*mv_stage_fn)(void *arg, mv_error *err);
+mv_status mv_run_isolated(mv_stage_fn fn, void *arg, double timeout, const char *stage_desc,
+                          mv_error *err);
+
+/* The ops that call the real plugins. */
+extern const mv_runner_ops mv_plugin_ops;
+
+#endif

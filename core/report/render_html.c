@@ -1,0 +1,229 @@
+/* core/report/render_html.c — report.html: one self-contained page (inline CSS and SVG, images
+ * as data URIs, no scripts, nothing fetched): gates coloured, the metric table, a trend chart
+ * per metric with CI bands (alignment metrics first), and the items that regressed most
+ * with their thumbnails. Also used for `mergeval history --html`. */
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "mv_report.h"
+
+typedef struct sbuf { char *s; size_t n, cap; } sbuf;
+static void sb_add(sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void sb_add(sbuf *b, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *t = NULL;
+    int len = vasprintf(&t, fmt, ap);
+    va_end(ap);
+    if (len < 0) return;
+    if (b->n + (size_t)len + 1 > b->cap) {
+        b->cap = (b->n + (size_t)len + 1) * 2;
+        b->s = realloc(b->s, b->cap);
+    }
+    memcpy(b->s + b->n, t, (size_t)len + 1);
+    b->n += (size_t)len;
+    free(t);
+}
+static void sb_raw(sbuf *b, const char *s)
+{
+    size_t len = strlen(s);
+    if (b->n + len + 1 > b->cap) { b->cap = (b->n + len + 1) * 2; b->s = realloc(b->s, b->cap); }
+    memcpy(b->s + b->n, s, len + 1);
+    b->n += len;
+}
+static void sb_esc(sbuf *b, const char *s)
+{
+    for (; s && *s; s++) {
+        if (*s == '<') sb_raw(b, "&lt;");
+        else if (*s == '>') sb_raw(b, "&gt;");
+        else if (*s == '&') sb_raw(b, "&amp;");
+        else if (*s == '"') sb_raw(b, "&quot;");
+        else { char c[2] = { *s, 0 }; sb_raw(b, c); }
+    }
+}
+static const char *jstr(const cJSON *o, const char *k)
+{
+    const cJSON *v = cJSON_GetObjectItem(o, k);
+    return cJSON_IsString(v) ? v->valuestring : "";
+}
+static double jnum(const cJSON *o, const char *k)
+{
+    const cJSON *v = cJSON_GetObjectItem(o, k);
+    return cJSON_IsNumber(v) ? v->valuedouble : NAN;
+}
+
+static const char *verdict_class(const char *v)
+{
+    if (strcmp(v, "regressed") == 0) return "bad";
+    if (strcmp(v, "improved") == 0) return "good";
+    return "neutral";
+}
+
+static const char *CSS =
+    "body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;margin:24px;color:#222;background:#f7f7f9}"
+    "h1{font-size:22px;margin:0 0 4px}h2{font-size:17px;margin:28px 0 8px;border-bottom:1px solid #ddd;padding-bottom:4px}"
+    ".meta{color:#666;font-size:13px}.badge{display:inline-block;padding:3px 10px;border-radius:12px;font-weight:600;color:#fff}"
+    ".pass{background:#1e8e3e}.fail{background:#d93025}.error{background:#e37400}"
+    "table{border-collapse:collapse;background:#fff;font-size:13px}td,th{border:1px solid #ddd;padding:4px 8px;text-align:right}"
+    "th{background:#eef1f6}td.l,th.l{text-align:left}tr.gate-pass td:first-child{border-left:5px solid #1e8e3e}"
+    "tr.gate-fail td:first-child{border-left:5px solid #d93025}tr.gate-error td:first-child{border-left:5px solid #e37400}"
+    "td.good{background:#e6f4ea}td.bad{background:#fce8e6}.grid{display:flex;flex-wrap:wrap;gap:14px}"
+    ".card{background:#fff;border:1px solid #ddd;border-radius:6px;padding:8px;width:384px}"
+    ".card.align{border-color:#6ea8fe}.card p{font-size:12px;margin:4px 0;color:#444}"
+    "img.thumb{width:64px;height:64px;image-rendering:pixelated;border:1px solid #ccc}"
+    "code{background:#eef1f6;padding:1px 4px;border-radius:3px}";
+
+char *mv_report_html(const cJSON *summary, const cJSON *thumbs)
+{
+    sbuf b = { 0 };
+    const cJSON *run = cJSON_GetObjectItem(summary, "run");
+    const cJSON *points = cJSON_GetObjectItem(summary, "points");
+    const cJSON *metrics = cJSON_GetObjectItem(summary, "metrics");
+    const cJSON *gates = cJSON_GetObjectItem(summary, "gates");
+    int np = cJSON_GetArraySize(points);
+    int nf = (int)jnum(summary, "gates_failed"), npass = (int)jnum(summary, "gates_passed");
+    const char *name = *jstr(run, "name") ? jstr(run, "name") : "mergeval run";
+    sb_raw(&b, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+               "<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\"><title>mergeval: ");
+    sb_esc(&b, name);
+    sb_raw(&b, "</title><style>");
+    sb_raw(&b, CSS);
+    sb_raw(&b, "</style></head><body>\n<h1>mergeval report: ");
+    sb_esc(&b, name);
+    sb_raw(&b, "</h1>\n<div class=\"meta\">");
+    if (*jstr(run, "kind")) { sb_esc(&b, jstr(run, "kind")); sb_raw(&b, " · "); }
+    if (*jstr(run, "created")) { sb_raw(&b, "started "); sb_esc(&b, jstr(run, "created")); sb_raw(&b, " · "); }
+    if (isfinite(jnum(run, "elapsed_seconds"))) sb_add(&b, "%.1f s · ", jnum(run, "elapsed_seconds"));
+    sb_add(&b, "%d evaluation points · mergeval %s</div>\n", np, jstr(summary, "mergeval_version"));
+    if (cJSON_GetArraySize(gates) > 0) {
+        sb_add(&b, "<p><span class=\"badge %s\">gates: %d passed, %d failed</span></p>\n",
+               nf ? "fail" : "pass", npass, nf);
+        sb_raw(&b, "<h2>Gates</h2>\n<table><tr><th class=\"l\">gate</th><th class=\"l\">status</th><th class=\"l\">detail</th></tr>\n");
+        for (const cJSON *g = gates->child; g; g = g->next) {
+            const char *st = jstr(g, "status");
+            sb_add(&b, "<tr class=\"gate-%s\"><td class=\"l\"><code>", st);
+            sb_esc(&b, jstr(g, "name"));
+            sb_add(&b, "</code></td><td class=\"l\"><span class=\"badge %s\">%s</span></td><td class=\"l\">", st, st);
+            sb_esc(&b, jstr(g, "message"));
+            sb_raw(&b, "</td></tr>\n");
+        }
+        sb_raw(&b, "</table>\n");
+    }
+    /* The table: rows = metrics, columns = points, cells coloured by the verdict vs baseline. */
+    sb_raw(&b, "<h2>Metrics</h2>\n<table><tr><th class=\"l\">metric</th><th>better</th>");
+    for (const cJSON *p = points->child; p; p = p->next) { sb_raw(&b, "<th>"); sb_esc(&b, jstr(p, "label")); sb_raw(&b, "</th>"); }
+    sb_raw(&b, "<th class=\"l\">final vs baseline</th></tr>\n");
+    int mi = 0;
+    for (const cJSON *m = metrics ? metrics->child : NULL; m; m = m->next, mi++) {
+        sb_raw(&b, "<tr><td class=\"l\"><a href=\"#m");
+        sb_add(&b, "%d\"><code>", mi);
+        sb_esc(&b, jstr(m, "name"));
+        sb_add(&b, "</code></a></td><td>%s</td>", jstr(m, "direction"));
+        const cJSON *vals = cJSON_GetObjectItem(m, "values");
+        const cJSON *vb = cJSON_GetObjectItem(m, "vs_baseline");
+        for (int i = 0; i < np; i++) {
+            const cJSON *v = cJSON_GetArrayItem(vals, i), *c = cJSON_GetArrayItem(vb, i);
+            const char *cls = cJSON_IsObject(c) ? verdict_class(jstr(c, "verdict")) : "neutral";
+            if (cJSON_IsNumber(v)) sb_add(&b, "<td class=\"%s\" title=\"", cls);
+            else sb_raw(&b, "<td title=\"");
+            if (cJSON_IsObject(c)) sb_esc(&b, jstr(c, "reason"));
+            if (cJSON_IsNumber(v)) sb_add(&b, "\">%.4g</td>", v->valuedouble);
+            else sb_raw(&b, "\">–</td>");
+        }
+        const cJSON *c = cJSON_GetArrayItem(vb, np - 1);
+        sb_raw(&b, "<td class=\"l\">");
+        if (cJSON_IsObject(c)) sb_esc(&b, jstr(c, "reason"));
+        sb_raw(&b, "</td></tr>\n");
+    }
+    sb_raw(&b, "</table>\n");
+    /* Trend charts. */
+    sb_raw(&b, "<h2>Trends (band: 95% CI of the change vs baseline)</h2>\n<div class=\"grid\">\n");
+    const char **labels = calloc((size_t)np + 1, sizeof *labels);
+    double *ys = calloc((size_t)np + 1, sizeof *ys), *lo = calloc((size_t)np + 1, sizeof *lo),
+           *hi = calloc((size_t)np + 1, sizeof *hi);
+    const char **colors = calloc((size_t)np + 1, sizeof *colors);
+    for (int i = 0; i < np; i++) labels[i] = jstr(cJSON_GetArrayItem(points, i), "label");
+    mi = 0;
+    for (const cJSON *m = metrics ? metrics->child : NULL; m; m = m->next, mi++) {
+        const cJSON *vals = cJSON_GetObjectItem(m, "values"), *vb = cJSON_GetObjectItem(m, "vs_baseline");
+        for (int i = 0; i < np; i++) {
+            const cJSON *v = cJSON_GetArrayItem(vals, i), *c = cJSON_GetArrayItem(vb, i);
+            ys[i] = cJSON_IsNumber(v) ? v->valuedouble : NAN;
+            lo[i] = hi[i] = i == 0 ? ys[i] : NAN;
+            colors[i] = "#ffffff";
+            if (cJSON_IsObject(c)) {
+                const cJSON *ci = cJSON_GetObjectItem(c, "ci95");
+                if (cJSON_IsArray(ci)) {
+                    lo[i] = jnum(c, "ref") + cJSON_GetArrayItem(ci, 0)->valuedouble;
+                    hi[i] = jnum(c, "ref") + cJSON_GetArrayItem(ci, 1)->valuedouble;
+                }
+                const char *cls = verdict_class(jstr(c, "verdict"));
+                colors[i] = strcmp(cls, "bad") == 0 ? "#d93025" : strcmp(cls, "good") == 0 ? "#1e8e3e" : "#ffffff";
+            }
+        }
+        char title[300];
+        snprintf(title, sizeof title, "%s (%s is better)", jstr(m, "name"), jstr(m, "direction"));
+        char *svg = mv_svg_chart(title, labels, ys, lo, hi, (size_t)np, colors);
+        int align = cJSON_IsTrue(cJSON_GetObjectItem(m, "alignment"));
+        sb_add(&b, "<div class=\"card%s\" id=\"m%d\">", align ? " align" : "", mi);
+        if (svg) sb_raw(&b, svg);
+        free(svg);
+        const cJSON *c = cJSON_GetArrayItem(vb, np - 1);
+        sb_raw(&b, "<p>");
+        if (*jstr(m, "doc")) { sb_esc(&b, jstr(m, "doc")); sb_raw(&b, ". "); }
+        if (cJSON_IsObject(c)) sb_esc(&b, jstr(c, "reason"));
+        sb_raw(&b, "</p>");
+        if (cJSON_GetArraySize(cJSON_GetObjectItem(m, "worst_items")) > 0)
+            sb_add(&b, "<p><a href=\"#w%d\">items that got worst ↓</a></p>", mi);
+        sb_raw(&b, "</div>\n");
+    }
+    sb_raw(&b, "</div>\n");
+    free(labels); free(ys); free(lo); free(hi); free(colors);
+    /* Worst items. */
+    int any = 0;
+    mi = 0;
+    for (const cJSON *m = metrics ? metrics->child : NULL; m; m = m->next, mi++) {
+        const cJSON *w = cJSON_GetObjectItem(m, "worst_items");
+        if (cJSON_GetArraySize(w) == 0) continue;
+        if (!any++) sb_raw(&b, "<h2>Per-item regressions (baseline → final)</h2>\n");
+        const cJSON *tev = thumbs ? cJSON_GetObjectItem(thumbs, jstr(m, "evaluation")) : NULL;
+        sb_add(&b, "<h3 id=\"w%d\" style=\"font-size:14px\"><code>", mi);
+        sb_esc(&b, jstr(m, "name"));
+        sb_raw(&b, "</code></h3>\n<table><tr><th class=\"l\">item</th><th>image</th><th>baseline</th><th>final</th><th>change</th></tr>\n");
+        for (const cJSON *it = w->child; it; it = it->next) {
+            sb_raw(&b, "<tr><td class=\"l\"><code>");
+            sb_esc(&b, jstr(it, "id"));
+            sb_raw(&b, "</code></td><td>");
+            const cJSON *uri = tev ? cJSON_GetObjectItem(tev, jstr(it, "id")) : NULL;
+            if (cJSON_IsString(uri)) {
+                sb_raw(&b, "<img class=\"thumb\" alt=\"\" src=\"");
+                sb_raw(&b, uri->valuestring);
+                sb_raw(&b, "\">");
+            } else sb_raw(&b, "–");
+            sb_add(&b, "</td><td>%.4g</td><td>%.4g</td><td class=\"bad\">%+.4g</td></tr>\n",
+                   jnum(it, "baseline"), jnum(it, "final"), jnum(it, "delta"));
+        }
+        sb_raw(&b, "</table>\n");
+    }
+    const cJSON *stats = cJSON_GetObjectItem(summary, "statistics");
+    sb_add(&b, "<h2>Method</h2><p class=\"meta\">Intervals: paired percentile bootstrap over items matched by id "
+               "(%d resamples, seed %.0f; documents are resampled as units for ratio metrics such as perplexity). "
+               "0/1 metrics also get an exact McNemar test. A change is <b>regressed</b>/<b>improved</b> when the 95%% "
+               "interval excludes 0 (and McNemar p &lt; %.2g for 0/1 metrics), otherwise <b>within noise</b>.</p>\n",
+           (int)jnum(stats, "resamples"), jnum(stats, "seed"), jnum(stats, "alpha"));
+    const cJSON *plugins = cJSON_GetObjectItem(run, "plugins");
+    if (cJSON_GetArraySize(plugins) > 0) {
+        sb_raw(&b, "<p class=\"meta\">Plugins: ");
+        for (const cJSON *p = plugins->child; p; p = p->next) {
+            sb_esc(&b, jstr(p, "kind")); sb_raw(&b, " ");
+            sb_esc(&b, jstr(p, "name")); sb_raw(&b, " "); sb_esc(&b, jstr(p, "version"));
+            sb_raw(&b, p->next ? ", " : "");
+        }
+        sb_raw(&b, "</p>\n");
+    }
+    sb_raw(&b, "</body></html>\n");
+    return b.s;
+}

@@ -1,0 +1,260 @@
+/* core/report/render_text.c — text renderings of a summary: junit.xml (one testcase per
+ * gate; valid against the common "windyroad" JUnit XSD: properties, system-out and
+ * system-err present, package/id on testsuite), report.md for CI step summaries, and the
+ * terminal table. HTML is in render_html.c. */
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include "mv_report.h"
+
+typedef struct sbuf { char *s; size_t n, cap; } sbuf;
+
+static void sb_add(sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void sb_add(sbuf *b, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *t = NULL;
+    int len = vasprintf(&t, fmt, ap);
+    va_end(ap);
+    if (len < 0) return;
+    if (b->n + (size_t)len + 1 > b->cap) {
+        b->cap = (b->n + (size_t)len + 1) * 2;
+        b->s = realloc(b->s, b->cap);
+    }
+    memcpy(b->s + b->n, t, (size_t)len + 1);
+    b->n += (size_t)len;
+    free(t);
+}
+
+static void sb_xml(sbuf *b, const char *s)
+{
+    for (; s && *s; s++) {
+        switch (*s) {
+        case '<': sb_add(b, "&lt;"); break;
+        case '>': sb_add(b, "&gt;"); break;
+        case '&': sb_add(b, "&amp;"); break;
+        case '"': sb_add(b, "&quot;"); break;
+        case '\'': sb_add(b, "&apos;"); break;
+        default:
+            if ((unsigned char)*s < 0x20 && *s != '\n' && *s != '\t') sb_add(b, " ");
+            else sb_add(b, "%c", *s);
+        }
+    }
+}
+
+static const char *jstr(const cJSON *o, const char *k)
+{
+    const cJSON *v = cJSON_GetObjectItem(o, k);
+    return cJSON_IsString(v) ? v->valuestring : "";
+}
+
+static double jnum(const cJSON *o, const char *k)
+{
+    const cJSON *v = cJSON_GetObjectItem(o, k);
+    return cJSON_IsNumber(v) ? v->valuedouble : NAN;
+}
+
+char *mv_report_junit(const cJSON *summary)
+{
+    sbuf b = { 0 };
+    const cJSON *gates = cJSON_GetObjectItem(summary, "gates");
+    const cJSON *run = cJSON_GetObjectItem(summary, "run");
+    int n = cJSON_GetArraySize(gates), failures = 0, errors = 0;
+    for (const cJSON *g = gates ? gates->child : NULL; g; g = g->next) {
+        if (strcmp(jstr(g, "status"), "fail") == 0) failures++;
+        if (strcmp(jstr(g, "status"), "error") == 0) errors++;
+    }
+    char ts[32], host[256] = "localhost";
+    time_t t = time(NULL);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%S", &tm);
+    gethostname(host, sizeof host - 1);
+    double secs = jnum(run, "elapsed_seconds");
+    sb_add(&b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites>\n");
+    sb_add(&b, "  <testsuite package=\"mergeval\" id=\"0\" name=\"");
+    sb_xml(&b, *jstr(run, "name") ? jstr(run, "name") : "mergeval");
+    sb_add(&b, ".gates\" timestamp=\"%s\" hostname=\"", ts);
+    sb_xml(&b, host);
+    sb_add(&b, "\" tests=\"%d\" failures=\"%d\" errors=\"%d\" time=\"%.3f\">\n", n, failures, errors,
+           isfinite(secs) ? secs : 0.0);
+    sb_add(&b, "    <properties>\n");
+    const cJSON *metrics = cJSON_GetObjectItem(summary, "metrics");
+    const cJSON *points = cJSON_GetObjectItem(summary, "points");
+    int np = cJSON_GetArraySize(points);
+    for (const cJSON *m = metrics ? metrics->child : NULL; m; m = m->next) {
+        const cJSON *v = cJSON_GetArrayItem(cJSON_GetObjectItem(m, "values"), np - 1);
+        sb_add(&b, "      <property name=\"");
+        sb_xml(&b, jstr(m, "name"));
+        if (cJSON_IsNumber(v)) sb_add(&b, "\" value=\"%.6g\"/>\n", v->valuedouble);
+        else sb_add(&b, "\" value=\"\"/>\n");
+    }
+    sb_add(&b, "    </properties>\n");
+    for (const cJSON *g = gates ? gates->child : NULL; g; g = g->next) {
+        const char *status = jstr(g, "status");
+        sb_add(&b, "    <testcase name=\"");
+        sb_xml(&b, jstr(g, "name"));
+        sb_add(&b, "\" classname=\"mergeval.gates\" time=\"0\"");
+        if (strcmp(status, "pass") == 0) { sb_add(&b, "/>\n"); continue; }
+        const char *tag = strcmp(status, "error") == 0 ? "error" : "failure";
+        sb_add(&b, ">\n      <%s message=\"", tag);
+        sb_xml(&b, jstr(g, "message"));
+        sb_add(&b, "\" type=\"%s\">", strcmp(status, "error") == 0 ? "GateError" : "GateFailed");
+        const cJSON *checks = cJSON_GetObjectItem(g, "checks");
+        for (const cJSON *c = checks ? checks->child : NULL; c; c = c->next) {
+            char line[512];
+            snprintf(line, sizeof line, "%s: value %.6g, %s %.6g, drop %.6g (rel %.4g)%s%s\n",
+                     jstr(c, "point"), jnum(c, "value"), jstr(c, "ref_point"), jnum(c, "ref"),
+                     jnum(c, "drop"), jnum(c, "drop_rel"),
+                     cJSON_IsTrue(cJSON_GetObjectItem(c, "significant_regression")) ? ", significant" : "",
+                     cJSON_IsTrue(cJSON_GetObjectItem(c, "failed")) ? " FAILED" : "");
+            sb_xml(&b, line);
+        }
+        sb_add(&b, "</%s>\n    </testcase>\n", tag);
+    }
+    sb_add(&b, "    <system-out>");
+    for (const cJSON *g = gates ? gates->child : NULL; g; g = g->next) {
+        sb_xml(&b, jstr(g, "name"));
+        sb_add(&b, ": %s — ", jstr(g, "status"));
+        sb_xml(&b, jstr(g, "message"));
+        sb_add(&b, "\n");
+    }
+    sb_add(&b, "</system-out>\n    <system-err/>\n  </testsuite>\n</testsuites>\n");
+    return b.s;
+}
+
+static void fmt_val(char *buf, size_t n, const cJSON *v)
+{
+    if (cJSON_IsNumber(v)) snprintf(buf, n, "%.4g", v->valuedouble);
+    else snprintf(buf, n, "–");
+}
+
+/* Final-vs-baseline comparison of a metric, or NULL. */
+static const cJSON *final_cmp(const cJSON *m, int np)
+{
+    const cJSON *c = cJSON_GetArrayItem(cJSON_GetObjectItem(m, "vs_baseline"), np - 1);
+    return cJSON_IsObject(c) ? c : NULL;
+}
+
+static void fmt_ci(char *buf, size_t n, const cJSON *c)
+{
+    const cJSON *ci = c ? cJSON_GetObjectItem(c, "ci95") : NULL;
+    if (cJSON_IsArray(ci))
+        snprintf(buf, n, "[%+.3g, %+.3g]", cJSON_GetArrayItem(ci, 0)->valuedouble,
+                 cJSON_GetArrayItem(ci, 1)->valuedouble);
+    else snprintf(buf, n, "–");
+}
+
+static const char *verdict_icon(const char *v)
+{
+    if (strcmp(v, "regressed") == 0) return "🔻 regressed";
+    if (strcmp(v, "improved") == 0) return "🟢 improved";
+    if (strcmp(v, "untested") == 0) return "untested";
+    return "within noise";
+}
+
+char *mv_report_markdown(const cJSON *summary)
+{
+    sbuf b = { 0 };
+    const cJSON *run = cJSON_GetObjectItem(summary, "run");
+    const cJSON *gates = cJSON_GetObjectItem(summary, "gates");
+    const cJSON *points = cJSON_GetObjectItem(summary, "points");
+    const cJSON *metrics = cJSON_GetObjectItem(summary, "metrics");
+    int np = cJSON_GetArraySize(points);
+    int nf = (int)jnum(summary, "gates_failed"), npass = (int)jnum(summary, "gates_passed");
+    sb_add(&b, "# mergeval report: %s\n\n", *jstr(run, "name") ? jstr(run, "name") : "run");
+    sb_add(&b, "**Gates: %d passed, %d failed** — %s\n\n", npass, nf,
+           nf ? "❌ exit code 1" : "✅ exit code 0");
+    if (cJSON_GetArraySize(gates) > 0) {
+        sb_add(&b, "| Gate | Status | Detail |\n|---|---|---|\n");
+        for (const cJSON *g = gates->child; g; g = g->next) {
+            const char *st = jstr(g, "status");
+            sb_add(&b, "| `%s` | %s | %s |\n", jstr(g, "name"),
+                   strcmp(st, "pass") == 0 ? "✅ pass" : strcmp(st, "fail") == 0 ? "❌ fail" : "⚠️ error",
+                   jstr(g, "message"));
+        }
+        sb_add(&b, "\n");
+    }
+    sb_add(&b, "## Metrics\n\n| Metric | better |");
+    for (const cJSON *p = points->child; p; p = p->next) sb_add(&b, " %s |", jstr(p, "label"));
+    sb_add(&b, " Δ vs baseline | 95%% CI | verdict |\n|---|---|");
+    for (int i = 0; i < np; i++) sb_add(&b, "---:|");
+    sb_add(&b, "---:|---|---|\n");
+    for (const cJSON *m = metrics ? metrics->child : NULL; m; m = m->next) {
+        sb_add(&b, "| `%s` | %s |", jstr(m, "name"), jstr(m, "direction"));
+        const cJSON *vals = cJSON_GetObjectItem(m, "values");
+        for (int i = 0; i < np; i++) {
+            char v[32];
+            fmt_val(v, sizeof v, cJSON_GetArrayItem(vals, i));
+            sb_add(&b, " %s |", v);
+        }
+        const cJSON *c = final_cmp(m, np);
+        char ci[64];
+        fmt_ci(ci, sizeof ci, c);
+        if (c) sb_add(&b, " %+.4g | %s | %s |\n", jnum(c, "delta"), ci, verdict_icon(jstr(c, "verdict")));
+        else sb_add(&b, " – | – | – |\n");
+    }
+    /* Biggest changes: final vs baseline by relative size. */
+    double rel[256];
+    const cJSON *which[256];
+    int k = 0;
+    for (const cJSON *m = metrics ? metrics->child : NULL; m && k < 256; m = m->next) {
+        const cJSON *c = final_cmp(m, np);
+        if (!c || !isfinite(jnum(c, "delta_rel"))) continue;
+        rel[k] = jnum(c, "delta_rel");
+        which[k++] = m;
+    }
+    if (k) {
+        /* Sort indices by |rel| (small n: selection sort keeps the pairing simple). */
+        for (int i = 0; i < k; i++)
+            for (int j = i + 1; j < k; j++)
+                if (fabs(rel[j]) > fabs(rel[i])) {
+                    double t = rel[i]; rel[i] = rel[j]; rel[j] = t;
+                    const cJSON *w = which[i]; which[i] = which[j]; which[j] = w;
+                }
+        sb_add(&b, "\n## Biggest changes (final vs baseline)\n\n");
+        for (int i = 0; i < k && i < 6; i++) {
+            const cJSON *c = final_cmp(which[i], np);
+            sb_add(&b, "- `%s`: %.4g → %.4g (%+.1f%%) — %s\n", jstr(which[i], "name"), jnum(c, "ref"),
+                   jnum(c, "value"), 100.0 * rel[i], jstr(c, "reason"));
+        }
+    }
+    sb_add(&b, "\nStatistics: paired bootstrap (%d resamples) over items matched by id; exact McNemar test "
+           "for 0/1 metrics; α = %.2g.\n", (int)jnum(cJSON_GetObjectItem(summary, "statistics"), "resamples"),
+           jnum(cJSON_GetObjectItem(summary, "statistics"), "alpha"));
+    return b.s;
+}
+
+void mv_report_print(FILE *f, const cJSON *summary)
+{
+    const cJSON *points = cJSON_GetObjectItem(summary, "points");
+    const cJSON *metrics = cJSON_GetObjectItem(summary, "metrics");
+    const cJSON *gates = cJSON_GetObjectItem(summary, "gates");
+    int np = cJSON_GetArraySize(points);
+    fprintf(f, "%-32s", "metric");
+    for (const cJSON *p = points->child; p; p = p->next) fprintf(f, " %16.16s", jstr(p, "label"));
+    fprintf(f, "  %-10s %s\n", "Δ(final)", "verdict (final vs baseline)");
+    for (const cJSON *m = metrics ? metrics->child : NULL; m; m = m->next) {
+        fprintf(f, "%-32.32s", jstr(m, "name"));
+        const cJSON *vals = cJSON_GetObjectItem(m, "values");
+        for (int i = 0; i < np; i++) {
+            char v[32];
+            fmt_val(v, sizeof v, cJSON_GetArrayItem(vals, i));
+            fprintf(f, " %16s", v);
+        }
+        const cJSON *c = final_cmp(m, np);
+        if (c) {
+            char ci[64];
+            fmt_ci(ci, sizeof ci, c);
+            fprintf(f, "  %+-10.4g %s %s\n", jnum(c, "delta"), jstr(c, "verdict"), ci);
+        } else fprintf(f, "\n");
+    }
+    for (const cJSON *g = gates ? gates->child : NULL; g; g = g->next)
+        fprintf(f, "gate %-40s %s  %s\n", jstr(g, "name"), strcmp(jstr(g, "status"), "pass") == 0 ? "PASS" :
+                strcmp(jstr(g, "status"), "fail") == 0 ? "FAIL" : "ERROR", jstr(g, "message"));
+}
