@@ -1,10 +1,101 @@
-/* core/cli/cmd_compare.c — `mergeval compare`: placeholder until its owner lands the real command. */
+/* core/cli/cmd_compare.c — `mergeval compare RUN_A RUN_B [--json] [--out DIR]`: the final
+ * evaluation of run B against the final evaluation of run A (e.g. a PR vs main in CI),
+ * metric by metric with paired statistics; B's gates are applied with A as the baseline.
+ * Exit 1 when such a gate fails. */
+#include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include "mv_cli.h"
+#include "mv_report.h"
+
+/* Final point directory of a run and its config (for gates). */
+static mv_status final_point(const char *run, char **dir, cJSON **config, mv_error *err)
+{
+    char *rj = mv_path_join(run, "run.json"), *text = NULL;
+    size_t len;
+    mv_status st = mv_read_file(rj, 0, &text, &len, err);
+    mv_free(rj);
+    if (st != MV_OK) return mv_error_prefix(err, "%s is not a run directory", run);
+    cJSON *s = cJSON_Parse(text);
+    mv_free(text);
+    cJSON *pts = s ? cJSON_GetObjectItem(s, "points") : NULL;
+    int n = cJSON_GetArraySize(pts);
+    if (n == 0) {
+        cJSON_Delete(s);
+        return mv_errorf(err, MV_E_NOT_FOUND, "%s has no completed evaluation", run);
+    }
+    *dir = mv_path_join(run, cJSON_GetObjectItem(cJSON_GetArrayItem(pts, n - 1), "dir")->valuestring);
+    *config = cJSON_DetachItemFromObject(s, "config");
+    cJSON_Delete(s);
+    return MV_OK;
+}
 
 int mv_cmd_compare(mv_cli *cli, int argc, char **argv)
 {
-    (void)cli; (void)argc; (void)argv;
-    fprintf(stderr, "mergeval compare: not implemented in this build yet\n");
-    return 3;
+    static const struct option opts[] = {
+        {"json", no_argument, 0, 'j'}, {"out", required_argument, 0, 'o'},
+        {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+    int json = 0, c;
+    const char *out = NULL;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        if (c == 'j') json = 1;
+        else if (c == 'o') out = optarg;
+        else if (c == 'h') {
+            printf("usage: mergeval compare RUN_A RUN_B [--json] [--out DIR]\n\n"
+                   "Compare run B's final evaluation with run A's (A = reference), metric by metric:\n"
+                   "delta, paired bootstrap 95%% CI over items matched by id, McNemar for 0/1 metrics,\n"
+                   "verdict. B's gates are applied with A as the baseline. --out writes the four\n"
+                   "reports there.\nexit codes: 0 gates pass, 1 a gate failed, 2 usage error, 3 failure\n");
+            return 0;
+        } else return mv_cli_usage_error("compare", "unknown option");
+    }
+    if (optind != argc - 2) return mv_cli_usage_error("compare", "expected RUN_A RUN_B");
+    const char *a = argv[optind], *b = argv[optind + 1];
+    char *da = NULL, *db = NULL;
+    cJSON *ca = NULL, *cb = NULL, *sum = NULL;
+    mv_error err = { 0 };
+    int rc = 0;
+    mv_status st = final_point(a, &da, &ca, &err);
+    if (st == MV_OK) st = final_point(b, &db, &cb, &err);
+    if (st != MV_OK) { rc = mv_cli_fail(&err); goto done; }
+    char la[600], lb[600];
+    snprintf(la, sizeof la, "A: %s", a);
+    snprintf(lb, sizeof lb, "B: %s", b);
+    mv_report_point pts[2] = { { la, da, a }, { lb, db, b } };
+    /* Gates "vs previous" and "vs baseline" both mean "vs A" with two points. */
+    const char *names[64];
+    size_t ne = 0;
+    cJSON *ev = cJSON_GetObjectItem(cb, "evaluate");
+    for (cJSON *e = ev ? ev->child : NULL; e && ne < 64; e = e->next) {
+        cJSON *n = cJSON_GetObjectItem(e, "name");
+        if (!cJSON_IsString(n)) n = cJSON_GetObjectItem(e, "plugin");
+        if (cJSON_IsString(n)) names[ne++] = n->valuestring;
+    }
+    mv_report_options o;
+    mv_report_options_default(&o);
+    cJSON *info = cJSON_CreateObject();
+    cJSON_AddStringToObject(info, "name", "compare");
+    cJSON_AddStringToObject(info, "kind", "comparison of two runs");
+    cJSON_AddStringToObject(info, "run_a", a);
+    cJSON_AddStringToObject(info, "run_b", b);
+    st = mv_report_build(pts, 2, ne ? names : NULL, ne, cJSON_GetObjectItem(cb, "gates"), info, &o, &sum, &err);
+    cJSON_Delete(info);
+    if (st == MV_OK && out) {
+        st = mv_mkdirs(out, &err);
+        if (st == MV_OK) st = mv_report_write_all(out, sum, &o, NULL, &err);
+    }
+    if (st != MV_OK) { rc = mv_cli_fail(&err); goto done; }
+    if (json) {
+        char *t = cJSON_Print(sum);
+        printf("%s\n", t);
+        cJSON_free(t);
+    } else {
+        mv_report_print(stdout, sum);
+    }
+    rc = cJSON_GetObjectItem(sum, "gates_failed")->valuedouble > 0 ? 1 : 0;
+done:
+    mv_free(da); mv_free(db);
+    cJSON_Delete(ca); cJSON_Delete(cb); cJSON_Delete(sum);
+    return rc;
 }

@@ -1,10 +1,109 @@
-/* core/cli/cmd_run.c — `mergeval run`: placeholder until its owner lands the real command. */
+/* core/cli/cmd_run.c — `mergeval run PIPELINE.json --out RUN_DIR [--restart] [--isolate]
+ * [--set PATH=VALUE]... [--check]`: validate the whole pipeline (every problem listed with
+ * its JSON path), run or resume it, print the summary table and where the reports are.
+ * Exit: 0 gates pass, 1 a gate failed, 2 usage/config error, 3 runtime failure. */
+#include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include "mv_cli.h"
+#include "mv_pipeline.h"
+#include "mv_report.h"
+
+static void help(FILE *f)
+{
+    fprintf(f,
+        "usage: mergeval run PIPELINE.json --out RUN_DIR [options]\n\n"
+        "Run a pipeline: evaluate the base (iteration 0), then per iteration merge, evaluate,\n"
+        "retrain, evaluate; compare, apply the gates and write summary.json, junit.xml,\n"
+        "report.md and report.html into RUN_DIR. Rerunning the same command resumes after the\n"
+        "last completed stage.\n\n"
+        "options:\n"
+        "  --out DIR          run directory (required)\n"
+        "  --set PATH=VALUE   override a config value, e.g. --set train.params.lr=3e-4\n"
+        "                     (VALUE is JSON, or a string); repeatable\n"
+        "  --restart          discard RUN_DIR's previous run if its config or inputs changed\n"
+        "  --isolate          run each stage in a child process (crash/hang → reported, resumable)\n"
+        "  --check            validate the pipeline and exit (0 valid, 2 invalid)\n"
+        "  --no-report        skip writing the reports at the end\n\n"
+        "exit codes: 0 gates pass, 1 a gate failed, 2 usage/config error, 3 runtime failure\n"
+        "schema: docs/pipeline.md\n");
+}
 
 int mv_cmd_run(mv_cli *cli, int argc, char **argv)
 {
-    (void)cli; (void)argc; (void)argv;
-    fprintf(stderr, "mergeval run: not implemented in this build yet\n");
-    return 3;
+    static const struct option opts[] = {
+        {"out", required_argument, 0, 'o'}, {"set", required_argument, 0, 's'},
+        {"restart", no_argument, 0, 'r'},   {"isolate", no_argument, 0, 'i'},
+        {"check", no_argument, 0, 'c'},     {"no-report", no_argument, 0, 'n'},
+        {"help", no_argument, 0, 'h'},      {0, 0, 0, 0}};
+    const char *out = NULL;
+    const char **sets = calloc((size_t)argc + 1, sizeof *sets);
+    size_t n_sets = 0;
+    int restart = 0, isolate = 0, check = 0, report = 1, c, rc = 0;
+    mv_pipeline *p = NULL;
+    mv_diag diag = { 0 };
+    mv_error err = { 0 };
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'o': out = optarg; break;
+        case 's': sets[n_sets++] = optarg; break;
+        case 'r': restart = 1; break;
+        case 'i': isolate = 1; break;
+        case 'c': check = 1; break;
+        case 'n': report = 0; break;
+        case 'h': help(stdout); free(sets); return 0;
+        default: free(sets); return mv_cli_usage_error("run", "unknown option");
+        }
+    }
+    if (optind != argc - 1) { free(sets); return mv_cli_usage_error("run", "expected one PIPELINE.json"); }
+    const char *file = argv[optind];
+    if (!out && !check) { free(sets); return mv_cli_usage_error("run", "--out RUN_DIR is required"); }
+
+    mv_status st = mv_pipeline_load(file, sets, n_sets, cli->reg, 1, &p, &diag, &err);
+    if (st != MV_OK) {
+        if (diag.n > 1) {
+            fprintf(stderr, "mergeval: error: pipeline %s has %zu problems:\n", file, diag.n);
+            for (size_t i = 0; i < diag.n; i++) fprintf(stderr, "  %s\n", diag.msgs[i]);
+            rc = 2;
+        } else {
+            rc = mv_cli_fail(&err);
+        }
+        goto done;
+    }
+    if (check) {
+        printf("%s: valid (%d iteration(s), %zu evaluation(s), %zu gate(s))\n", file, p->iterations,
+               p->n_evals, p->n_gates);
+        goto done;
+    }
+    mv_run_options o = { out, file, restart, isolate, NULL, report };
+    int gates_failed = 0;
+    double t0 = mv_now();
+    st = mv_pipeline_run(cli->ctx, p, &o, &gates_failed, &err);
+    if (st != MV_OK) { rc = mv_cli_fail(&err); goto done; }
+    if (report) {
+        char *sp = mv_path_join(out, "summary.json"), *text = NULL;
+        size_t len;
+        if (mv_read_file(sp, 0, &text, &len, NULL) == MV_OK) {
+            cJSON *s = cJSON_Parse(text);
+            if (s && !cli->quiet) {
+                printf("\n");
+                mv_report_print(stdout, s);
+            }
+            cJSON_Delete(s);
+        }
+        mv_free(text);
+        mv_free(sp);
+        printf("\nrun finished in %.1f s; reports:\n  %s/report.html   (dashboard)\n  %s/report.md\n"
+               "  %s/summary.json\n  %s/junit.xml\n", mv_now() - t0, out, out, out, out);
+    }
+    if (gates_failed) {
+        printf("%d gate(s) failed\n", gates_failed);
+        rc = 1;
+    }
+done:
+    mv_diag_free(&diag);
+    mv_pipeline_free(p);
+    free(sets);
+    return rc;
 }
