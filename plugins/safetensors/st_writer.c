@@ -42,7 +42,10 @@ typedef struct st_writer {
     size_t n_shards;
     int sharded;               /* write an index */
     char *index_name;
-    pthread_mutex_t map_lock;
+    pthread_mutex_t map_lock;  /* guards shard maps and the recently-mapped queue */
+    size_t *recent;            /* FIFO of recently mapped tensors (capacity keep + 1) */
+    size_t n_recent, keep;
+    size_t page;
 } st_writer;
 
 static void writer_free(st_writer *w, int remove_tmp)
@@ -64,6 +67,7 @@ static void writer_free(st_writer *w, int remove_tmp)
     mv_free(w->t);
     mv_free(w->shards);
     mv_free(w->index_name);
+    mv_free(w->recent);
     mv_free(w->dir);
     mv_free(w->tmpdir);
     pthread_mutex_destroy(&w->map_lock);
@@ -111,6 +115,25 @@ static mv_status st_write(mv_checkpoint_writer *pw, size_t index, uint64_t offse
     return MV_OK;
 }
 
+/* Drop tensor `index`'s pages from this process's page tables. For a MAP_SHARED file
+ * mapping this loses nothing: dirty pages stay in the page cache and are written back by
+ * the kernel; a later access (even a racing write from another thread) just faults the
+ * same page back in. This is what keeps resident memory flat when a merge computes
+ * straight into the output through map(). */
+static void drop_pages(st_writer *w, size_t index)
+{
+    const st_wtensor *t = &w->t[index];
+    const st_wshard *s = &w->shards[t->shard];
+    if (!s->map || t->nbytes == 0)
+        return;
+    uint64_t begin = t->file_offset & ~(uint64_t)(w->page - 1);
+    uint64_t end = (t->file_offset + t->nbytes + w->page - 1) & ~(uint64_t)(w->page - 1);
+    uint64_t map_end = (s->size + w->page - 1) & ~(uint64_t)(w->page - 1);
+    if (end > map_end)
+        end = map_end;
+    madvise(s->map + begin, (size_t)(end - begin), MADV_DONTNEED);
+}
+
 static void *st_map(mv_checkpoint_writer *pw, size_t index, mv_error *err)
 {
     st_writer *w = pw->impl;
@@ -130,6 +153,14 @@ static void *st_map(mv_checkpoint_writer *pw, size_t index, mv_error *err)
             return NULL;
         }
         s->map = m;
+    }
+    /* Keep the pages of the last `keep` mapped tensors (one per worker thread, plus one)
+     * and drop older ones, on the assumption that each thread fills one tensor at a time. */
+    w->recent[w->n_recent++] = index;
+    if (w->n_recent > w->keep) {
+        drop_pages(w, w->recent[0]);
+        memmove(w->recent, w->recent + 1, (w->n_recent - 1) * sizeof *w->recent);
+        w->n_recent--;
     }
     pthread_mutex_unlock(&w->map_lock);
     __atomic_store_n(&t->mapped, 1, __ATOMIC_RELEASE);
@@ -346,8 +377,11 @@ mv_status st_create_writer(mv_context *ctx, const char *dir, const mv_tensor_inf
     w->ctx = ctx;
     w->dir = mv_strdup(dir);
     w->t = mv_calloc(n ? n : 1, sizeof *w->t);
+    w->page = (size_t)sysconf(_SC_PAGESIZE);
+    w->keep = (size_t)(ctx && mv_context_threads(ctx) > 0 ? mv_context_threads(ctx) : 2) + 1;
+    w->recent = mv_calloc(w->keep + 1, sizeof *w->recent);
     w->shards = mv_calloc(n ? n : 1, sizeof *w->shards); /* at most one shard per tensor */
-    if (!w->dir || !w->t || !w->shards)
+    if (!w->dir || !w->t || !w->shards || !w->recent)
         goto nomem;
     w->n = n;
     for (size_t i = 0; i < n; i++) {
