@@ -134,7 +134,7 @@ mv_status mdl_build(mdl *m, mv_error *err) {
     mv_status st = mdl_params_alloc(m, err);
     if (st) return st;
     const dec_cfg *c = &m->dec.c;
-    m->pub.ops = &mdl_ops;
+    m->pub.ops = m->is_vlm ? &mdl_ops : &mdl_ops_text;
     m->pub.impl = m;
     m->pub.arch = m->is_vlm ? "tinyvlm" : "llama";
     m->pub.vocab_size = c->V;

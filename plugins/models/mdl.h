@@ -219,7 +219,7 @@ void vis_forward(const mdl *m, run_mode mode, vis_ws *ws, uint64_t seed);
 void vis_backward(const mdl *m, run_mode mode, vis_ws *ws, uint64_t seed);
 
 /* run.c: the mv_model_ops */
-extern const mv_model_ops mdl_ops;
+extern const mv_model_ops mdl_ops, mdl_ops_text;
 int mdl_need_vision_grad(const mdl *m);
 
 #endif

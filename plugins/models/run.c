@@ -389,3 +389,17 @@ const mv_model_ops mdl_ops = {
     .save = mdl_save,
     .free = op_free,
 };
+
+/* llama: no vision tower, so the image operations are absent rather than stubs */
+const mv_model_ops mdl_ops_text = {
+    .tokenize = mdl_tokenize,
+    .detokenize = mdl_detokenize,
+    .score = op_score,
+    .next_logits = op_next_logits,
+    .n_params = op_n_params,
+    .param = op_param,
+    .forward_backward = op_forward_backward,
+    .add_lora = mdl_add_lora,
+    .save = mdl_save,
+    .free = op_free,
+};
