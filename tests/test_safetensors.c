@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <cjson/cJSON.h>
 #include <mergeval/mergeval.h>
@@ -653,6 +654,90 @@ START_TEST(test_writer_map_drop_pages)
 }
 END_TEST
 
+/* ------------------------------------------------------------------ the CLI */
+/* Run the built `mergeval` (next to this test: ../bin) and capture stdout+stderr. */
+static int run_cli(const char *args, char *out, size_t cap)
+{
+    char *plugdir = mv_registry_builtin_dir(); /* <build>/lib/mergeval/plugins */
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd, "%s/../../../bin/mergeval %s 2>&1", plugdir, args);
+    mv_free(plugdir);
+    FILE *f = popen(cmd, "r");
+    ck_assert_ptr_nonnull(f);
+    size_t n = fread(out, 1, cap - 1, f);
+    out[n] = '\0';
+    int st = pclose(f);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+START_TEST(test_cli_inspect)
+{
+    static char out[1 << 16];
+    ck_assert_int_eq(run_cli("inspect --json " DATA "valid/sharded", out, sizeof out), 0);
+    cJSON *j = cJSON_Parse(out);
+    ck_assert_msg(j != NULL, "not JSON: %s", out);
+    const cJSON *t = cJSON_GetObjectItem(j, "tensors");
+    ck_assert_int_eq(cJSON_GetArraySize(t), 10);
+    ck_assert_int_eq(cJSON_GetObjectItem(j, "total_params")->valueint, 140);
+    ck_assert_int_eq(cJSON_GetObjectItem(j, "total_bytes")->valueint, 280);
+    ck_assert_int_eq(cJSON_GetObjectItem(j, "shards")->valueint, 2);
+    ck_assert_str_eq(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "metadata"), "format")->valuestring,
+                     "pt");
+    const cJSON *cfg = cJSON_GetObjectItem(j, "config");
+    ck_assert_str_eq(cJSON_GetObjectItem(cfg, "architectures")->child->valuestring,
+                     "ToyForCausalLM");
+    int seen_f8 = 0, seen_bool = 0;
+    for (const cJSON *e = t->child; e; e = e->next) {
+        const char *dt = cJSON_GetObjectItem(e, "dtype")->valuestring;
+        if (strcmp(cJSON_GetObjectItem(e, "name")->valuestring, "vpm.scale_f8") == 0) {
+            ck_assert_str_eq(dt, "F8_E4M3");
+            ck_assert_int_eq(cJSON_GetObjectItem(e, "bytes")->valueint, 4);
+            seen_f8 = 1;
+        }
+        if (strcmp(cJSON_GetObjectItem(e, "name")->valuestring, "vpm.mask") == 0) {
+            ck_assert_str_eq(dt, "BOOL");
+            ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(e, "shape")), 2);
+            seen_bool = 1;
+        }
+    }
+    ck_assert(seen_f8 && seen_bool);
+    cJSON_Delete(j);
+    /* a scalar has shape [] */
+    ck_assert_int_eq(run_cli("inspect --json " DATA "valid/all_dtypes.safetensors", out,
+                             sizeof out), 0);
+    ck_assert_ptr_nonnull(strstr(out, "\"shape\":\t[]"));
+
+    ck_assert_int_eq(run_cli("inspect " DATA "valid/sharded", out, sizeof out), 0);
+    ck_assert_ptr_nonnull(strstr(out, "llm.model.layers.*.self_attn.q_proj.weight"));
+    ck_assert_ptr_nonnull(strstr(out, "\xc3\x97" "3  BF16"));
+    ck_assert_ptr_nonnull(strstr(out, "F8_E4M3"));
+    ck_assert_ptr_nonnull(strstr(out, "2 shards"));
+
+    /* every malformed fixture: exit 2, exactly one line "mergeval: error: ..." */
+    cJSON *cases = load_json(DATA "malformed.json");
+    for (const cJSON *c = cases->child; c; c = c->next) {
+        char args[600];
+        snprintf(args, sizeof args, "inspect " DATA "%s",
+                 cJSON_GetObjectItem(c, "path")->valuestring);
+        int rc = run_cli(args, out, sizeof out);
+        ck_assert_msg(rc == 2, "%s: exit %d: %s", args, rc, out);
+        /* (lines about other, unrelated plugins may precede it: look at the last line) */
+        size_t len = strlen(out);
+        ck_assert_msg(len > 0 && out[len - 1] == '\n', "%s: %s", args, out);
+        out[len - 1] = '\0';
+        const char *last = strrchr(out, '\n') ? strrchr(out, '\n') + 1 : out;
+        ck_assert_msg(strncmp(last, "mergeval: error: ", 17) == 0, "%s: %s", args, out);
+        ck_assert_msg(strstr(out, "mergeval: error: ") == last, "%s: several errors: %s", args,
+                      out);
+        ck_assert_ptr_nonnull(strstr(out, cJSON_GetObjectItem(c, "substr")->valuestring));
+    }
+    cJSON_Delete(cases);
+    ck_assert_int_eq(run_cli("inspect", out, sizeof out), 2);
+    ck_assert_int_eq(run_cli("inspect --help", out, sizeof out), 0);
+    ck_assert_ptr_nonnull(strstr(out, "usage: mergeval inspect PATH"));
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("safetensors");
@@ -670,6 +755,7 @@ int main(void)
     tcase_add_test(tc, test_roundtrip_sharded);
     tcase_add_test(tc, test_writer_threads_map_and_errors);
     tcase_add_test(tc, test_writer_map_drop_pages);
+    tcase_add_test(tc, test_cli_inspect);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_ENV);
