@@ -98,6 +98,20 @@ def main():
     st_file(os.path.join(ROOT, "valid", "unaligned.safetensors"), un, None, align=0, odd=True)
     expected["valid/unaligned.safetensors"] = describe(un, None)
 
+    # header keys in another order than the data (sorted names, __metadata__ last), as
+    # other writers produce: tensors are reported in data (offset) order
+    od = [("z.last_name", "F32", [2], f32([1.5, 2.5])), ("a.first_name", "BF16", [3], bf16([1, 2, 3])),
+          ("m.middle", "U8", [1], b"\x07")]
+    hdr_obj, off = {}, 0
+    for n, d, shp, b in od:
+        hdr_obj[n] = {"data_offsets": [off, off + len(b)], "shape": shp, "dtype": d}
+        off += len(b)
+    text = "{" + ",".join('"%s":%s' % (k, json.dumps(hdr_obj[k])) for k in sorted(hdr_obj))
+    text += ',"__metadata__":{"format":"pt"}}'
+    raw_file(os.path.join(ROOT, "valid", "header_order_differs.safetensors"), text.encode(),
+             b"".join(b for _, _, _, b in od))
+    expected["valid/header_order_differs.safetensors"] = describe(od, {"format": "pt"})
+
     st_file(os.path.join(ROOT, "valid", "no_tensors.safetensors"), [], {"only": "metadata"})
     expected["valid/no_tensors.safetensors"] = describe([], {"only": "metadata"})
 
