@@ -97,7 +97,7 @@ mv_status mv_adapter_match_error(const mv_adapter *a, const mv_adapter_match *m,
     } else if (m->n_unmatched) {
         ADD("adapter %s: %zu of %zu target modules not found in the base model", a->path, m->n_unmatched, total);
         if (m->n_config_targets_in_base == 0 && (a->config.target_regex || a->config.n_targets))
-            ADD(" (its target_modules %s select no module of the base model)",
+            ADD(" (its target_modules %s selects no module of the base model)",
                 a->config.target_regex ? "regex" : "list");
         int shown = 0;
         for (size_t i = 0; i < m->n_bindings && shown < 2; i++) {

@@ -90,8 +90,9 @@ def outliers(gamma):
         if n_bot < 0:
             n_top += n_bot
             n_bot = 0
-        order = np.argsort(np.abs(x), kind="stable")   # ascending
-        keep = order[n_bot:n - n_top]
+        # ranks by descending |x|, ties by position (mergekit's torch.sort leaves ties unordered)
+        order = np.argsort(-np.abs(x), kind="stable")
+        keep = order[n_top:n - n_bot]
         out = np.zeros_like(x)
         out[keep] = x[keep]
         return out

@@ -1,0 +1,267 @@
+/* plugins/merges/engine.c — the streaming merge engine every method uses: output plan →
+ * writer, a pool of workers pulling tensors one at a time, untouched tensors copied raw
+ * (no conversion) in chunks, page release behind the reader, one rounding to the output
+ * dtype, __metadata__ and config.json. The math lives in the methods and kernels. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+#include <cblas.h>
+#include <cjson/cJSON.h>
+#include "merge.h"
+
+float *mg_slot(mg_worker *wk, int i, size_t n)
+{
+    if (wk->cap[i] < n) {
+        mv_free(wk->slot[i]);
+        size_t cap = n < 1024 ? 1024 : n;
+        wk->slot[i] = mv_aligned_alloc(cap * sizeof(float));
+        wk->cap[i] = wk->slot[i] ? cap : 0;
+    }
+    return wk->slot[i];
+}
+
+static void worker_free(mg_worker *wk)
+{
+    for (int i = 0; i < MG_SLOTS; i++) mv_free(wk->slot[i]);
+    mv_free(wk->bytes);
+}
+
+mv_status mg_read_f32(mv_checkpoint *ck, size_t index, size_t off, size_t n, float *dst, mv_error *err)
+{
+    const mv_tensor_info *ti = &ck->tensors[index];
+    const unsigned char *p = mv_checkpoint_data(ck, index, err);
+    if (!p) return err->code ? err->code : MV_E_IO;
+    size_t es = mv_dtype_size(ti->dtype);
+    mv_status st = mv_convert_to_f32(dst, p + off * es, ti->dtype, n, err);
+    return st ? mv_error_prefix(err, "tensor %s: ", ti->name) : MV_OK;
+}
+
+mv_status mg_write_f32(mg_job *job, mg_worker *wk, size_t oi, size_t off, const float *src, size_t n,
+                       mv_error *err)
+{
+    const mv_tensor_info *ti = &job->out[oi].info;
+    size_t es = mv_dtype_size(ti->dtype);
+    if (wk->bytes_cap < n * es) {
+        mv_free(wk->bytes);
+        wk->bytes = mv_aligned_alloc(n * es);
+        wk->bytes_cap = wk->bytes ? n * es : 0;
+        if (!wk->bytes) return mv_errorf(err, MV_E_NOMEM, "out of memory (%zu bytes)", n * es);
+    }
+    mv_status st = mv_convert_from_f32(wk->bytes, ti->dtype, src, n, err);
+    if (st) return mv_error_prefix(err, "tensor %s: ", ti->name);
+    return mv_writer_write(job->w, oi, (uint64_t)off * es, wk->bytes, (uint64_t)n * es, err);
+}
+
+void mg_drop(mv_checkpoint *ck, size_t index, size_t off, size_t n)
+{
+    /* The safetensors loader maps files PROT_READ/MAP_PRIVATE, where MADV_DONTNEED only
+     * drops clean pages that fault back in from the file. Other loaders might hand out
+     * heap memory, which DONTNEED would zero — so only for that one. */
+    if (!ck || !ck->format || strcmp(ck->format, "safetensors") != 0) return;
+    const unsigned char *p = mv_checkpoint_data(ck, index, NULL);
+    if (!p) return;
+    size_t es = mv_dtype_size(ck->tensors[index].dtype);
+    uintptr_t pg = (uintptr_t)sysconf(_SC_PAGESIZE);
+    uintptr_t a = ((uintptr_t)(p + off * es) + pg - 1) & ~(pg - 1);
+    uintptr_t b = ((uintptr_t)(p + (off + n) * es)) & ~(pg - 1);
+    if (b > a) madvise((void *)a, b - a, MADV_DONTNEED);
+}
+
+mv_status mg_check_finite(const mg_job *job, size_t oi, size_t off, const float *x, size_t n, mv_error *err)
+{
+    int64_t bad = mk_first_nonfinite(x, n);
+    if (bad < 0) return MV_OK;
+    return mv_errorf(err, MV_E_NUMERIC, "tensor %s: the merged value at element %lld is %g "
+                     "(not finite); nothing was written. Check the adapter/model weights and the "
+                     "weights/scaling (this is PEFT's safe_merge check)", job->out[oi].info.name,
+                     (long long)(off + (size_t)bad), (double)x[bad]);
+}
+
+int mg_layer_of(const char *name)
+{
+    for (const char *p = strchr(name, '.'); p; p = strchr(p + 1, '.')) {
+        const char *q = p + 1;
+        if (*q < '0' || *q > '9') continue;
+        while (*q >= '0' && *q <= '9') q++;
+        if (*q == '.') return atoi(p + 1);
+    }
+    return -1;
+}
+
+mv_status mg_param_at(const char *json, const char *what, const char *name, int n_layers,
+                      double *out, mv_error *err)
+{
+    cJSON *j = cJSON_Parse(json ? json : "null");
+    mv_status st = MV_OK;
+    if (cJSON_IsNumber(j)) {
+        *out = j->valuedouble;
+    } else if (cJSON_IsArray(j) && cJSON_GetArraySize(j) > 0) {
+        int len = cJSON_GetArraySize(j), layer = mg_layer_of(name);
+        double x;
+        if (layer < 0) x = strstr(name, "embed") ? 0.0 : 1.0;
+        else x = n_layers > 1 ? (double)layer / (n_layers - 1) : 0.0;
+        if (x > 1) x = 1;
+        double pos = x * (len - 1);
+        int i0 = (int)pos, i1 = i0 + 1 < len ? i0 + 1 : i0;
+        cJSON *a = cJSON_GetArrayItem(j, i0), *b = cJSON_GetArrayItem(j, i1);
+        if (!cJSON_IsNumber(a) || !cJSON_IsNumber(b)) {
+            st = mv_errorf(err, MV_E_INPUT, "%s: a gradient must be a list of numbers, got %s", what, json);
+        } else {
+            double f = pos - i0;
+            *out = (1 - f) * a->valuedouble + f * b->valuedouble;
+        }
+    } else {
+        st = mv_errorf(err, MV_E_INPUT, "%s: expected a number or a list of numbers (a per-layer "
+                       "gradient), got %s", what, json ? json : "nothing");
+    }
+    cJSON_Delete(j);
+    return st;
+}
+
+mv_status mg_out_dtype(const mv_merge_request *req, mv_dtype *out, mv_error *err)
+{
+    *out = MV_DTYPE_INVALID;
+    if (req->compute_dtype && *req->compute_dtype) {
+        mv_dtype c = mv_dtype_parse(req->compute_dtype, 1);
+        if (c != MV_DTYPE_F32)
+            return mv_errorf(err, MV_E_UNSUPPORTED, "dtype \"%s\": merges compute in float32 "
+                             "(set \"dtype\": \"float32\" or leave it out)", req->compute_dtype);
+    }
+    if (!req->out_dtype || !*req->out_dtype) return MV_OK;
+    *out = mv_dtype_parse(req->out_dtype, 1);
+    if (!mv_dtype_is_float_math(*out))
+        return mv_errorf(err, MV_E_INPUT, "out_dtype \"%s\": expected float32, float16 or bfloat16",
+                         req->out_dtype);
+    return MV_OK;
+}
+
+/* ------------------------------------------------------------------ workers */
+static mv_status copy_raw(mg_job *job, size_t oi, mv_error *err)
+{
+    mv_checkpoint *ck = job->layout;
+    size_t bi = (size_t)job->out[oi].base_index;
+    const unsigned char *p = mv_checkpoint_data(ck, bi, err);
+    if (!p) return err->code ? err->code : MV_E_IO;
+    uint64_t nb = ck->tensors[bi].nbytes, step = 16u << 20;
+    size_t es = mv_dtype_size(ck->tensors[bi].dtype);
+    for (uint64_t o = 0; o < nb; o += step) {
+        uint64_t len = nb - o < step ? nb - o : step;
+        mv_status st = mv_writer_write(job->w, oi, o, p + o, len, err);
+        if (st) return st;
+        mg_drop(ck, bi, (size_t)(o / es), (size_t)(len / es));
+    }
+    return MV_OK;
+}
+
+static void *worker_main(void *arg)
+{
+    mg_job *job = arg;
+    mg_worker wk;
+    memset(&wk, 0, sizeof wk);
+    for (;;) {
+        if (atomic_load(&job->stop)) break;
+        size_t oi = atomic_fetch_add(&job->next, 1);
+        if (oi >= job->n_out) break;
+        mv_error e = { 0 };
+        mv_status st = job->out[oi].action == MG_RAW ? copy_raw(job, oi, &e) : job->compute(job, &wk, oi, &e);
+        if (job->out[oi].base_index >= 0 && job->layout)
+            mv_checkpoint_release(job->layout, (size_t)job->out[oi].base_index);
+        if (st) {
+            pthread_mutex_lock(&job->lock);
+            if (!job->st) { job->st = st; job->err = e; }
+            pthread_mutex_unlock(&job->lock);
+            atomic_store(&job->stop, 1);
+            break;
+        }
+        unsigned long long d = atomic_fetch_add(&job->done_bytes, job->out[oi].info.nbytes) + job->out[oi].info.nbytes;
+        mv_progress_update(job->prog, d, NULL);
+    }
+    worker_free(&wk);
+    return NULL;
+}
+
+static char *metadata_inputs(const mv_merge_request *req)
+{
+    cJSON *a = cJSON_CreateArray();
+    for (size_t i = 0; i < req->n_inputs; i++) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "path", req->inputs[i].path);
+        cJSON *p = req->inputs[i].params_json ? cJSON_Parse(req->inputs[i].params_json) : NULL;
+        if (p) cJSON_AddItemToObject(o, "parameters", p);
+        cJSON *k = req->inputs[i].key_map_json ? cJSON_Parse(req->inputs[i].key_map_json) : NULL;
+        if (k) cJSON_AddItemToObject(o, "key_map", k);
+        cJSON_AddItemToArray(a, o);
+    }
+    char *s = cJSON_PrintUnformatted(a);
+    cJSON_Delete(a);
+    return s;
+}
+
+mv_status mg_run(mg_job *job, mv_error *err)
+{
+    mv_status st;
+    const mv_merge_request *req = job->req;
+    mv_tensor_info *infos = mv_calloc(job->n_out + 1, sizeof *infos);
+    char *inputs = metadata_inputs(req);
+    char seed[32];
+    snprintf(seed, sizeof seed, "%llu", (unsigned long long)req->seed);
+    const char *keys[] = { "format", "mergeval_method", "mergeval_base", "mergeval_inputs",
+                           "mergeval_parameters", "mergeval_seed", "mergeval_delta_only", "mergeval_version" };
+    const char *vals[] = { "pt", job->method, req->base_path ? req->base_path : "", inputs ? inputs : "[]",
+                           job->params ? mv_params_to_json(job->params) : "{}", seed,
+                           req->delta_only ? "true" : "false", mv_version() };
+    mv_writer_options opts;
+    memset(&opts, 0, sizeof opts);
+    if (!infos) { st = mv_errorf(err, MV_E_NOMEM, "out of memory"); goto done; }
+    for (size_t i = 0; i < job->n_out; i++) infos[i] = job->out[i].info;
+    opts.shard_size = req->shard_size ? req->shard_size
+                    : job->layout && job->layout->n_shards > 1 ? job->layout->shard_bytes_hint : 0;
+    opts.config_json = job->layout ? job->layout->config_json : NULL;
+    opts.n_metadata = sizeof keys / sizeof keys[0];
+    opts.metadata_keys = keys;
+    opts.metadata_values = vals;
+    if ((st = mv_checkpoint_create(job->ctx, req->out_dir, "safetensors", infos, job->n_out, &opts, &job->w, err)))
+        goto done;
+
+    int nthreads = mv_context_threads(job->ctx);
+    if (nthreads < 1) nthreads = 1;
+    if (nthreads > 16) nthreads = 16;
+    if ((size_t)nthreads > job->n_out) nthreads = job->n_out ? (int)job->n_out : 1;
+    /* tensor-level parallelism with single-threaded BLAS: LoRA products are thin (rank r),
+     * the work is conversion and memory traffic, and nested threads would oversubscribe */
+    int blas_threads = openblas_get_num_threads();
+    openblas_set_num_threads(1);
+    uint64_t total = 0;
+    for (size_t i = 0; i < job->n_out; i++) total += job->out[i].info.nbytes;
+    job->prog = mv_progress_begin(job->ctx, job->method, total, "B");
+    pthread_mutex_init(&job->lock, NULL);
+    atomic_store(&job->next, 0);
+    atomic_store(&job->stop, 0);
+    atomic_store(&job->done_bytes, 0);
+    job->st = MV_OK;
+    pthread_t th[16];
+    int started = 0;
+    for (int t = 1; t < nthreads; t++)
+        if (pthread_create(&th[started], NULL, worker_main, job) == 0) started++;
+    worker_main(job);
+    for (int t = 0; t < started; t++) pthread_join(th[t], NULL);
+    pthread_mutex_destroy(&job->lock);
+    mv_progress_end(job->prog);
+    job->prog = NULL;
+    openblas_set_num_threads(blas_threads);
+    if (job->st) {
+        *err = job->err;
+        st = job->st;
+        mv_writer_abort(job->w);
+        job->w = NULL;
+        goto done;
+    }
+    st = mv_writer_finish(job->w, err);
+    job->w = NULL;
+done:
+    cJSON_free(inputs);
+    mv_free(infos);
+    return st;
+}

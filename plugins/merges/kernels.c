@@ -1,0 +1,327 @@
+/* plugins/merges/kernels.c — merge math on fp32 arrays (see kernels.h). Selection is a
+ * two-level radix histogram over the IEEE bits of |x| (monotonic for non-negative
+ * floats): three linear passes instead of the sort PyTorch/mergekit use for top-k. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cblas.h>
+#include "kernels.h"
+
+void mk_lora_accumulate(float *w, int64_t rows, int64_t cols, const float *a, const float *b,
+                        int64_t r, float scale, int transpose)
+{
+    if (!transpose)   /* (out,in) += s · B(out,r) · A(r,in) */
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)rows, (int)cols, (int)r,
+                    scale, b, (int)r, a, (int)cols, 1.0f, w, (int)cols);
+    else              /* (in,out) += s · A^T(in,r) · B^T(r,out) */
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasTrans, (int)rows, (int)cols, (int)r,
+                    scale, a, (int)rows, b, (int)r, 1.0f, w, (int)cols);
+}
+
+void mk_lora_accumulate_rows(float *w, int64_t r0, int64_t nrow, int64_t rows, int64_t cols,
+                             const float *a, const float *b, int64_t r, float scale, int transpose)
+{
+    if (!transpose)   /* rows r0.. of B select output features */
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)nrow, (int)cols, (int)r,
+                    scale, b + r0 * r, (int)r, a, (int)cols, 1.0f, w, (int)cols);
+    else              /* rows r0.. of the (in,out) weight are columns r0.. of A */
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasTrans, (int)nrow, (int)cols, (int)r,
+                    scale, a + r0, (int)rows, b, (int)r, 1.0f, w, (int)cols);
+}
+
+int64_t mk_dora_rescale(float *w, int64_t rows, int64_t cols, const float *mag, int transpose)
+{
+    int64_t zero = -1;
+    if (!transpose) {
+        for (int64_t i = 0; i < rows; i++) {
+            float *row = w + i * cols;
+            double s = 0;
+            for (int64_t j = 0; j < cols; j++) s += (double)row[j] * row[j];
+            double nrm = sqrt(s);
+            if (nrm == 0) { if (zero < 0) zero = i; continue; }
+            float f = (float)(mag[i] / nrm);
+            for (int64_t j = 0; j < cols; j++) row[j] *= f;
+        }
+        return zero;
+    }
+    /* output features are the columns: accumulate all column norms in one row-major pass */
+    double *s = calloc((size_t)cols, sizeof *s);
+    if (!s) return -2;
+    for (int64_t i = 0; i < rows; i++)
+        for (int64_t j = 0; j < cols; j++) s[j] += (double)w[i * cols + j] * w[i * cols + j];
+    float *f = malloc((size_t)cols * sizeof *f);
+    if (!f) { free(s); return -2; }
+    for (int64_t j = 0; j < cols; j++) {
+        double nrm = sqrt(s[j]);
+        if (nrm == 0 && zero < 0) zero = j;
+        f[j] = nrm == 0 ? 1.0f : (float)(mag[j] / nrm);
+    }
+    for (int64_t i = 0; i < rows; i++)
+        for (int64_t j = 0; j < cols; j++) w[i * cols + j] *= f[j];
+    free(s);
+    free(f);
+    return zero;
+}
+
+static inline uint32_t abs_bits(float v)
+{
+    uint32_t u;
+    memcpy(&u, &v, 4);
+    return u & 0x7fffffffu;
+}
+
+int mk_select_init(mk_select *s, size_t n, size_t keep_from, size_t keep_to)
+{
+    memset(s, 0, sizeof *s);
+    s->n = n; s->keep_from = keep_from; s->keep_to = keep_to;
+    s->hist_hi = calloc(65536, sizeof *s->hist_hi);
+    s->hist_lo1 = calloc(65536, sizeof *s->hist_lo1);
+    s->hist_lo0 = calloc(65536, sizeof *s->hist_lo0);
+    s->bin1 = s->bin0 = -1;
+    return s->hist_hi && s->hist_lo1 && s->hist_lo0 ? 0 : -1;
+}
+
+void mk_select_free(mk_select *s)
+{
+    free(s->hist_hi); free(s->hist_lo1); free(s->hist_lo0);
+    memset(s, 0, sizeof *s);
+}
+
+void mk_select_pass1(mk_select *s, const float *x, size_t len)
+{
+    uint32_t *h = s->hist_hi;
+    for (size_t i = 0; i < len; i++) h[abs_bits(x[i]) >> 16]++;
+}
+
+/* The high bin holding the k-th largest, and how many lie in higher bins. */
+static int pick_bin(const uint32_t *h, size_t k, size_t *acc)
+{
+    int b;
+    *acc = 0;
+    for (b = 65535; b > 0; b--) {
+        if (*acc + h[b] >= k) break;
+        *acc += h[b];
+    }
+    return b;
+}
+
+void mk_select_end1(mk_select *s)
+{
+    if (s->keep_to > 0) s->bin1 = pick_bin(s->hist_hi, s->keep_to, &s->acc1);
+    if (s->keep_from > 0) s->bin0 = pick_bin(s->hist_hi, s->keep_from, &s->acc0);
+}
+
+void mk_select_pass2(mk_select *s, const float *x, size_t len)
+{
+    for (size_t i = 0; i < len; i++) {
+        uint32_t b = abs_bits(x[i]);
+        int hi = (int)(b >> 16);
+        if (hi == s->bin1) s->hist_lo1[b & 0xffffu]++;
+        if (hi == s->bin0) s->hist_lo0[b & 0xffffu]++;
+    }
+}
+
+void mk_select_end2(mk_select *s)
+{
+    size_t acc;
+    if (s->bin1 >= 0) {
+        int lo = pick_bin(s->hist_lo1, s->keep_to - s->acc1, &acc);
+        s->t1 = ((uint32_t)s->bin1 << 16) | (uint32_t)lo;
+        s->quota1 = s->keep_to - s->acc1 - acc;
+    }
+    if (s->bin0 >= 0) {
+        int lo = pick_bin(s->hist_lo0, s->keep_from - s->acc0, &acc);
+        s->t0 = ((uint32_t)s->bin0 << 16) | (uint32_t)lo;
+        s->quota0 = s->keep_from - s->acc0 - acc;
+    }
+}
+
+void mk_select_apply(mk_select *s, float *x, size_t len)
+{
+    /* in the top keep_to but not in the top keep_from; both use the same position-ordered
+     * tie rule, so the top keep_from is a subset of the top keep_to */
+    for (size_t i = 0; i < len; i++) {
+        uint32_t b = abs_bits(x[i]);
+        int in1 = 0, in0 = 0;
+        if (s->bin1 >= 0) {
+            if (b > s->t1) in1 = 1;
+            else if (b == s->t1 && s->ties1 < s->quota1) { in1 = 1; s->ties1++; }
+        }
+        if (s->bin0 >= 0) {
+            if (b > s->t0) in0 = 1;
+            else if (b == s->t0 && s->ties0 < s->quota0) { in0 = 1; s->ties0++; }
+        }
+        if (!in1 || in0) x[i] = 0.0f;
+    }
+}
+
+static void select_whole(float *x, size_t n, size_t keep_from, size_t keep_to)
+{
+    mk_select s;
+    if (mk_select_init(&s, n, keep_from, keep_to)) { mk_select_free(&s); return; }
+    mk_select_pass1(&s, x, n);
+    mk_select_end1(&s);
+    mk_select_pass2(&s, x, n);
+    mk_select_end2(&s);
+    mk_select_apply(&s, x, n);
+    mk_select_free(&s);
+}
+
+size_t mk_sparsify_magnitude(float *x, size_t n, double density)
+{
+    if (density >= 1 || n == 0) return n;
+    size_t k = (size_t)(density * (double)n);
+    if (k == 0) { memset(x, 0, n * sizeof *x); return 0; }
+    select_whole(x, n, 0, k);
+    return k;
+}
+
+/* breadcrumbs' ranks: keep [n_top, n - n_bot) by descending |x| */
+void mk_outlier_bounds(size_t n, double density, double gamma, size_t *keep_from, size_t *keep_to)
+{
+    int64_t target = (int64_t)(density * (double)n), n_top = (int64_t)(gamma * (double)n);
+    int64_t n_bot = (int64_t)n - target - n_top;
+    if (n_bot < 0) { n_top += n_bot; n_bot = 0; }
+    if (n_top < 0) n_top = 0;
+    *keep_from = (size_t)n_top;
+    *keep_to = (size_t)((int64_t)n - n_bot);
+}
+
+size_t mk_sparsify_outliers(float *x, size_t n, double density, double gamma)
+{
+    if (density >= 1 || n == 0) return n;
+    size_t from, to;
+    mk_outlier_bounds(n, density, gamma, &from, &to);
+    select_whole(x, n, from, to);
+    return to - from;
+}
+
+static inline uint64_t splitmix64(uint64_t *s)
+{
+    uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+uint64_t mk_seed_for(uint64_t seed, const char *tensor, size_t input)
+{
+    uint64_t h = 1469598103934665603ull;   /* FNV-1a of the name */
+    for (const unsigned char *p = (const unsigned char *)tensor; p && *p; p++) h = (h ^ *p) * 1099511628211ull;
+    uint64_t s = seed ^ h ^ ((uint64_t)input * 0xd1b54a32d192ed03ull);
+    return splitmix64(&s);
+}
+
+static inline uint64_t rotl(uint64_t v, int k) { return (v << k) | (v >> (64 - k)); }
+
+void mk_rng_init(mk_rng *r, uint64_t seed)
+{
+    uint64_t sm = seed;
+    for (int i = 0; i < 4; i++) r->s[i] = splitmix64(&sm);
+}
+
+size_t mk_random_apply(mk_rng *rng, float *x, size_t n, double density, int rescale)
+{
+    if (density >= 1) return n;
+    uint64_t *s = rng->s;
+    /* keep when a 24-bit uniform integer is below density * 2^24 (two draws per 64 bits) */
+    uint32_t thr = (uint32_t)(density <= 0 ? 0 : density * 16777216.0);
+    float inv = rescale && density > 0 ? (float)(1.0 / density) : 1.0f;
+    size_t kept = 0;
+    for (size_t i = 0; i < n; i += 2) {
+        uint64_t r = rotl(s[1] * 5, 7) * 9, t = s[1] << 17;   /* xoshiro256** */
+        s[2] ^= s[0]; s[3] ^= s[1]; s[1] ^= s[2]; s[0] ^= s[3]; s[2] ^= t; s[3] = rotl(s[3], 45);
+        uint32_t u0 = (uint32_t)(r >> 40), u1 = (uint32_t)(r >> 8) & 0xffffffu;
+        if (u0 < thr) { x[i] *= inv; kept++; } else x[i] = 0.0f;
+        if (i + 1 < n) {
+            if (u1 < thr) { x[i + 1] *= inv; kept++; } else x[i + 1] = 0.0f;
+        }
+    }
+    return kept;
+}
+
+size_t mk_sparsify_random(float *x, size_t n, double density, int rescale, uint64_t seed)
+{
+    mk_rng r;
+    mk_rng_init(&r, seed);
+    return mk_random_apply(&r, x, n, density, rescale);
+}
+
+void mk_task_mix(float *out, const float *base, const float *const *deltas,
+                 const double *weights, size_t m, size_t n, mk_consensus consensus,
+                 int normalize, double lambda)
+{
+    float lam = (float)lambda;
+    for (size_t e = 0; e < n; e++) {
+        float mix = 0, div = 0;
+        if (consensus == MK_CONSENSUS_NONE) {
+            for (size_t i = 0; i < m; i++) { mix += (float)weights[i] * deltas[i][e]; div += (float)weights[i]; }
+            if (fabsf(div) < 1e-8f) div = 1;
+        } else {
+            float sw = 0;
+            for (size_t i = 0; i < m; i++) {
+                float wd = (float)weights[i] * deltas[i][e];
+                sw += consensus == MK_CONSENSUS_SUM ? wd : (float)((wd > 0) - (wd < 0));
+            }
+            float maj = sw >= 0 ? 1.0f : -1.0f;
+            for (size_t i = 0; i < m; i++) {
+                float wd = (float)weights[i] * deltas[i][e];
+                float sg = (float)((wd > 0) - (wd < 0));
+                if (sg == maj) { mix += wd; div += (float)weights[i]; }
+            }
+            if (div == 0) div = 1;
+        }
+        if (normalize) mix /= div;
+        out[e] = base[e] + lam * mix;
+    }
+}
+
+void mk_linear(float *out, const float *const *xs, const double *weights, size_t m, size_t n,
+               int normalize)
+{
+    double ws = 0;
+    for (size_t i = 0; i < m; i++) ws += weights[i];
+    float inv = normalize && fabs(ws) >= 1e-8 ? (float)(1.0 / ws) : 1.0f;
+    for (size_t e = 0; e < n; e++) {
+        float acc = 0;
+        for (size_t i = 0; i < m; i++) acc += (float)weights[i] * xs[i][e];
+        out[e] = acc * inv;
+    }
+}
+
+int mk_slerp_coeffs(double dot, double n0sq, double n1sq, double t, double thr, float *c0, float *c1)
+{
+    double n0 = sqrt(n0sq), n1 = sqrt(n1sq);
+    /* mergekit normalises only vectors with norm > eps (1e-8) */
+    double d = dot / ((n0 > 1e-8 ? n0 : 1) * (n1 > 1e-8 ? n1 : 1));
+    if (fabs(d) > thr) {
+        *c0 = (float)(1 - t);
+        *c1 = (float)t;
+        return 1;
+    }
+    double theta0 = acos(d), s0 = sin(theta0), theta_t = theta0 * t;
+    *c0 = (float)(sin(theta0 - theta_t) / s0);
+    *c1 = (float)(sin(theta_t) / s0);
+    return 0;
+}
+
+int mk_slerp(float *out, const float *v0, const float *v1, size_t n, double t, double thr)
+{
+    double n0 = 0, n1 = 0, dot = 0;
+    for (size_t i = 0; i < n; i++) {
+        n0 += (double)v0[i] * v0[i];
+        n1 += (double)v1[i] * v1[i];
+        dot += (double)v0[i] * v1[i];
+    }
+    float c0, c1;
+    int fell = mk_slerp_coeffs(dot, n0, n1, t, thr, &c0, &c1);
+    for (size_t i = 0; i < n; i++) out[i] = c0 * v0[i] + c1 * v1[i];
+    return fell;
+}
+
+int64_t mk_first_nonfinite(const float *x, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!isfinite(x[i])) return (int64_t)i;
+    return -1;
+}

@@ -1,0 +1,92 @@
+/* plugins/merges/merge.h — what the merge methods share inside the merges plugin: the job
+ * (inputs, output plan, writer, worker pool), per-worker scratch, chunked fp32 read/write
+ * helpers and per-layer parameter evaluation. Methods are in lora.c and taskvec.c. */
+#ifndef MG_MERGE_H
+#define MG_MERGE_H
+#include <pthread.h>
+#include <stdatomic.h>
+#include <mergeval/mergeval.h>
+#include "kernels.h"
+
+#define MG_CHUNK (1u << 20)        /* elements per chunk (4 MB of fp32) */
+#define MG_SLOTS 24
+
+typedef enum mg_action { MG_RAW = 0, MG_COMPUTE = 1 } mg_action;
+
+typedef struct mg_out {
+    mv_tensor_info info;           /* output name/dtype/shape (name owned by the job) */
+    long base_index;               /* -1: the tensor does not come from the base */
+    mg_action action;
+    void *plan;                    /* method-specific, freed by the method's cleanup */
+} mg_out;
+
+typedef struct mg_worker {
+    float *slot[MG_SLOTS];
+    size_t cap[MG_SLOTS];          /* floats */
+    void *bytes;                   /* conversion buffer for writing */
+    size_t bytes_cap;
+} mg_worker;
+
+typedef struct mg_job mg_job;
+struct mg_job {
+    mv_context *ctx;
+    const mv_merge_request *req;
+    const mv_params *params;
+    const char *method;
+    mv_checkpoint *base;           /* may be NULL (linear without base) */
+    mv_checkpoint *layout;         /* where RAW tensors are copied from (base or first model) */
+    mv_dtype out_dtype;            /* MV_DTYPE_INVALID = keep */
+    size_t n_out;
+    mg_out *out;
+    int n_layers;                  /* for per-layer parameter gradients */
+    mv_checkpoint_writer *w;
+    mv_status (*compute)(mg_job *job, mg_worker *wk, size_t oi, mv_error *err);
+    void *state;
+    char *inputs_json;             /* recorded in __metadata__ */
+    /* worker pool */
+    atomic_size_t next;
+    atomic_int stop;
+    atomic_ullong done_bytes;
+    pthread_mutex_t lock;
+    mv_error err;
+    mv_status st;
+    mv_progress *prog;
+};
+
+/* Scratch slot `i` with room for n floats (64-byte aligned; grown, never shrunk). */
+float *mg_slot(mg_worker *wk, int i, size_t n);
+
+/* Read elements [off, off + n) of tensor `index` of ck as fp32 into dst. */
+mv_status mg_read_f32(mv_checkpoint *ck, size_t index, size_t off, size_t n, float *dst, mv_error *err);
+/* Convert n fp32 values to output tensor oi's dtype and write them at element offset off. */
+mv_status mg_write_f32(mg_job *job, mg_worker *wk, size_t oi, size_t off, const float *src, size_t n,
+                       mv_error *err);
+/* Drop the resident pages of elements [off, off + n) of tensor `index` (read-only file
+ * mappings only) so a streaming pass over a big tensor keeps memory flat. */
+void mg_drop(mv_checkpoint *ck, size_t index, size_t off, size_t n);
+/* Error unless no value is NaN/Inf (PEFT's safe_merge), naming the tensor and element. */
+mv_status mg_check_finite(const mg_job *job, size_t oi, size_t off, const float *x, size_t n, mv_error *err);
+
+/* The layer index of a tensor name (first ".<digits>." segment), or -1. */
+int mg_layer_of(const char *name);
+/* A parameter value for tensor `name`: a number, or a list of numbers interpolated over
+ * the layer index (mergekit's gradients; non-layer tensors: embeddings take the first
+ * value, everything else the last). */
+mv_status mg_param_at(const char *json, const char *what, const char *name, int n_layers,
+                      double *out, mv_error *err);
+
+/* Run the job: create the writer for job->out, process every tensor on the worker pool
+ * (RAW copies or job->compute), finish the writer. Writes config.json and metadata. */
+mv_status mg_run(mg_job *job, mv_error *err);
+
+/* Parse req->out_dtype (NULL = keep). */
+mv_status mg_out_dtype(const mv_merge_request *req, mv_dtype *out, mv_error *err);
+
+/* Methods. */
+extern const mv_param_spec mg_lora_inputs[];
+mv_status mg_lora_run(mv_context *ctx, const mv_merge_request *req, const mv_params *params,
+                      mv_error *err);
+mv_status mg_taskvec_run(mv_context *ctx, const char *method, const mv_merge_request *req,
+                         const mv_params *params, const mv_param_spec *input_specs, mv_error *err);
+
+#endif

@@ -1,0 +1,265 @@
+/* tests/test_merge_kernels.c — the merge kernels against golden values from an independent
+ * numpy/torch implementation (tests/golden/make_merge_goldens.py → tests/data/merge/
+ * kernels.safetensors) for F32/F16/BF16: task arithmetic, TIES (sum and count), breadcrumbs,
+ * linear, slerp and its colinear fallback, LoRA (plain, fan_in_fan_out), DoRA; streaming
+ * selection equal to whole-array selection; DARE statistics and determinism. */
+#include <check.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <mergeval/mergeval.h>
+#include "mv_registry_host.h"
+#include "../plugins/merges/kernels.h"
+
+static mv_registry *reg;
+static mv_context *ctx;
+static mv_checkpoint *ck;
+
+static void setup(void)
+{
+    mv_error err = { 0 };
+    ck_assert_int_eq(mv_registry_new(&reg, &err), MV_OK);
+    char *dir = mv_registry_builtin_dir();
+    mv_registry_load_dir(reg, dir, NULL, NULL);
+    mv_free(dir);
+    ck_assert_int_eq(mv_context_new(&ctx, reg, &err), MV_OK);
+    ck_assert_msg(mv_checkpoint_open(ctx, "tests/data/merge/kernels.safetensors", "safetensors", &ck, &err) == MV_OK,
+                  "%s", err.msg);
+}
+
+static void teardown(void)
+{
+    mv_checkpoint_close(ck);
+    mv_context_free(ctx);
+    mv_registry_free(reg);
+}
+
+/* tensor as fp32 (mallocd) and its element count / dtype */
+static float *get(const char *name, size_t *n, mv_dtype *dt)
+{
+    mv_error err = { 0 };
+    long i = mv_checkpoint_find(ck, name);
+    ck_assert_msg(i >= 0, "fixture tensor %s missing", name);
+    size_t numel = (size_t)mv_shape_numel(ck->tensors[i].ndim, ck->tensors[i].shape, NULL);
+    float *x = malloc(numel * sizeof *x);
+    ck_assert_int_eq(mv_checkpoint_read_f32(ck, (size_t)i, x, &err), MV_OK);
+    if (n) *n = numel;
+    if (dt) *dt = ck->tensors[i].dtype;
+    return x;
+}
+
+/* round got to dtype once (as a merge writes it), compare to expected within the dtype's
+ * precision: F32 1e-5 relative, F16 2^-10, BF16 2^-7 (one unit in the last place) */
+static void expect_close(const char *what, const float *got, const char *exp_name)
+{
+    size_t n;
+    mv_dtype dt;
+    mv_error err = { 0 };
+    float *exp = get(exp_name, &n, &dt);
+    void *tmp = malloc(n * 4);
+    float *rt = malloc(n * 4);
+    ck_assert_int_eq(mv_convert_from_f32(tmp, dt, got, n, &err), MV_OK);
+    ck_assert_int_eq(mv_convert_to_f32(rt, tmp, dt, n, &err), MV_OK);
+    double rel = dt == MV_DTYPE_F32 ? 1e-5 : dt == MV_DTYPE_F16 ? 1.0 / 1024 : 1.0 / 128;
+    for (size_t i = 0; i < n; i++) {
+        double tol = rel * fabs(exp[i]) + 1e-6;
+        ck_assert_msg(fabs(rt[i] - exp[i]) <= tol, "%s [%s] element %zu: got %.8g expected %.8g",
+                      what, mv_dtype_name(dt), i, rt[i], exp[i]);
+    }
+    free(exp); free(tmp); free(rt);
+}
+
+static const char *DTS[] = { "F32", "F16", "BF16" };
+static const double W[3] = { 0.5, 0.3, 0.8 }, D[3] = { 0.5, 0.7, 0.3 };
+
+START_TEST(task_vector_family)
+{
+    char nm[64];
+    for (int d = 0; d < 3; d++) {
+        size_t n;
+        snprintf(nm, sizeof nm, "%s.base", DTS[d]);
+        float *base = get(nm, &n, NULL), *m[3], *delta[3], *out = malloc(n * 4);
+        for (int i = 0; i < 3; i++) {
+            snprintf(nm, sizeof nm, "%s.m%d", DTS[d], i);
+            m[i] = get(nm, NULL, NULL);
+            delta[i] = malloc(n * 4);
+        }
+#define DELTAS() for (int i = 0; i < 3; i++) for (size_t e = 0; e < n; e++) delta[i][e] = m[i][e] - base[e]
+        DELTAS();
+        mk_task_mix(out, base, (const float *const *)delta, W, 3, n, MK_CONSENSUS_NONE, 0, 0.9);
+        snprintf(nm, sizeof nm, "%s.task_arithmetic", DTS[d]); expect_close("task_arithmetic", out, nm);
+
+        DELTAS();
+        for (int i = 0; i < 3; i++) ck_assert_uint_eq(mk_sparsify_magnitude(delta[i], n, D[i]), (size_t)(D[i] * n));
+        mk_task_mix(out, base, (const float *const *)delta, W, 3, n, MK_CONSENSUS_SUM, 1, 1.0);
+        snprintf(nm, sizeof nm, "%s.ties_sum", DTS[d]); expect_close("ties sum", out, nm);
+        mk_task_mix(out, base, (const float *const *)delta, W, 3, n, MK_CONSENSUS_COUNT, 1, 1.0);
+        snprintf(nm, sizeof nm, "%s.ties_count", DTS[d]); expect_close("ties count", out, nm);
+
+        DELTAS();
+        for (int i = 0; i < 3; i++) mk_sparsify_outliers(delta[i], n, 0.6, 0.1);
+        mk_task_mix(out, base, (const float *const *)delta, W, 3, n, MK_CONSENSUS_NONE, 0, 1.0);
+        snprintf(nm, sizeof nm, "%s.breadcrumbs", DTS[d]); expect_close("breadcrumbs", out, nm);
+
+        mk_linear(out, (const float *const *)m, W, 3, n, 1);
+        snprintf(nm, sizeof nm, "%s.linear", DTS[d]); expect_close("linear", out, nm);
+
+        ck_assert_int_eq(mk_slerp(out, base, m[0], n, 0.3, 0.9995), 0);
+        snprintf(nm, sizeof nm, "%s.slerp", DTS[d]); expect_close("slerp", out, nm);
+        snprintf(nm, sizeof nm, "%s.colinear", DTS[d]);
+        float *col = get(nm, NULL, NULL);
+        ck_assert_int_eq(mk_slerp(out, base, col, n, 0.3, 0.9995), 1);
+        snprintf(nm, sizeof nm, "%s.slerp_colinear", DTS[d]); expect_close("slerp colinear", out, nm);
+        free(col);
+        for (int i = 0; i < 3; i++) { free(m[i]); free(delta[i]); }
+        free(base); free(out);
+    }
+}
+END_TEST
+
+START_TEST(lora_and_dora)
+{
+    char nm[64];
+    size_t n;
+    float *a = get("F32.lora.a", NULL, NULL), *b = get("F32.lora.b", NULL, NULL), *mag = get("dora.mag", NULL, NULL);
+    for (int d = 0; d < 3; d++) {
+        snprintf(nm, sizeof nm, "%s.lora.w", DTS[d]);
+        float *w = get(nm, &n, NULL);
+        mk_lora_accumulate(w, 24, 16, a, b, 4, 2.0f, 0);
+        snprintf(nm, sizeof nm, "%s.lora.out", DTS[d]); expect_close("lora", w, nm);
+        ck_assert_int_eq(mk_dora_rescale(w, 24, 16, mag, 0), -1);
+        snprintf(nm, sizeof nm, "%s.dora.out", DTS[d]); expect_close("dora", w, nm);
+        free(w);
+        snprintf(nm, sizeof nm, "%s.fifo.w", DTS[d]);
+        w = get(nm, &n, NULL);
+        mk_lora_accumulate(w, 16, 24, a, b, 4, 2.0f, 1);
+        snprintf(nm, sizeof nm, "%s.fifo.out", DTS[d]); expect_close("fan_in_fan_out", w, nm);
+        free(w);
+        /* DoRA on the transposed layout equals DoRA on the plain one, transposed */
+        snprintf(nm, sizeof nm, "%s.lora.out", DTS[d]);
+        float *plain = get(nm, NULL, NULL);
+        w = malloc(16 * 24 * sizeof *w);
+        for (int i = 0; i < 16; i++)
+            for (int o = 0; o < 24; o++) w[i * 24 + o] = plain[o * 16 + i];
+        ck_assert_int_eq(mk_dora_rescale(w, 16, 24, mag, 1), -1);
+        mk_dora_rescale(plain, 24, 16, mag, 0);
+        for (int i = 0; i < 16; i++)
+            for (int o = 0; o < 24; o++)
+                ck_assert_msg(fabsf(w[i * 24 + o] - plain[o * 16 + i]) <= 1e-5f * fabsf(plain[o * 16 + i]) + 1e-6f,
+                              "fifo dora [%d,%d]", i, o);
+        free(plain); free(w);
+    }
+    free(a); free(b); free(mag);
+}
+END_TEST
+
+static uint64_t lcg = 88172645463325252ull;
+static float frand(void)
+{
+    lcg ^= lcg << 13; lcg ^= lcg >> 7; lcg ^= lcg << 17;
+    return (float)((double)(lcg >> 11) / 9007199254740992.0 * 2 - 1);
+}
+
+START_TEST(streaming_selection_matches_whole)
+{
+    size_t n = 100003;
+    float *x = malloc(n * 4), *y = malloc(n * 4), *z = malloc(n * 4);
+    for (size_t i = 0; i < n; i++) x[i] = frand();
+    for (size_t i = 0; i < 1000; i++) x[i * 7] = 0.25f;   /* many ties at one value */
+    memcpy(y, x, n * 4);
+    memcpy(z, x, n * 4);
+    size_t from = 1234, to = 60000;
+    mk_select s;
+    ck_assert_int_eq(mk_select_init(&s, n, from, to), 0);
+    for (size_t o = 0; o < n; o += 37) mk_select_pass1(&s, y + o, o + 37 <= n ? 37 : n - o);
+    mk_select_end1(&s);
+    for (size_t o = 0; o < n; o += 37) mk_select_pass2(&s, y + o, o + 37 <= n ? 37 : n - o);
+    mk_select_end2(&s);
+    for (size_t o = 0; o < n; o += 37) mk_select_apply(&s, y + o, o + 37 <= n ? 37 : n - o);
+    mk_select_free(&s);
+    size_t kept = 0;
+    for (size_t i = 0; i < n; i++) kept += y[i] != 0;
+    ck_assert_uint_eq(kept, to - from);
+    /* exactly the right ranks: everything kept lies between the dropped top and bottom */
+    float min_kept = 10, max_kept = 0, max_low = 0, min_top = 10;
+    for (size_t i = 0; i < n; i++) {
+        float v = fabsf(x[i]);
+        if (y[i] != 0) { if (v < min_kept) min_kept = v; if (v > max_kept) max_kept = v; }
+    }
+    for (size_t i = 0; i < n; i++) {
+        float v = fabsf(x[i]);
+        if (y[i] == 0 && v > max_kept && v < min_top) min_top = v;
+        if (y[i] == 0 && v < min_kept && v > max_low) max_low = v;
+    }
+    ck_assert(max_low <= min_kept && max_kept <= min_top);
+    /* magnitude top-k, exact count with ties */
+    mk_sparsify_magnitude(z, n, 0.3);
+    kept = 0;
+    for (size_t i = 0; i < n; i++) kept += z[i] != 0;
+    ck_assert_uint_eq(kept, (size_t)(0.3 * n));
+    free(x); free(y); free(z);
+}
+END_TEST
+
+START_TEST(dare_statistics_and_determinism)
+{
+    size_t n = 400000;
+    float *x = malloc(n * 4), *y = malloc(n * 4), *z = malloc(n * 4);
+    for (size_t i = 0; i < n; i++) x[i] = y[i] = z[i] = 1.0f;
+    uint64_t seed = mk_seed_for(42, "model.layers.0.mlp.up_proj.weight", 1);
+    size_t kept = mk_sparsify_random(x, n, 0.3, 1, seed);
+    double frac = (double)kept / n, mean = 0;
+    for (size_t i = 0; i < n; i++) mean += x[i];
+    mean /= n;
+    /* binomial sd of the fraction: sqrt(.3*.7/n) ~ 7e-4 -> 6 sd */
+    ck_assert_msg(fabs(frac - 0.3) < 0.0045, "kept fraction %f", frac);
+    ck_assert_msg(fabs(mean - 1.0) < 0.015, "rescaled mean %f", mean);   /* E = 1 with rescale */
+    for (size_t i = 0; i < n; i++) ck_assert(x[i] == 0.0f || fabsf(x[i] - 1 / 0.3f) < 1e-6f);
+    /* same seed, chunked in even pieces: identical */
+    mk_rng r;
+    mk_rng_init(&r, seed);
+    for (size_t o = 0; o < n; o += 1000) mk_random_apply(&r, y + o, 1000, 0.3, 1);
+    ck_assert_int_eq(memcmp(x, y, n * 4), 0);
+    /* another seed or another tensor name: different mask */
+    mk_sparsify_random(z, n, 0.3, 1, mk_seed_for(42, "model.layers.0.mlp.up_proj.weight", 2));
+    ck_assert_int_ne(memcmp(x, z, n * 4), 0);
+    /* no rescale keeps the values */
+    for (size_t i = 0; i < n; i++) z[i] = 2.0f;
+    mk_sparsify_random(z, n, 0.5, 0, 7);
+    for (size_t i = 0; i < n; i++) ck_assert(z[i] == 0.0f || z[i] == 2.0f);
+    free(x); free(y); free(z);
+}
+END_TEST
+
+START_TEST(nonfinite_scan)
+{
+    float v[5] = { 1, 2, 3, 4, 5 };
+    ck_assert_int_eq((int)mk_first_nonfinite(v, 5), -1);
+    v[3] = INFINITY;
+    ck_assert_int_eq((int)mk_first_nonfinite(v, 5), 3);
+    v[1] = NAN;
+    ck_assert_int_eq((int)mk_first_nonfinite(v, 5), 1);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("merge_kernels");
+    TCase *tc = tcase_create("golden");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 30);
+    tcase_add_test(tc, task_vector_family);
+    tcase_add_test(tc, lora_and_dora);
+    suite_add_tcase(s, tc);
+    TCase *tk = tcase_create("kernels");
+    tcase_set_timeout(tk, 30);
+    tcase_add_test(tk, streaming_selection_matches_whole);
+    tcase_add_test(tk, dare_statistics_and_determinism);
+    tcase_add_test(tk, nonfinite_scan);
+    suite_add_tcase(s, tk);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_ENV);
+    int nf = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return nf == 0 ? 0 : 1;
+}
