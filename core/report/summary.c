@@ -189,6 +189,7 @@ static cJSON *evaluate_gate(const cJSON *g, cJSON *metrics, cJSON *points, int *
         if (!cJSON_IsNumber(jv) || !cJSON_IsNumber(jref)) continue;
         double v = jv->valuedouble, ref = jref->valuedouble;
         double drop = dir * (ref - v), drop_rel = ref != 0 ? drop / fabs(ref) : 0;
+        if (fabs(drop) <= 1e-12 * fabs(ref)) drop = drop_rel = 0; /* no "-0" in messages */
         int exceeded = (cJSON_IsNumber(jd) && drop > jd->valuedouble) ||
                        (cJSON_IsNumber(jr) && drop_rel > jr->valuedouble);
         cJSON *cmp = cJSON_GetArrayItem(cmps, p);

@@ -97,8 +97,10 @@ char *mv_svg_chart(const char *title, const char *const *labels, const double *y
             sb_xml(&b, labels[i]);
             sb_add(&b, ": %.5g</title></circle>", ys[i]);
         }
-        sb_add(&b, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"9\" text-anchor=\"middle\" font-family=\"sans-serif\" fill=\"#333\">",
-               X(i), H - B + 14 + (double)(i % 2) * 11);
+        /* End labels anchored inwards so they are not clipped at the chart's edges. */
+        const char *anchor = n > 1 && i == 0 ? "start" : n > 1 && i == n - 1 ? "end" : "middle";
+        sb_add(&b, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"9\" text-anchor=\"%s\" font-family=\"sans-serif\" fill=\"#333\">",
+               X(i) + (n > 1 && i == 0 ? -6.0 : n > 1 && i == n - 1 ? 6.0 : 0.0), H - B + 14 + (double)(i % 2) * 11, anchor);
         sb_xml(&b, labels[i]);
         sb_add(&b, "</text>");
     }
