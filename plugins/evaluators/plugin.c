@@ -1,0 +1,97 @@
+/* plugins/evaluators/plugin.c — the evaluators plugin's entry point: alignment, caption-nll,
+ * caption-gen, perplexity and exec, with their declared parameters. The evaluators themselves
+ * are one file each. */
+#include <mergeval/mergeval.h>
+#include "ev_internal.h"
+
+#define END_PARAMS {NULL, 0, NULL, NULL, NULL, 0, 0, 0}
+#define BATCH(def) {"batch_size", MV_PARAM_INT, def, "Sequences per model call", NULL, 1, 4096, 0}
+
+static const mv_param_spec alignment_params[] = {
+    {"distractors", MV_PARAM_JSON, "15",
+     "Distractors per query: a positive integer K (seeded per item) or \"all\" (full matrix)",
+     NULL, 0, -1, 0},
+    {"score", MV_PARAM_ENUM, "\"mean\"",
+     "How a caption is scored given an image: mean or sum of its token log-probabilities",
+     "mean|sum", 0, -1, 0},
+    {"append_eos", MV_PARAM_BOOL, "true",
+     "Score the end-of-sequence token after the caption (so a caption's prefix does not win)",
+     NULL, 0, -1, 0},
+    {"directions", MV_PARAM_ENUM, "\"both\"", "Which retrieval directions to run",
+     "both|i2t|t2i", 0, -1, 0},
+    BATCH("32"),
+    END_PARAMS
+};
+
+static const mv_param_spec caption_nll_params[] = {
+    {"append_eos", MV_PARAM_BOOL, "true", "Include the end-of-sequence token in the NLL",
+     NULL, 0, -1, 0},
+    BATCH("32"),
+    END_PARAMS
+};
+
+static const mv_param_spec caption_gen_params[] = {
+    {"max_tokens", MV_PARAM_INT, "48", "Longest caption generated (tokens)", NULL, 1, 4096, 0},
+    BATCH("16"),
+    END_PARAMS
+};
+
+static const mv_param_spec perplexity_params[] = {
+    {"append_eos", MV_PARAM_BOOL, "false",
+     "Also score an end-of-sequence token after each document (lm-eval does not)", NULL, 0, -1, 0},
+    {"window", MV_PARAM_INT, "0",
+     "Tokens per scoring window for long documents (0 = the model's max_seq); later windows "
+     "carry half a window of context", NULL, 0, 1000000, 0},
+    BATCH("16"),
+    END_PARAMS
+};
+
+static const mv_param_spec exec_params[] = {
+    {"command", MV_PARAM_JSON, NULL,
+     "argv list (no shell); {model} {dataset} {out} {shard_index} {shard_count} {seed} are "
+     "substituted", NULL, 0, -1, 1},
+    {"timeout", MV_PARAM_FLOAT, "3600", "Seconds before the process group is killed", NULL,
+     0.001, 1e9, 0},
+    {"env", MV_PARAM_JSON, "[\"PATH\",\"HOME\",\"LANG\",\"LC_ALL\",\"TMPDIR\",\"USER\","
+     "\"CUDA_VISIBLE_DEVICES\",\"SLURM_JOB_ID\",\"PYTHONPATH\"]",
+     "Environment variables passed through (everything else is dropped)", NULL, 0, -1, 0},
+    {"set_env", MV_PARAM_JSON, "{}", "Extra environment variables {NAME: value} (substituted)",
+     NULL, 0, -1, 0},
+    {"metrics_file", MV_PARAM_STRING, "\"\"",
+     "Read the metrics JSON object from this file instead of stdout (substituted)", NULL, 0, -1, 0},
+    {"items_file", MV_PARAM_STRING, "\"\"",
+     "Per-item JSONL written by the command ({\"id\", numeric fields or \"scores\"})", NULL, 0,
+     -1, 0},
+    {"directions", MV_PARAM_JSON, "{}",
+     "Direction per metric name, {\"loss\": \"lower\"} (default higher)", NULL, 0, -1, 0},
+    END_PARAMS
+};
+
+static const mv_evaluator_vtable alignment_vt = {sizeof(mv_evaluator_vtable), 1, 1, ev_alignment_run};
+static const mv_evaluator_vtable caption_nll_vt = {sizeof(mv_evaluator_vtable), 1, 1, ev_caption_nll_run};
+static const mv_evaluator_vtable caption_gen_vt = {sizeof(mv_evaluator_vtable), 1, 1, ev_caption_gen_run};
+static const mv_evaluator_vtable perplexity_vt = {sizeof(mv_evaluator_vtable), 1, 1, ev_perplexity_run};
+static const mv_evaluator_vtable exec_vt = {sizeof(mv_evaluator_vtable), 0, 0, ev_exec_run};
+
+static const mv_component components[] = {
+    MV_COMPONENT_INIT(MV_KIND_EVALUATOR, "alignment", "1.0.0",
+                      "Image-text retrieval by caption log-likelihood: R@1, R@5, MRR, margin "
+                      "(image->text and text->image)", alignment_params, &alignment_vt),
+    MV_COMPONENT_INIT(MV_KIND_EVALUATOR, "caption-nll", "1.0.0",
+                      "Negative log-likelihood per token of the reference caption given its image",
+                      caption_nll_params, &caption_nll_vt),
+    MV_COMPONENT_INIT(MV_KIND_EVALUATOR, "caption-gen", "1.0.0",
+                      "Greedy captioning scored by exact match and token F1 (texts in items.jsonl)",
+                      caption_gen_params, &caption_gen_vt),
+    MV_COMPONENT_INIT(MV_KIND_EVALUATOR, "perplexity", "1.0.0",
+                      "Token/word/byte perplexity and bits per byte (lm-eval-harness definitions)",
+                      perplexity_params, &perplexity_vt),
+    MV_COMPONENT_INIT(MV_KIND_EVALUATOR, "exec", "1.0.0",
+                      "Run an external command (argv, timeout, env allow-list) and read its JSON "
+                      "metrics", exec_params, &exec_vt),
+};
+
+MV_EXPORT const mv_component *mergeval_plugin_component(uint32_t i)
+{
+    return i < sizeof components / sizeof components[0] ? &components[i] : NULL;
+}
