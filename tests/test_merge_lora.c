@@ -1,0 +1,162 @@
+/* tests/test_merge_lora.c — the "lora" merge end to end against goldens from the
+ * independent PyTorch implementation (tests/golden/make_merge_goldens.py): F32/F16/BF16
+ * with rslora + rank/alpha patterns + modules_to_save, two weighted adapters,
+ * fan_in_fan_out, DoRA + lora_embedding, the seed case (fails with the diagnosis, passes
+ * with the key_map), delta-only, out_dtype, sharding, metadata and the non-finite check. */
+#include "merge_test_util.h"
+
+#define P "tests/data/merge/peft/"
+
+static void run_case(const char *dir, const char *key_map, const char *expected)
+{
+    char base[256], ad[256], exp[256];
+    mv_error err = { 0 };
+    snprintf(base, sizeof base, "%s/base", dir);
+    snprintf(ad, sizeof ad, "%s/adapter", dir);
+    snprintf(exp, sizeof exp, "%s/%s", dir, expected);
+    char *out = t_tmpdir();
+    mv_merge_input in = { ad, NULL, key_map };
+    mv_merge_request req = { .base_path = base, .inputs = &in, .n_inputs = 1, .out_dir = out };
+    ck_assert_msg(t_merge("lora", &req, NULL, &err) == MV_OK, "%s: %s", dir, err.msg);
+    t_compare(out, exp, base);
+    t_rmrf(out);
+    free(out);
+}
+
+START_TEST(basic_all_dtypes)
+{
+    t_up();
+    run_case(P "basic_f32", NULL, "expected.safetensors");
+    run_case(P "basic_f16", NULL, "expected.safetensors");
+    run_case(P "basic_bf16", NULL, "expected.safetensors");
+    t_down();
+}
+END_TEST
+
+START_TEST(fan_in_fan_out_and_dora)
+{
+    t_up();
+    run_case(P "fifo", NULL, "expected.safetensors");
+    run_case(P "dora", NULL, "expected.safetensors");
+    t_down();
+}
+END_TEST
+
+START_TEST(two_weighted_adapters)
+{
+    mv_error err = { 0 };
+    t_up();
+    char *out = t_tmpdir();
+    mv_merge_input in[2] = { { P "basic_bf16/adapter", "{\"weight\": 0.7}", NULL },
+                             { P "basic_bf16/adapter2", "{\"weight\": 0.3}", NULL } };
+    mv_merge_request req = { .base_path = P "basic_bf16/base", .inputs = in, .n_inputs = 2, .out_dir = out };
+    ck_assert_msg(t_merge("lora", &req, NULL, &err) == MV_OK, "%s", err.msg);
+    t_compare(out, P "basic_bf16/expected_multi.safetensors", P "basic_bf16/base");
+    t_rmrf(out);
+    free(out);
+    t_down();
+}
+END_TEST
+
+START_TEST(seed_case_diagnosis_then_key_map)
+{
+    mv_error err = { 0 };
+    t_up();
+    char *out = t_tmpdir();
+    t_rmrf(out);
+    mv_merge_input in = { P "seed/adapter", NULL, NULL };
+    mv_merge_request req = { .base_path = P "seed/base", .inputs = &in, .n_inputs = 1, .out_dir = out };
+    ck_assert_int_eq(t_merge("lora", &req, NULL, &err), MV_E_INPUT);
+    ck_assert_ptr_nonnull(strstr(err.msg, "not found in the base model"));
+    ck_assert_ptr_nonnull(strstr(err.msg, "{\"model.\":\"llm.model.\"}"));
+    ck_assert_ptr_nonnull(strstr(err.msg, "--key-map model.=llm.model."));
+    ck_assert_msg(!mv_path_exists(out), "a failed merge must not leave output behind");
+    /* allow_partial does not help when nothing maps */
+    ck_assert_int_eq(t_merge("lora", &req, "{\"allow_partial\": true}", &err), MV_E_INPUT);
+    free(out);
+    run_case(P "seed", "{\"model.\": \"llm.model.\"}", "expected.safetensors");
+    t_down();
+}
+END_TEST
+
+START_TEST(delta_only_out_dtype_shards_metadata)
+{
+    mv_error err = { 0 };
+    t_up();
+    char *out = t_tmpdir();
+    mv_merge_input in = { P "basic_bf16/adapter", NULL, NULL };
+    mv_merge_request req = { .base_path = P "basic_bf16/base", .inputs = &in, .n_inputs = 1, .out_dir = out,
+                             .delta_only = 1, .out_dtype = "float32" };
+    ck_assert_msg(t_merge("lora", &req, NULL, &err) == MV_OK, "%s", err.msg);
+    mv_checkpoint *got = t_open(out), *exp = t_open(P "basic_bf16/expected.safetensors"), *base = t_open(P "basic_bf16/base");
+    /* q,v of 2 layers + down_proj of 2 layers + lm_head */
+    ck_assert_uint_eq(got->n_tensors, 7);
+    ck_assert_str_eq(mv_checkpoint_metadata(got, "mergeval_method"), "lora");
+    ck_assert_str_eq(mv_checkpoint_metadata(got, "mergeval_delta_only"), "true");
+    ck_assert_ptr_nonnull(strstr(mv_checkpoint_metadata(got, "mergeval_inputs"), "basic_bf16/adapter"));
+    ck_assert_ptr_nonnull(got->config_json);
+    for (size_t i = 0; i < got->n_tensors; i++) {
+        ck_assert_int_eq(got->tensors[i].dtype, MV_DTYPE_F32);
+        long ei = mv_checkpoint_find(exp, got->tensors[i].name), bi = mv_checkpoint_find(base, got->tensors[i].name);
+        ck_assert(ei >= 0 && bi >= 0);
+        float *d = t_f32(got, i), *e = t_f32(exp, (size_t)ei), *b = t_f32(base, (size_t)bi);
+        size_t n = (size_t)(got->tensors[i].nbytes / 4);
+        for (size_t k = 0; k < n; k++)   /* bf16 expected: tolerance of one bf16 step */
+            ck_assert_msg(fabsf(b[k] + d[k] - e[k]) <= fabsf(e[k]) / 128 + 1e-5f, "%s[%zu]", got->tensors[i].name, k);
+        free(d); free(e); free(b);
+    }
+    mv_checkpoint_close(got); mv_checkpoint_close(exp); mv_checkpoint_close(base);
+    t_rmrf(out);
+    /* sharding by size: several shards plus an index, same content */
+    mv_merge_request r2 = { .base_path = P "basic_bf16/base", .inputs = &in, .n_inputs = 1, .out_dir = out, .shard_size = 4000 };
+    ck_assert_msg(t_merge("lora", &r2, NULL, &err) == MV_OK, "%s", err.msg);
+    got = t_open(out);
+    ck_assert_int_gt(got->n_shards, 1);
+    mv_checkpoint_close(got);
+    t_compare(out, P "basic_bf16/expected.safetensors", P "basic_bf16/base");
+    t_rmrf(out);
+    free(out);
+    t_down();
+}
+END_TEST
+
+START_TEST(non_finite_is_an_error)
+{
+    mv_error err = { 0 };
+    t_up();
+    char *out = t_tmpdir();
+    t_rmrf(out);
+    mv_merge_input in = { P "basic_f32/adapter", "{\"weight\": 1e38}", NULL };
+    mv_merge_request req = { .base_path = P "basic_f32/base", .inputs = &in, .n_inputs = 1, .out_dir = out };
+    ck_assert_int_eq(t_merge("lora", &req, NULL, &err), MV_E_NUMERIC);
+    ck_assert_ptr_nonnull(strstr(err.msg, "model.layers."));
+    ck_assert_ptr_nonnull(strstr(err.msg, "not finite"));
+    ck_assert(!mv_path_exists(out));
+    /* a bad per-adapter parameter names its JSON path */
+    mv_merge_input bad = { P "basic_f32/adapter", "{\"wieght\": 1}", NULL };
+    req.inputs = &bad;
+    ck_assert_int_eq(t_merge("lora", &req, NULL, &err), MV_E_INPUT);
+    ck_assert_ptr_nonnull(strstr(err.msg, "$.adapters[0]"));
+    free(out);
+    t_down();
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("merge_lora");
+    TCase *tc = tcase_create("lora");
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, basic_all_dtypes);
+    tcase_add_test(tc, fan_in_fan_out_and_dora);
+    tcase_add_test(tc, two_weighted_adapters);
+    tcase_add_test(tc, seed_case_diagnosis_then_key_map);
+    tcase_add_test(tc, delta_only_out_dtype_shards_metadata);
+    tcase_add_test(tc, non_finite_is_an_error);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_ENV);
+    int nf = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return nf == 0 ? 0 : 1;
+}
