@@ -336,6 +336,7 @@ mv_status sft_train(mv_context *ctx, mv_model *m, const sft_source *sources, siz
     double t_start = mv_now(), t_window = t_start, elapsed0 = st.elapsed;
     int64_t window_all_tokens = 0;
     double lr = 0, gnorm = 0;
+    char status[96] = "";
     while (st.step < L.total_steps) {
         if ((rc = fill_batches(&L, err)) != MV_OK)
             goto fail;
@@ -405,18 +406,17 @@ mv_status sft_train(mv_context *ctx, mv_model *m, const sft_source *sources, siz
                             elapsed0 + (now - t_start), st.tokens_seen, err);
             if (rc != MV_OK)
                 goto fail;
-            if (prog) {
-                char status[96];
-                snprintf(status, sizeof status, "loss %.4f lr %.2e %.0f tok/s", wl, lr, tps);
+            snprintf(status, sizeof status, "loss %.4f lr %.2e %.0f tok/s", wl, lr, tps);
+            if (prog)
                 mv_progress_update(prog, (uint64_t)st.step, status);
-            }
             st.window_loss = 0;
             st.window_tokens = 0;
             st.window_steps = 0;
             window_all_tokens = 0;
             t_window = now;
         } else if (prog) {
-            mv_progress_update(prog, (uint64_t)st.step, NULL);
+            /* the bar shows the last window's numbers until the next one closes */
+            mv_progress_update(prog, (uint64_t)st.step, status[0] ? status : NULL);
         }
         if (c->save_every > 0 && st.step % c->save_every == 0 && st.step < L.total_steps) {
             st.elapsed = elapsed0 + (now - t_start);
