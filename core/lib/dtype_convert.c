@@ -192,15 +192,17 @@ __attribute__((target("avx2"))) static void f32_to_bf16_avx2(unsigned char *dst,
 
 static int cpu_has(int feature)
 {
-    /* 0 = f16c+avx, 1 = avx2; cached after the first call (benign race: same value). */
+    /* 0 = f16c+avx, 1 = avx2; cached after the first call (threads racing on the first
+     * call compute and store the same value). */
     static int cached[2] = { -1, -1 };
-    if (cached[feature] < 0) {
+    int v = __atomic_load_n(&cached[feature], __ATOMIC_RELAXED);
+    if (v < 0) {
         __builtin_cpu_init();
-        cached[feature] = feature == 0
-            ? (__builtin_cpu_supports("avx") && __builtin_cpu_supports("f16c"))
-            : __builtin_cpu_supports("avx2");
+        v = feature == 0 ? (__builtin_cpu_supports("avx") && __builtin_cpu_supports("f16c"))
+                         : __builtin_cpu_supports("avx2") != 0;
+        __atomic_store_n(&cached[feature], v, __ATOMIC_RELAXED);
     }
-    return cached[feature];
+    return v;
 }
 #endif
 
