@@ -128,6 +128,25 @@ static void score_text(const char *pred, const char *ref, double *exact, double 
     *f1 = 2 * prec * rec / (prec + rec);
 }
 
+/* Replace invalid UTF-8 (a byte-level model may stop mid-character) by U+FFFD so items.jsonl
+ * stays valid JSON text. dst needs 3 * strlen(src) + 1 bytes. */
+static void utf8_sanitize(const char *src, char *dst)
+{
+    const unsigned char *s = (const unsigned char *)src;
+    char *o = dst;
+    while (*s) {
+        int k = *s < 0x80 ? 0 : (*s & 0xE0) == 0xC0 && *s >= 0xC2 ? 1 : (*s & 0xF0) == 0xE0 ? 2
+              : (*s & 0xF8) == 0xF0 && *s <= 0xF4 ? 3 : -1;
+        int ok = k >= 0;
+        for (int j = 1; ok && j <= k; j++) ok = (s[j] & 0xC0) == 0x80;
+        if (!ok) { memcpy(o, "\xEF\xBF\xBD", 3); o += 3; s++; continue; }
+        memcpy(o, s, (size_t)k + 1);
+        o += k + 1;
+        s += k + 1;
+    }
+    *o = 0;
+}
+
 static int argmax(const float *x, int n)
 {
     int best = 0;
@@ -223,23 +242,26 @@ mv_status ev_caption_gen_run(mv_context *ctx, const mv_eval_request *req, const 
                                 "reference caption (SQuAD-style)", err)))
         goto out;
     size_t tbuf_len = (size_t)max_new * 8 + 64;
-    char *text = malloc(tbuf_len);
-    if (!text) { st = mv_errorf(err, MV_E_NOMEM, "out of memory"); goto out; }
+    char *text = malloc(tbuf_len), *clean = malloc(tbuf_len * 3 + 1);
+    if (!text || !clean) {
+        free(text);
+        free(clean); st = mv_errorf(err, MV_E_NOMEM, "out of memory"); goto out; }
     for (size_t k = 0; k < n; k++) {
         mv_item it;
         if ((st = mv_dataset_get(ds, idx[k], &it, err)) != MV_OK) break;
         if ((st = m->ops->detokenize(m, buf[k] + ctxlen[k], len[k] - ctxlen[k], text, tbuf_len,
                                      err)) != MV_OK)
             break;
+        utf8_sanitize(text, clean);
         double ex, f1;
-        score_text(text, it.text, &ex, &f1);
+        score_text(clean, it.text, &ex, &f1);
         const char *cols[] = {"exact", "f1", "gen_tokens"};
         double v[] = {ex, f1, (double)(len[k] - ctxlen[k])};
         /* extra fields as JSON: escape via a tiny writer */
-        size_t el = strlen(text) * 6 + strlen(it.text) * 6 + 64;
+        size_t el = strlen(clean) * 6 + strlen(it.text) * 6 + 64;
         char *extra = malloc(el), *o = extra;
         if (!extra) { st = mv_errorf(err, MV_E_NOMEM, "out of memory"); break; }
-        const char *parts[2] = {text, it.text}, *keys[2] = {"generated", "reference"};
+        const char *parts[2] = {clean, it.text}, *keys[2] = {"generated", "reference"};
         o += sprintf(o, "{");
         for (int q = 0; q < 2; q++) {
             o += sprintf(o, "%s\"%s\":\"", q ? "," : "", keys[q]);
@@ -256,6 +278,7 @@ mv_status ev_caption_gen_run(mv_context *ctx, const mv_eval_request *req, const 
         if (st != MV_OK) break;
     }
     free(text);
+    free(clean);
     mv_metrics_set_count(out, "items", (int64_t)n);
     mv_metrics_set_count(out, "text_only", (int64_t)text_only);
 out:
