@@ -376,6 +376,10 @@ mv_status st_create_writer(mv_context *ctx, const char *dir, const mv_tensor_inf
     w->pub.impl = w;
     w->ctx = ctx;
     w->dir = mv_strdup(dir);
+    /* "out/" must name the directory itself, not a place inside it, for the temporary
+     * sibling and the final rename. */
+    for (size_t k = w->dir ? strlen(w->dir) : 0; k > 1 && w->dir[k - 1] == '/'; k--)
+        w->dir[k - 1] = '\0';
     w->t = mv_calloc(n ? n : 1, sizeof *w->t);
     w->page = (size_t)sysconf(_SC_PAGESIZE);
     w->keep = (size_t)(ctx && mv_context_threads(ctx) > 0 ? mv_context_threads(ctx) : 2) + 1;
@@ -441,7 +445,7 @@ mv_status st_create_writer(mv_context *ctx, const char *dir, const mv_tensor_inf
         goto nomem;
     }
 
-    if ((st = mv_make_temp_sibling_dir(dir, &w->tmpdir, err)) != MV_OK)
+    if ((st = mv_make_temp_sibling_dir(w->dir, &w->tmpdir, err)) != MV_OK)
         goto fail;
     for (size_t si = 0; si < w->n_shards; si++) {
         st_wshard *s = &w->shards[si];
