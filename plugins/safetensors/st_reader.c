@@ -13,6 +13,9 @@
 #include <cjson/cJSON.h>
 #include "st_internal.h"
 
+/* Tensors smaller than this are not worth a read-ahead system call. */
+#define ST_ADVISE_MIN ((uint64_t)1 << 20)
+
 typedef struct st_shard {
     char *path;
     unsigned char *map;   /* whole file, PROT_READ, MAP_PRIVATE */
@@ -26,6 +29,7 @@ typedef struct st_reader {
     uint32_t *tensor_shard;    /* (n_tensors) shard of each tensor */
     uint64_t *tensor_offset;   /* (n_tensors) absolute byte offset in its shard file */
     char **names;              /* (n_tensors) owned names (ck->tensors[i].name) */
+    unsigned char *advised;    /* (n_tensors) read-ahead requested (atomic flags) */
     size_t page;
 } st_reader;
 
@@ -38,7 +42,16 @@ static const void *st_data(mv_checkpoint *ck, size_t index, mv_error *err)
                   ck->path, index, ck->n_tensors);
         return NULL;
     }
-    return r->shards[r->tensor_shard[index]].map + r->tensor_offset[index];
+    const st_shard *s = &r->shards[r->tensor_shard[index]];
+    /* First access of a tensor: ask for the whole range to be read ahead (asynchronously),
+     * so a cold read streams from disk instead of faulting in small pieces. */
+    if (!__atomic_exchange_n(&r->advised[index], 1, __ATOMIC_RELAXED) &&
+        ck->tensors[index].nbytes >= ST_ADVISE_MIN) {
+        uint64_t begin = r->tensor_offset[index] & ~(uint64_t)(r->page - 1);
+        uint64_t end = r->tensor_offset[index] + ck->tensors[index].nbytes;
+        madvise(s->map + begin, (size_t)(end - begin), MADV_WILLNEED);
+    }
+    return s->map + r->tensor_offset[index];
 }
 
 static void st_release(mv_checkpoint *ck, size_t index)
@@ -75,6 +88,7 @@ static void st_close(mv_checkpoint *ck)
         mv_free(r->names);
         mv_free(r->tensor_shard);
         mv_free(r->tensor_offset);
+        mv_free(r->advised);
         mv_free(r);
     }
     for (size_t i = 0; i < ck->n_metadata; i++) {
@@ -533,6 +547,11 @@ mv_status st_open(mv_context *ctx, const char *path, const mv_params *params,
             goto fail;
         ck->n_shards = 1;
         ck->shard_bytes_hint = r->shards[0].size;
+    }
+    r->advised = mv_calloc(ck->n_tensors ? ck->n_tensors : 1, 1);
+    if (!r->advised) {
+        st = mv_errorf(err, MV_E_NOMEM, "out of memory opening %s", path);
+        goto fail;
     }
     cfg = mv_path_join(dir, "config.json");
     if (cfg && mv_path_exists(cfg)) {
