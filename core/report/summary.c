@@ -222,8 +222,12 @@ static cJSON *evaluate_gate(const cJSON *g, cJSON *metrics, cJSON *points, int *
                      cJSON_IsString(reason) ? reason->valuestring : "");
         if (drop > worst_drop) {
             worst_drop = drop;
-            snprintf(worst_msg, sizeof worst_msg, "largest drop %s at %s (%s vs %s %s; %s)%s", dd, label,
-                     a, rlabel, b, bound, exceeded && req_sig && !sig_reg ? " — beyond the bound but not significant" : "");
+            if (drop > 0)
+                snprintf(worst_msg, sizeof worst_msg, "largest drop %s at %s (%s vs %s %s; %s)%s", dd, label,
+                         a, rlabel, b, bound, exceeded && req_sig && !sig_reg ? " — beyond the bound but not significant" : "");
+            else
+                snprintf(worst_msg, sizeof worst_msg, "no drop at any point (least favourable: %s vs %s %s at %s; %s)",
+                         a, rlabel, b, label, bound);
         }
         any_fail |= fail;
     }
