@@ -306,6 +306,22 @@ START_TEST(test_probe)
     ck_assert_int_eq(st_probe(DATA "expected.json"), 0);
     ck_assert_int_eq(st_probe(DATA "malformed/dir_without_weights"), 0);
     ck_assert_int_eq(st_probe("/no/such/path"), 0);
+
+    /* a PEFT adapter directory: readable (for inspect), but probed below real weights */
+    char dir[512], path[600];
+    mv_error err;
+    size_t n;
+    snprintf(dir, sizeof dir, "%s/adapter", g_tmp);
+    ck_assert_int_eq(mv_mkdirs(dir, &err), MV_OK);
+    unsigned char *b = slurp(DATA "valid/dir_single/model.safetensors", &n);
+    snprintf(path, sizeof path, "%s/adapter_model.safetensors", dir);
+    ck_assert_int_eq(mv_write_file_atomic(path, b, n, &err), MV_OK);
+    mv_free(b);
+    ck_assert_int_eq(st_probe(dir), 20);
+    mv_checkpoint *ck = NULL;
+    ck_assert_int_eq(mv_checkpoint_open(g_ctx, dir, NULL, &ck, &err), MV_OK);
+    ck_assert_uint_eq(ck->n_tensors, 2);
+    mv_checkpoint_close(ck);
 }
 END_TEST
 

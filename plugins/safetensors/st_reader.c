@@ -396,10 +396,12 @@ out:
 }
 
 /* ------------------------------------------------------------------ directory resolution */
-typedef enum { PICK_NONE, PICK_FILE, PICK_INDEX, PICK_AMBIGUOUS } pick_kind;
+typedef enum { PICK_NONE, PICK_FILE, PICK_INDEX, PICK_AMBIGUOUS, PICK_ADAPTER } pick_kind;
 
 /* In a directory: model.safetensors.index.json, else model.safetensors, else the only
- * *.safetensors.index.json, else the only *.safetensors (adapter weights excluded). */
+ * *.safetensors.index.json, else the only *.safetensors other than adapter weights, else
+ * adapter_model.safetensors (a PEFT adapter directory: readable as a plain set of tensors,
+ * e.g. for `inspect`, but probed low so model loading never mistakes it for weights). */
 static pick_kind pick_in_dir(const char *dir, char **out)
 {
     *out = NULL;
@@ -419,14 +421,15 @@ static pick_kind pick_in_dir(const char *dir, char **out)
     if (!d)
         return PICK_NONE;
     char *index = NULL, *file = NULL;
-    int n_index = 0, n_file = 0;
+    int n_index = 0, n_file = 0, adapter = 0;
     struct dirent *de;
     while ((de = readdir(d))) {
         if (ends_with(de->d_name, ".safetensors.index.json")) {
             if (!n_index++)
                 index = mv_strdup(de->d_name);
-        } else if (ends_with(de->d_name, ".safetensors") &&
-                   strcmp(de->d_name, "adapter_model.safetensors") != 0) {
+        } else if (strcmp(de->d_name, "adapter_model.safetensors") == 0) {
+            adapter = 1;
+        } else if (ends_with(de->d_name, ".safetensors")) {
             if (!n_file++)
                 file = mv_strdup(de->d_name);
         }
@@ -441,6 +444,9 @@ static pick_kind pick_in_dir(const char *dir, char **out)
         k = PICK_FILE;
     } else if (n_index > 1 || n_file > 1) {
         k = PICK_AMBIGUOUS;
+    } else if (adapter) {
+        *out = mv_path_join(dir, "adapter_model.safetensors");
+        k = PICK_ADAPTER;
     }
     mv_free(index);
     mv_free(file);
@@ -456,7 +462,8 @@ int st_probe(const char *path)
         char *f = NULL;
         pick_kind k = pick_in_dir(path, &f);
         mv_free(f);
-        return k == PICK_INDEX || k == PICK_FILE ? 90 : k == PICK_AMBIGUOUS ? 40 : 0;
+        return k == PICK_INDEX || k == PICK_FILE ? 90 : k == PICK_AMBIGUOUS ? 40
+             : k == PICK_ADAPTER ? 20 : 0;
     }
     if (ends_with(path, ".safetensors.index.json"))
         return 95;
