@@ -1,22 +1,22 @@
 /* plugins/models/activation.c — elementwise activations: SwiGLU (Llama MLP) and GELU with
  * the tanh approximation (SigLIP MLP), forward/backward. */
 #include "nn.h"
-#include <math.h>
+#include "fastmath.h"
 
 // out (N, F) = silu(gate) ⊙ up
-void nn_swiglu_forward(float *out, const float *gate, const float *up, size_t n) {
+NN_HOT void nn_swiglu_forward(float *out, const float *gate, const float *up, size_t n) {
     for (size_t i = 0; i < n; i++) {
         float g = gate[i];
-        float s = 1.0f / (1.0f + expf(-g));
+        float s = nn_sigmoidf(g);
         out[i] = g * s * up[i];
     }
 }
 
-void nn_swiglu_backward(float *dgate, float *dup, const float *dout, const float *gate,
+NN_HOT void nn_swiglu_backward(float *dgate, float *dup, const float *dout, const float *gate,
                         const float *up, size_t n) {
     for (size_t i = 0; i < n; i++) {
         float g = gate[i];
-        float s = 1.0f / (1.0f + expf(-g));
+        float s = nn_sigmoidf(g);
         if (dup) dup[i] += dout[i] * g * s;
         if (dgate) dgate[i] += dout[i] * up[i] * s * (1.0f + g * (1.0f - s));
     }
@@ -24,19 +24,19 @@ void nn_swiglu_backward(float *dgate, float *dup, const float *dout, const float
 
 #define GELU_K 0.7978845608028654f /* sqrt(2/pi) */
 
-void nn_gelu_forward(float *out, const float *inp, size_t n) {
+NN_HOT void nn_gelu_forward(float *out, const float *inp, size_t n) {
     for (size_t i = 0; i < n; i++) {
         float x = inp[i];
-        float t = tanhf(GELU_K * (x + 0.044715f * x * x * x));
+        float t = nn_tanhf(GELU_K * (x + 0.044715f * x * x * x));
         out[i] = 0.5f * x * (1.0f + t);
     }
 }
 
-void nn_gelu_backward(float *dinp, const float *dout, const float *inp, size_t n) {
+NN_HOT void nn_gelu_backward(float *dinp, const float *dout, const float *inp, size_t n) {
     for (size_t i = 0; i < n; i++) {
         float x = inp[i];
         float inner = GELU_K * (x + 0.044715f * x * x * x);
-        float t = tanhf(inner);
+        float t = nn_tanhf(inner);
         float sech2 = 1.0f - t * t;
         float g = 0.5f * (1.0f + t) + 0.5f * x * sech2 * GELU_K * (1.0f + 3.0f * 0.044715f * x * x);
         dinp[i] += dout[i] * g;

@@ -4,9 +4,10 @@
 #include "nn.h"
 #include <cblas.h>
 #include <math.h>
+#include "fastmath.h"
 
 // out (Tq, NH·HS) stride qs, att (NH, Tq, Tk) <- q (Tq, ·) stride qs, k/v (Tk, ·) stride kvs
-void nn_attention_forward(float *out, float *att, const float *q, const float *k,
+NN_HOT void nn_attention_forward(float *out, float *att, const float *q, const float *k,
                           const float *v, int Tq, int Tk, int NH, int NKV, int HS, int qs,
                           int kvs, int causal) {
     float scale = 1.0f / sqrtf((float)HS);
@@ -24,7 +25,7 @@ void nn_attention_forward(float *out, float *att, const float *q, const float *k
             for (int j = 0; j < nvis; j++) mx = row[j] > mx ? row[j] : mx;
             float sum = 0.0f;
             for (int j = 0; j < nvis; j++) {
-                row[j] = expf(row[j] - mx);
+                row[j] = nn_expf(row[j] - mx);
                 sum += row[j];
             }
             float inv = 1.0f / sum;
@@ -37,7 +38,7 @@ void nn_attention_forward(float *out, float *att, const float *q, const float *k
     }
 }
 
-void nn_attention_backward(float *dq, float *dk, float *dv, float *scratch, const float *dout,
+NN_HOT void nn_attention_backward(float *dq, float *dk, float *dv, float *scratch, const float *dout,
                            const float *att, const float *q, const float *k, const float *v,
                            int Tq, int Tk, int NH, int NKV, int HS, int qs, int kvs) {
     float scale = 1.0f / sqrtf((float)HS);

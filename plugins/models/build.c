@@ -20,10 +20,10 @@ static int add_lin(mdl *m, mdl_lin *l, const char *module, int in, int out, int 
     l->out = out;
     l->iA = l->iB = l->ib = -1;
     l->loraable = 1;
-    snprintf(name, sizeof name, "%s.weight", module);
+    snprintf(name, sizeof name, "%.200s.weight", module);
     if ((l->iw = add2(m, name, out, in)) < 0) return -1;
     if (bias) {
-        snprintf(name, sizeof name, "%s.bias", module);
+        snprintf(name, sizeof name, "%.200s.bias", module);
         if ((l->ib = add1(m, name, out)) < 0) return -1;
     }
     return 0;

@@ -27,10 +27,10 @@ static mv_status get_num(const cJSON *u, const cJSON *d, const char *key, const 
     return MV_OK;
 }
 
-#define GETI(u, d, key, where, lo, hi, dst) do { double t_; \
+#define GETI(u, d, key, where, lo, hi, dst) do { double t_ = 0; \
     if ((st = get_num(u, d, key, where, lo, hi, 1, &t_, err)) != MV_OK) goto fail; \
     dst = (int)t_; } while (0)
-#define GETF(u, d, key, where, lo, hi, dst) do { double t_; \
+#define GETF(u, d, key, where, lo, hi, dst) do { double t_ = 0; \
     if ((st = get_num(u, d, key, where, lo, hi, 0, &t_, err)) != MV_OK) goto fail; \
     dst = (float)t_; } while (0)
 

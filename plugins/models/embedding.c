@@ -2,6 +2,7 @@
  * vocabulary, and the patch unfolding of the ViT's Conv2d(stride = kernel) stem. */
 #include "nn.h"
 #include <math.h>
+#include "fastmath.h"
 #include <string.h>
 
 // out (N, C) <- wte (V, C), tokens (N)
@@ -19,22 +20,23 @@ void nn_embedding_backward(float *dwte, const float *dout, const int32_t *tokens
 }
 
 // logits (M, V), targets (M) -> logprob (M), dlogits (M, V)
-double nn_xent_forward_backward(float *dlogits, float *logprob, const float *logits,
+NN_HOT double nn_xent_forward_backward(float *dlogits, float *logprob, const float *logits,
                                 const int32_t *targets, int M, int V, float scale) {
     double total = 0.0;
     for (int m = 0; m < M; m++) {
         const float *l = logits + (size_t)m * V;
         float mx = -INFINITY;
         for (int i = 0; i < V; i++) mx = l[i] > mx ? l[i] : mx;
-        double sum = 0.0;
-        for (int i = 0; i < V; i++) sum += exp((double)(l[i] - mx));
-        double lse = mx + log(sum);
+        float sum = 0.0f;
+        for (int i = 0; i < V; i++) sum += nn_expf(l[i] - mx);
+        double lse = mx + log((double)sum);
         double lp = l[targets[m]] - lse;
         if (logprob) logprob[m] = (float)lp;
         total -= lp;
         if (dlogits) {
             float *d = dlogits + (size_t)m * V;
-            for (int i = 0; i < V; i++) d[i] = (float)exp(l[i] - lse) * scale;
+            float flse = (float)lse;
+            for (int i = 0; i < V; i++) d[i] = nn_expf(l[i] - flse) * scale;
             d[targets[m]] -= scale;
         }
     }

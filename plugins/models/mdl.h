@@ -8,6 +8,11 @@
 #include <mergeval/mergeval.h>
 #include "nn.h"
 
+/* Data-parallel workers: a batch is split by sequences, each worker runs single-threaded
+ * BLAS on its part and accumulates gradients into its own block; the blocks are summed in
+ * a fixed order, so results are deterministic for a given thread count. */
+#define MDL_MAX_THREADS 4
+
 /* A linear layer, possibly carrying LoRA. Weights live in the parameter table. */
 typedef struct mdl_lin {
     int iw, ib;        /* parameter indices of weight (OC, IC) and bias (OC); ib = -1: none */
@@ -87,16 +92,25 @@ typedef struct mdl {
     size_t base_numel;
     float **extra_blocks;   /* LoRA parameter/grad blocks (allocated by add_lora) */
     size_t n_extra;
-    /* activation arena (reused across calls, grown on demand) */
-    float *arena;
-    size_t arena_floats;
-    size_t last_act_bytes;  /* bytes of activations + scratch of the last call */
+    /* activation arenas, one per worker thread (reused across calls, grown on demand) */
+    float *arena[MDL_MAX_THREADS];
+    size_t arena_floats[MDL_MAX_THREADS];
+    size_t last_act_bytes;  /* bytes of activations + scratch of the last call (all threads) */
+    /* gradient blocks of the extra worker threads, summed into P[].grad after each call */
+    float *shadow[MDL_MAX_THREADS];
+    size_t shadow_floats;
+    size_t *goff;           /* (nP) offset of each parameter in a shadow block */
 } mdl;
 
 #define PW(m, i) ((m)->P[(i)].data)
+/* Worker threads other than the caller redirect gradients into their own block: the
+ * offset (in floats) of each parameter's gradient within it. NULL on the caller. */
+extern __thread float *mdl_tls_grad_block;
+extern __thread const size_t *mdl_tls_grad_off;
 /* gradient pointer or NULL when frozen / absent */
 static inline float *mdl_grad(const mdl *m, int i) {
-    return (i >= 0 && m->P[i].trainable) ? m->P[i].grad : NULL;
+    if (i < 0 || !m->P[i].trainable) return NULL;
+    return mdl_tls_grad_block ? mdl_tls_grad_block + mdl_tls_grad_off[i] : m->P[i].grad;
 }
 
 /* params.c */

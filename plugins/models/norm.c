@@ -2,9 +2,10 @@
  * pairs over rows of a (N, C) matrix. Statistics are saved per row for backward. */
 #include "nn.h"
 #include <math.h>
+#include "fastmath.h"
 
 // out (N, C), rstd (N) <- inp (N, C), w (C)
-void nn_rmsnorm_forward(float *out, float *rstd, const float *inp, const float *w, int N,
+NN_HOT void nn_rmsnorm_forward(float *out, float *rstd, const float *inp, const float *w, int N,
                         int C, float eps) {
     for (int n = 0; n < N; n++) {
         const float *x = inp + (size_t)n * C;
@@ -17,7 +18,7 @@ void nn_rmsnorm_forward(float *out, float *rstd, const float *inp, const float *
     }
 }
 
-void nn_rmsnorm_backward(float *dinp, float *dw, const float *dout, const float *inp,
+NN_HOT void nn_rmsnorm_backward(float *dinp, float *dw, const float *dout, const float *inp,
                          const float *w, const float *rstd, int N, int C) {
     for (int n = 0; n < N; n++) {
         const float *x = inp + (size_t)n * C;
@@ -36,7 +37,7 @@ void nn_rmsnorm_backward(float *dinp, float *dw, const float *dout, const float 
 }
 
 // out (N, C), mean/rstd (N) <- inp (N, C), w, b (C)
-void nn_layernorm_forward(float *out, float *mean, float *rstd, const float *inp,
+NN_HOT void nn_layernorm_forward(float *out, float *mean, float *rstd, const float *inp,
                           const float *w, const float *b, int N, int C, float eps) {
     for (int n = 0; n < N; n++) {
         const float *x = inp + (size_t)n * C;
@@ -54,7 +55,7 @@ void nn_layernorm_forward(float *out, float *mean, float *rstd, const float *inp
     }
 }
 
-void nn_layernorm_backward(float *dinp, float *dw, float *db, const float *dout,
+NN_HOT void nn_layernorm_backward(float *dinp, float *dw, float *db, const float *dout,
                            const float *inp, const float *w, const float *mean,
                            const float *rstd, int N, int C) {
     for (int n = 0; n < N; n++) {

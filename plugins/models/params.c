@@ -97,7 +97,11 @@ void mdl_free(mdl *m) {
     free(m->gblock);
     for (size_t i = 0; i < m->n_extra; i++) free(m->extra_blocks[i]);
     free(m->extra_blocks);
-    free(m->arena);
+    free(m->goff);
+    for (int t = 0; t < MDL_MAX_THREADS; t++) {
+        free(m->arena[t]);
+        free(m->shadow[t]);
+    }
     free(m->dec.layers);
     free(m->dec.cos_t);
     free(m->dec.sin_t);

@@ -1,9 +1,16 @@
 /* plugins/models/run.c — the mv_model_ops of llama and tinyvlm that run the network:
- * packing sequences into one batch, the activation arena, forward_backward, score,
- * next_logits and encode_images. Not thread-safe per model (one arena per model). */
+ * packing sequences into one batch, the activation arenas, data-parallel workers,
+ * forward_backward, score, next_logits and encode_images. One call at a time per model. */
 #include "mdl.h"
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+
+int openblas_get_num_threads(void);
+void openblas_set_num_threads(int);
+
+__thread float *mdl_tls_grad_block;
+__thread const size_t *mdl_tls_grad_off;
 
 struct mv_image_embeds {
     size_t n;
@@ -15,6 +22,7 @@ typedef struct run_state {
     batch bt;
     dec_ws dws;
     vis_ws vws;
+    size_t act_bytes;
 } run_state;
 
 static void batch_free(batch *bt) {
@@ -145,8 +153,8 @@ static void ws_free(run_state *rs) {
 }
 
 /* Lay out decoder + vision workspaces in the model's arena (grown when needed). */
-static mv_status ws_setup(mdl *m, run_state *rs, run_mode dmode, run_mode vmode, int NI,
-                          mv_error *err) {
+static mv_status ws_setup(mdl *m, int tid, run_state *rs, run_mode dmode, run_mode vmode,
+                          int NI, mv_error *err) {
     const dec_cfg *c = &m->dec.c;
     rs->dws.xs = calloc((size_t)c->L + 1, sizeof(float *));
     rs->dws.blk = calloc((size_t)c->L, sizeof(dec_acts));
@@ -161,19 +169,19 @@ static mv_status ws_setup(mdl *m, run_state *rs, run_mode dmode, run_mode vmode,
         b.used = 0;
         dec_layout(m, &rs->bt, dmode, &rs->dws, &b);
         if (NI) vis_layout(m, NI, vmode, &rs->vws, &b);
-        if (pass == 0 && b.used + 16 > m->arena_floats) {
-            free(m->arena);
-            m->arena_floats = b.used + 16;
-            m->arena = aligned_alloc(64, ((m->arena_floats * sizeof(float)) + 63) & ~(size_t)63);
-            if (!m->arena) {
-                m->arena_floats = 0;
+        if (pass == 0 && b.used + 16 > m->arena_floats[tid]) {
+            free(m->arena[tid]);
+            m->arena_floats[tid] = b.used + 16;
+            m->arena[tid] = aligned_alloc(64, ((m->arena_floats[tid] * sizeof(float)) + 63) & ~(size_t)63);
+            if (!m->arena[tid]) {
+                m->arena_floats[tid] = 0;
                 return mv_errorf(err, MV_E_NOMEM, "model: cannot allocate %zu MB of activations",
                                  b.used * sizeof(float) >> 20);
             }
         }
-        b.base = m->arena;
+        b.base = m->arena[tid];
     }
-    m->last_act_bytes = b.used * sizeof(float);
+    rs->act_bytes = b.used * sizeof(float);
     return MV_OK;
 }
 
@@ -198,10 +206,9 @@ static void run_vision(mdl *m, run_state *rs, run_mode vmode, uint64_t seed) {
             bt->vis[b] = rs->vws.out + (size_t)bt->vis_slot[b] * m->rs.Q * m->dec.c.C;
 }
 
-static mv_status op_forward_backward(mv_model *pm, const mv_sequence *seqs, size_t n,
-                                     const mv_train_options *opt, double *loss_sum,
-                                     int64_t *n_loss_tokens, mv_error *err) {
-    mdl *m = (mdl *)pm;
+static mv_status fb_part(mdl *m, int tid, const mv_sequence *seqs, size_t n,
+                         const mv_train_options *opt, double *loss_sum, int64_t *n_loss_tokens,
+                         size_t *act_bytes, mv_error *err) {
     run_state rs;
     memset(&rs, 0, sizeof rs);
     mv_status st = batch_build(m, seqs, n, 0, 1, &rs.bt, err);
@@ -211,7 +218,8 @@ static mv_status op_forward_backward(mv_model *pm, const mv_sequence *seqs, size
     run_mode vmode = need_vis ? mode : RUN_INFER;
     uint64_t seed = opt ? opt->dropout_seed : 0;
     float scale = opt && opt->loss_scale != 0.0f ? opt->loss_scale : 1.0f;
-    if ((st = ws_setup(m, &rs, mode, vmode, rs.bt.NI, err))) goto done;
+    if ((st = ws_setup(m, tid, &rs, mode, vmode, rs.bt.NI, err))) goto done;
+    *act_bytes = rs.act_bytes;
     if (rs.bt.NI) run_vision(m, &rs, vmode, seed);
     dec_embed(m, &rs.bt, rs.dws.xs[0], NULL);
     dec_forward(m, &rs.bt, mode, &rs.dws, seed);
@@ -234,13 +242,13 @@ done:
 }
 
 /* Forward only over seqs[0..n): logprob of scored tokens (or next-token logits). */
-static mv_status infer_chunk(mdl *m, const mv_sequence *seqs, size_t n, int next,
+static mv_status infer_chunk(mdl *m, int tid, const mv_sequence *seqs, size_t n, int next,
                              float **logprobs, float *out_logits, mv_error *err) {
     run_state rs;
     memset(&rs, 0, sizeof rs);
     mv_status st = batch_build(m, seqs, n, next, 1, &rs.bt, err);
     if (st) return st;
-    if ((st = ws_setup(m, &rs, RUN_INFER, RUN_INFER, rs.bt.NI, err))) goto done;
+    if ((st = ws_setup(m, tid, &rs, RUN_INFER, RUN_INFER, rs.bt.NI, err))) goto done;
     if (rs.bt.NI) run_vision(m, &rs, RUN_INFER, 0);
     dec_embed(m, &rs.bt, rs.dws.xs[0], NULL);
     dec_forward(m, &rs.bt, RUN_INFER, &rs.dws, 0);
@@ -264,7 +272,7 @@ done:
 /* Chunks keep the arena bounded when an evaluator scores thousands of texts at once. */
 #define CHUNK_ROWS 8192
 
-static mv_status infer_chunked(mdl *m, const mv_sequence *seqs, size_t n, int next,
+static mv_status infer_chunked(mdl *m, int tid, const mv_sequence *seqs, size_t n, int next,
                                float **logprobs, float *out, mv_error *err) {
     size_t i = 0;
     while (i < n) {
@@ -276,7 +284,7 @@ static mv_status infer_chunked(mdl *m, const mv_sequence *seqs, size_t n, int ne
             rows += t;
             j++;
         }
-        mv_status st = infer_chunk(m, seqs + i, j - i, next, logprobs ? logprobs + i : NULL,
+        mv_status st = infer_chunk(m, tid, seqs + i, j - i, next, logprobs ? logprobs + i : NULL,
                                    out ? out + i * (size_t)m->dec.c.V : NULL, err);
         if (st) return st;
         i = j;
@@ -284,14 +292,159 @@ static mv_status infer_chunked(mdl *m, const mv_sequence *seqs, size_t n, int ne
     return MV_OK;
 }
 
+/* ------------------------------------------------------------------ workers */
+typedef struct part_job {
+    mdl *m;
+    int tid, kind;              /* 0 forward_backward, 1 score, 2 next_logits */
+    const mv_sequence *seqs;
+    size_t n, first;            /* seqs[first .. first + n) of the call */
+    const mv_train_options *opt;
+    float **logprobs;
+    float *out;
+    double loss;
+    int64_t ntok;
+    size_t act_bytes;
+    mv_status st;
+    mv_error err;
+} part_job;
+
+static void *part_main(void *arg) {
+    part_job *j = arg;
+    mdl *m = j->m;
+    if (j->tid > 0 && j->kind == 0) {
+        mdl_tls_grad_block = m->shadow[j->tid];
+        mdl_tls_grad_off = m->goff;
+    }
+    if (j->kind == 0)
+        j->st = fb_part(m, j->tid, j->seqs, j->n, j->opt, &j->loss, &j->ntok, &j->act_bytes, &j->err);
+    else
+        j->st = infer_chunked(m, j->tid, j->seqs, j->n, j->kind == 2,
+                              j->logprobs ? j->logprobs + j->first : NULL,
+                              j->out ? j->out + j->first * (size_t)m->dec.c.V : NULL, &j->err);
+    mdl_tls_grad_block = NULL;
+    mdl_tls_grad_off = NULL;
+    return NULL;
+}
+
+/* Worker count: the BLAS thread budget the core set (or MERGEVAL_MODEL_THREADS), at most
+ * one per sequence. */
+static int n_workers(size_t n) {
+    const char *e = getenv("MERGEVAL_MODEL_THREADS");
+    int t = e ? atoi(e) : openblas_get_num_threads();
+    if (t < 1) t = 1;
+    if (t > MDL_MAX_THREADS) t = MDL_MAX_THREADS;
+    if ((size_t)t > n) t = (int)n;
+    return t;
+}
+
+/* Gradient blocks for workers 1..T-1, laid out like the parameter table. */
+static mv_status shadow_setup(mdl *m, int T, mv_error *err) {
+    size_t total = 0;
+    size_t *off = realloc(m->goff, (m->nP + 1) * sizeof(size_t));
+    if (!off) return mv_errorf(err, MV_E_NOMEM, "model: out of memory");
+    m->goff = off;
+    for (size_t i = 0; i < m->nP; i++) {
+        off[i] = total;
+        total += m->P[i].numel;
+    }
+    for (int t = 1; t < T; t++) {
+        if (total > m->shadow_floats || !m->shadow[t]) {
+            for (int u = 1; u < MDL_MAX_THREADS; u++) {
+                free(m->shadow[u]);
+                m->shadow[u] = NULL;
+            }
+            m->shadow_floats = total;
+        }
+        if (!m->shadow[t] && !(m->shadow[t] = malloc((total ? total : 1) * sizeof(float))))
+            return mv_errorf(err, MV_E_NOMEM, "model: out of memory for worker gradients");
+        for (size_t i = 0; i < m->nP; i++)
+            if (m->P[i].trainable) memset(m->shadow[t] + off[i], 0, m->P[i].numel * sizeof(float));
+    }
+    return MV_OK;
+}
+
+static size_t seq_rows(const mdl *m, const mv_sequence *s) {
+    int Q = m->is_vlm ? m->rs.Q : 0;
+    return 1 + (size_t)(s->image || s->raw_image ? Q : 0) + (size_t)(s->n_tokens > 0 ? s->n_tokens : 0);
+}
+
+static mv_status run_parallel(mdl *m, int kind, const mv_sequence *seqs, size_t n,
+                              const mv_train_options *opt, float **logprobs, float *out,
+                              double *loss_sum, int64_t *n_loss_tokens, mv_error *err) {
+    int T = n_workers(n);
+    part_job jobs[MDL_MAX_THREADS];
+    memset(jobs, 0, sizeof jobs);
+    mv_status st = MV_OK;
+    if (T > 1 && kind == 0 && (st = shadow_setup(m, T, err))) return st;
+    /* split by rows so the workers get similar work */
+    size_t total = 0, acc = 0, start = 0;
+    for (size_t i = 0; i < n; i++) total += seq_rows(m, &seqs[i]);
+    for (int t = 0; t < T; t++) {
+        size_t end = start;
+        if (t == T - 1) end = n;
+        else {
+            size_t goal = total * (size_t)(t + 1) / (size_t)T;
+            while (end < n - (size_t)(T - 1 - t) && (end == start || acc + seq_rows(m, &seqs[end]) / 2 <= goal))
+                acc += seq_rows(m, &seqs[end++]);
+        }
+        part_job *j = &jobs[t];
+        j->m = m; j->tid = t; j->kind = kind; j->seqs = seqs + start; j->n = end - start;
+        j->first = start; j->opt = opt; j->logprobs = logprobs; j->out = out;
+        start = end;
+    }
+    int blas = openblas_get_num_threads();
+    pthread_t th[MDL_MAX_THREADS];
+    int started[MDL_MAX_THREADS] = {0};
+    if (T > 1) {
+        openblas_set_num_threads(1); /* one BLAS thread per worker: no oversubscription */
+        for (int t = 1; t < T; t++) started[t] = pthread_create(&th[t], NULL, part_main, &jobs[t]) == 0;
+    }
+    part_main(&jobs[0]);
+    for (int t = 1; t < T; t++) {
+        if (started[t]) pthread_join(th[t], NULL);
+        else part_main(&jobs[t]); /* could not start a thread: run it here */
+    }
+    if (T > 1) openblas_set_num_threads(blas);
+    double loss = 0;
+    int64_t ntok = 0;
+    m->last_act_bytes = 0;
+    for (int t = 0; t < T; t++) {
+        if (jobs[t].st && !st) {
+            st = jobs[t].st;
+            if (err) *err = jobs[t].err;
+        }
+        loss += jobs[t].loss;
+        ntok += jobs[t].ntok;
+        m->last_act_bytes += jobs[t].act_bytes;
+    }
+    if (kind == 0 && !st) {
+        for (int t = 1; t < T; t++)
+            for (size_t i = 0; i < m->nP; i++) {
+                mv_param_ref *p = &m->P[i];
+                if (!p->trainable) continue;
+                const float *g = m->shadow[t] + m->goff[i];
+                for (size_t k = 0; k < p->numel; k++) p->grad[k] += g[k];
+            }
+        if (loss_sum) *loss_sum = loss;
+        if (n_loss_tokens) *n_loss_tokens = ntok;
+    }
+    return st;
+}
+
+static mv_status op_forward_backward(mv_model *pm, const mv_sequence *seqs, size_t n,
+                                     const mv_train_options *opt, double *loss_sum,
+                                     int64_t *n_loss_tokens, mv_error *err) {
+    return run_parallel((mdl *)pm, 0, seqs, n, opt, NULL, NULL, loss_sum, n_loss_tokens, err);
+}
+
 static mv_status op_score(mv_model *pm, const mv_sequence *seqs, size_t n, float **logprobs,
                           mv_error *err) {
-    return infer_chunked((mdl *)pm, seqs, n, 0, logprobs, NULL, err);
+    return run_parallel((mdl *)pm, 1, seqs, n, NULL, logprobs, NULL, NULL, NULL, err);
 }
 
 static mv_status op_next_logits(mv_model *pm, const mv_sequence *seqs, size_t n, float *out,
                                 mv_error *err) {
-    return infer_chunked((mdl *)pm, seqs, n, 1, NULL, out, err);
+    return run_parallel((mdl *)pm, 2, seqs, n, NULL, NULL, out, NULL, NULL, err);
 }
 
 static mv_status op_encode_images(mv_model *pm, const mv_image *images, size_t n,
@@ -326,19 +479,19 @@ static mv_status op_encode_images(mv_model *pm, const mv_image *images, size_t n
         }
         bump b = {NULL, 0};
         vis_layout(m, (int)k, RUN_INFER, &rs.vws, &b);
-        if (b.used + 16 > m->arena_floats) {
-            free(m->arena);
-            m->arena_floats = b.used + 16;
-            m->arena = aligned_alloc(64, ((m->arena_floats * sizeof(float)) + 63) & ~(size_t)63);
-            if (!m->arena) {
-                m->arena_floats = 0;
+        if (b.used + 16 > m->arena_floats[0]) {
+            free(m->arena[0]);
+            m->arena_floats[0] = b.used + 16;
+            m->arena[0] = aligned_alloc(64, ((m->arena_floats[0] * sizeof(float)) + 63) & ~(size_t)63);
+            if (!m->arena[0]) {
+                m->arena_floats[0] = 0;
                 ws_free(&rs);
                 free(e->data);
                 free(e);
                 return mv_errorf(err, MV_E_NOMEM, "model: out of memory encoding images");
             }
         }
-        b.base = m->arena;
+        b.base = m->arena[0];
         b.used = 0;
         vis_layout(m, (int)k, RUN_INFER, &rs.vws, &b);
         int S = m->vit.c.S;
