@@ -115,6 +115,37 @@ static void check_against(mv_checkpoint *ck, const cJSON *want)
 }
 
 /* ------------------------------------------------------------------ valid fixtures */
+/* Two threads race to build the lazy name index; both must find everything. */
+static void *find_all(void *arg)
+{
+    mv_checkpoint *ck = arg;
+    for (int rep = 0; rep < 50; rep++)
+        for (size_t i = 0; i < ck->n_tensors; i++)
+            if (mv_checkpoint_find(ck, ck->tensors[i].name) != (long)i)
+                return (void *)1;
+    return NULL;
+}
+
+START_TEST(test_find_concurrent)
+{
+    mv_checkpoint *ck = NULL;
+    mv_error err;
+    ck_assert_int_eq(mv_checkpoint_open(g_ctx, DATA "valid/all_dtypes.safetensors", NULL, &ck,
+                                        &err), MV_OK);
+    pthread_t a, b;
+    void *ra, *rb;
+    pthread_create(&a, NULL, find_all, ck);
+    pthread_create(&b, NULL, find_all, ck);
+    pthread_join(a, &ra);
+    pthread_join(b, &rb);
+    ck_assert_ptr_null(ra);
+    ck_assert_ptr_null(rb);
+    ck_assert_int_eq(mv_checkpoint_find(ck, ""), -1);
+    ck_assert_int_eq(mv_checkpoint_find(ck, "t.f8_e4m"), -1);
+    mv_checkpoint_close(ck);
+}
+END_TEST
+
 START_TEST(test_valid_fixtures)
 {
     cJSON *exp = load_json(DATA "expected.json");
@@ -762,6 +793,7 @@ int main(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_valid_fixtures);
+    tcase_add_test(tc, test_find_concurrent);
     tcase_add_test(tc, test_sharded_details);
     tcase_add_test(tc, test_read_f32_unaligned);
     tcase_add_test(tc, test_malformed_fixtures);
