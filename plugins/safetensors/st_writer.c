@@ -256,6 +256,12 @@ static mv_status st_finish(mv_checkpoint_writer *pw, mv_error *err)
     }
     if (w->sharded && (st = write_index(w, err)) != MV_OK)
         goto fail;
+    /* The new files' directory entries must be durable before the directory is renamed. */
+    int dfd = open(w->tmpdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd >= 0) {
+        fsync(dfd);
+        close(dfd);
+    }
     if ((st = mv_publish_dir(w->tmpdir, w->dir, err)) != MV_OK)
         goto fail;
     writer_free(w, 0);
