@@ -34,6 +34,7 @@ static void adamw(mv_model *m, float **mom, float **vel, int t, float lr) {
 
 int main(int argc, char **argv) {
     int steps = 20, batch = 16, text = 32, threads = 2, vlm = 1, ckpt = 0, lora = 0;
+    const char *config_out = NULL;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--steps") && i + 1 < argc) steps = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--batch") && i + 1 < argc) batch = atoi(argv[++i]);
@@ -42,12 +43,19 @@ int main(int argc, char **argv) {
         else if (!strcmp(argv[i], "--llama")) vlm = 0;
         else if (!strcmp(argv[i], "--ckpt")) ckpt = 1;
         else if (!strcmp(argv[i], "--lora")) lora = 1;
-        else { fprintf(stderr, "usage: bench_model [--steps N] [--batch B] [--text T] [--threads N] [--llama] [--ckpt] [--lora]\n"); return 2; }
+        else if (!strcmp(argv[i], "--config-out") && i + 1 < argc) config_out = argv[++i];
+        else { fprintf(stderr, "usage: bench_model [--steps N] [--batch B] [--text T] [--threads N] [--llama] [--ckpt] [--lora] [--config-out FILE]\n"); return 2; }
     }
     openblas_set_num_threads(threads);
     mv_error err;
     mv_model *m = NULL;
     if (mdl_create(NULL, 1, vlm, &m, &err)) { fprintf(stderr, "%s\n", err.msg); return 3; }
+    if (config_out) { /* the PyTorch peer builds the same architecture from this */
+        FILE *f = fopen(config_out, "w");
+        if (!f) { perror(config_out); return 3; }
+        fputs(m->config_json, f);
+        fclose(f);
+    }
     if (lora) { /* MiniCPM-V retraining: LoRA on q/k/v of the LLM, everything else frozen */
         mv_lora_spec spec = {"llm\\..*layers\\.\\d+\\.self_attn\\.(q_proj|k_proj|v_proj)", 8, 16.0, 0.05, 0, 1};
         if (!vlm) spec.target_regex = "model\\.layers\\.\\d+\\.self_attn\\.(q_proj|k_proj|v_proj)";

@@ -2,7 +2,7 @@
 tinyvlm (tests/golden/torch_models.py), batch, text length and fp32; times training steps
 (forward + backward + torch.optim.AdamW) and forward-only scoring (images encoded inside,
 log-probabilities of the text tokens). Prints one JSON line.
-Usage: bench_model_torch.py --threads N --steps S [--batch B] [--text T] [--llama]"""
+Usage: bench_model_torch.py --threads N --steps S [--batch B] [--text T] [--llama] [--config F]"""
 import argparse
 import json
 import os
@@ -23,10 +23,14 @@ def main():
     ap.add_argument("--batch", type=int, default=16)
     ap.add_argument("--text", type=int, default=32)
     ap.add_argument("--llama", action="store_true")
+    ap.add_argument("--config", help="config.json written by bench_model --config-out")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(1)
     cfg = {"architectures": ["LlamaForCausalLM"]} if a.llama else {"architectures": ["TinyVLM"]}
+    if a.config:
+        with open(a.config) as f:
+            cfg = json.load(f)
     c = Cfg(cfg)
     model = LlamaForCausalLM(c) if a.llama else TinyVLM(c)
     with torch.no_grad():

@@ -1,0 +1,76 @@
+#!/bin/sh
+# tests/bench/bench_model.sh — the default tinyvlm, batch 16 (32×32 image + 32 text tokens
+# each), fp32: (a) training step = forward + backward + AdamW, (b) forward-only scoring,
+# mergeval vs PyTorch (tests/golden/torch_models.py) measured in the same run on the same
+# OpenBLAS kernels and thread budget. Runs alternate and each side's best of $REPEAT is
+# kept, so load from other processes hurts both alike. Prints a table and the ratios.
+# Env: BUILD (default build), STEPS (20), REPEAT (3), THREADS (2), OPENBLAS_CORETYPE.
+set -eu
+BUILD=${BUILD:-build}
+STEPS=${STEPS:-20}
+REPEAT=${REPEAT:-3}
+THREADS=${THREADS:-2}
+PY=/usr/bin/python3
+cd "$(dirname "$0")/../.."
+make -s BUILD="$BUILD" all >/dev/null
+mkdir -p "$BUILD/bench"
+DRIVER="$BUILD/bench/bench_model"
+cc -O2 -std=c11 -D_GNU_SOURCE -Iinclude $(pkg-config --cflags libcjson openblas) \
+   tests/bench/bench_model.c "$BUILD"/obj/plugins/models/*.o -L"$BUILD/lib" -lmergeval \
+   -Wl,-rpath,"$(pwd)/$BUILD/lib" $(pkg-config --libs libcjson openblas) -lstb -ldl -lm -pthread \
+   -o "$DRIVER"
+# Debian's OpenBLAS 0.3.21 falls back to generic kernels on this CPU (DESIGN.md §9): give
+# both sides the AVX-512 kernels unless the caller chose.
+if [ -z "${OPENBLAS_CORETYPE:-}" ] && grep -q avx512f /proc/cpuinfo; then
+  OPENBLAS_CORETYPE=SkylakeX
+fi
+export OPENBLAS_CORETYPE="${OPENBLAS_CORETYPE:-default}"
+[ "$OPENBLAS_CORETYPE" = default ] && unset OPENBLAS_CORETYPE
+OUT="$BUILD/bench/model-runs.jsonl"
+CFG="$BUILD/bench/tinyvlm-config.json"
+: > "$OUT"
+"$DRIVER" --steps 1 --threads "$THREADS" --config-out "$CFG" >/dev/null
+i=0
+while [ $i -lt "$REPEAT" ]; do
+  # mergeval: THREADS data-parallel workers, one BLAS thread each
+  "$DRIVER" --steps "$STEPS" --threads "$THREADS" >> "$OUT"
+  # PyTorch: the two ways to use the cores without oversubscription
+  OPENBLAS_NUM_THREADS=$THREADS OMP_NUM_THREADS=1 $PY tests/bench/bench_model_torch.py \
+      --config "$CFG" --threads 1 --steps "$STEPS" >> "$OUT"
+  OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=$THREADS $PY tests/bench/bench_model_torch.py \
+      --config "$CFG" --threads "$THREADS" --steps "$STEPS" >> "$OUT"
+  i=$((i + 1))
+done
+# extra mergeval rows: gradient checkpointing (activation memory) and LoRA-only training
+"$DRIVER" --steps "$STEPS" --threads "$THREADS" --ckpt >> "$OUT"
+"$DRIVER" --steps "$STEPS" --threads "$THREADS" --lora >> "$OUT"
+"$DRIVER" --steps "$STEPS" --threads "$THREADS" --lora --ckpt >> "$OUT"
+$PY - "$OUT" "${OPENBLAS_CORETYPE:-default}" "$THREADS" <<'PYEOF'
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+core, threads = sys.argv[2], sys.argv[3]
+mv = [r for r in rows if r["impl"] == "mergeval" and not r["ckpt"] and not r["lora"]]
+th = [r for r in rows if r["impl"] == "torch"]
+def best(rs, k): return max(rs, key=lambda r: r[k])
+mt, ms = best(mv, "train_steps_per_s"), best(mv, "score_seqs_per_s")
+tt, ts = best(th, "train_steps_per_s"), best(th, "score_seqs_per_s")
+def cfg(r): return "torch %d intra-op thread(s), OpenBLAS %s thread(s)" % (r["threads"], r["blas_threads"])
+print("tinyvlm default config, batch %d, %d text tokens + image, fp32; OPENBLAS_CORETYPE=%s (both sides, mergeval reports %s); %s cores"
+      % (mt["batch"], mt["text"], core, mt["blas_core"], threads))
+print("%-34s %14s %14s %8s" % ("", "mergeval", "PyTorch", "ratio"))
+print("%-34s %14.2f %14.2f %7.2fx" % ("train steps/s (fwd+bwd+AdamW)", mt["train_steps_per_s"], tt["train_steps_per_s"], mt["train_steps_per_s"] / tt["train_steps_per_s"]))
+print("%-34s %14.1f %14.1f %7.2fx" % ("scoring sequences/s (fwd only)", ms["score_seqs_per_s"], ts["score_seqs_per_s"], ms["score_seqs_per_s"] / ts["score_seqs_per_s"]))
+print("%-34s %14.1f %14.1f %7.2fx" % ("train CPU ms/step (all threads)", mt["train_cpu_s"] * 1e3, tt["train_cpu_s"] * 1e3, tt["train_cpu_s"] / mt["train_cpu_s"]))
+print("PyTorch best training config: %s; best scoring config: %s" % (cfg(tt), cfg(ts)))
+print("mergeval: %d data-parallel workers, one OpenBLAS thread each" % mt["threads"])
+ck = [r for r in rows if r["impl"] == "mergeval" and r["ckpt"] and not r["lora"]]
+lo = [r for r in rows if r["impl"] == "mergeval" and r["lora"] and not r["ckpt"]]
+lc = [r for r in rows if r["impl"] == "mergeval" and r["lora"] and r["ckpt"]]
+if ck:
+    print("gradient checkpointing: activation buffers %.1f MB -> %.1f MB, %.2f -> %.2f steps/s"
+          % (mt["activation_bytes"] / 1e6, ck[0]["activation_bytes"] / 1e6, mt["train_steps_per_s"], ck[0]["train_steps_per_s"]))
+if lo:
+    print("LoRA r=8 on llm q/k/v only (vision + LLM frozen): %.2f steps/s, activations %.1f MB%s"
+          % (lo[0]["train_steps_per_s"], lo[0]["activation_bytes"] / 1e6,
+             (", with checkpointing %.1f MB" % (lc[0]["activation_bytes"] / 1e6)) if lc else ""))
+PYEOF
