@@ -17,8 +17,8 @@ NN_HOT void nn_swiglu_backward(float *dgate, float *dup, const float *dout, cons
     for (size_t i = 0; i < n; i++) {
         float g = gate[i];
         float s = nn_sigmoidf(g);
-        if (dup) dup[i] += dout[i] * g * s;
-        if (dgate) dgate[i] += dout[i] * up[i] * s * (1.0f + g * (1.0f - s));
+        dup[i] = dout[i] * g * s;
+        dgate[i] = dout[i] * up[i] * s * (1.0f + g * (1.0f - s));
     }
 }
 
@@ -39,6 +39,6 @@ NN_HOT void nn_gelu_backward(float *dinp, const float *dout, const float *inp, s
         float t = nn_tanhf(inner);
         float sech2 = 1.0f - t * t;
         float g = 0.5f * (1.0f + t) + 0.5f * x * sech2 * GELU_K * (1.0f + 3.0f * 0.044715f * x * x);
-        dinp[i] += dout[i] * g;
+        dinp[i] = dout[i] * g;
     }
 }

@@ -112,20 +112,15 @@ static void block_backward(const mdl *m, int l, const batch *bt, const dec_acts 
     const dec_cfg *c = &m->dec.c;
     const dec_layer *L = &m->dec.layers[l];
     int N = bt->N, C = c->C, F = c->F, qd = c->NH * c->HS, kvd = c->NKV * c->HS;
-    size_t nf = (size_t)N * F, nc = (size_t)N * C;
+    size_t nf = (size_t)N * F;
     // MLP branch: y = xmid + down(silu(gate(ln2)) ⊙ up(ln2))
-    memset(ws->dh, 0, nf * sizeof(float));
-    mdl_lin_backward(m, &L->lin[LDOWN], ws->dh, ws->du, ws->xd, ws->dres, a->u[LDOWN], a->hact, N, 1, seed);
-    memset(ws->dgate, 0, nf * sizeof(float));
-    memset(ws->dup, 0, nf * sizeof(float));
+    mdl_lin_backward_ex(m, &L->lin[LDOWN], ws->dh, 1, ws->du, ws->xd, ws->dres, a->u[LDOWN], a->hact, N, 1, seed);
     nn_swiglu_backward(ws->dgate, ws->dup, ws->dh, a->gate, a->up, nf);
-    memset(ws->dln, 0, nc * sizeof(float));
-    mdl_lin_backward(m, &L->lin[LGATE], ws->dln, ws->du, ws->xd, ws->dgate, a->u[LGATE], a->ln2, N, 1, seed);
+    mdl_lin_backward_ex(m, &L->lin[LGATE], ws->dln, 1, ws->du, ws->xd, ws->dgate, a->u[LGATE], a->ln2, N, 1, seed);
     mdl_lin_backward(m, &L->lin[LUP], ws->dln, ws->du, ws->xd, ws->dup, a->u[LUP], a->ln2, N, 1, seed);
     nn_rmsnorm_backward(ws->dres, mdl_grad(m, L->iln2), ws->dln, a->xmid, PW(m, L->iln2), a->rstd2, N, C);
     // attention branch: xmid = x + o(attention(rope(q(ln1)), rope(k(ln1)), v(ln1)))
-    memset(ws->datty, 0, (size_t)N * qd * sizeof(float));
-    mdl_lin_backward(m, &L->lin[LO], ws->datty, ws->du, ws->xd, ws->dres, a->u[LO], a->atty, N, 1, seed);
+    mdl_lin_backward_ex(m, &L->lin[LO], ws->datty, 1, ws->du, ws->xd, ws->dres, a->u[LO], a->atty, N, 1, seed);
     memset(ws->dq, 0, (size_t)N * qd * sizeof(float));
     memset(ws->dk, 0, (size_t)N * kvd * sizeof(float));
     memset(ws->dv, 0, (size_t)N * kvd * sizeof(float));
@@ -139,8 +134,7 @@ static void block_backward(const mdl *m, int l, const batch *bt, const dec_acts 
     nn_rope_backward(ws->dq, bt->pos, m->dec.cos_t, m->dec.sin_t, N, c->NH, c->HS);
     nn_rope_backward(ws->dk, bt->pos, m->dec.cos_t, m->dec.sin_t, N, c->NKV, c->HS);
     float *dln1 = need_dinp || mdl_grad(m, L->iln1) ? ws->dln : NULL;
-    if (dln1) memset(dln1, 0, nc * sizeof(float));
-    mdl_lin_backward(m, &L->lin[LQ], dln1, ws->du, ws->xd, ws->dq, a->u[LQ], a->ln1, N, 1, seed);
+    mdl_lin_backward_ex(m, &L->lin[LQ], dln1, 1, ws->du, ws->xd, ws->dq, a->u[LQ], a->ln1, N, 1, seed);
     mdl_lin_backward(m, &L->lin[LK], dln1, ws->du, ws->xd, ws->dk, a->u[LK], a->ln1, N, 1, seed);
     mdl_lin_backward(m, &L->lin[LV], dln1, ws->du, ws->xd, ws->dv, a->u[LV], a->ln1, N, 1, seed);
     if (dln1)

@@ -17,8 +17,14 @@ void mdl_lin_forward(const mdl *m, const mdl_lin *l, float *out, float *u, float
 void mdl_lin_backward(const mdl *m, const mdl_lin *l, float *dinp, float *du, float *xd,
                       const float *dout, const float *u, const float *inp, int N, int train,
                       uint64_t seed) {
-    nn_linear_backward(dinp, mdl_grad(m, l->iw), mdl_grad(m, l->ib), dout, inp, PW(m, l->iw), N,
-                       l->in, l->out);
+    mdl_lin_backward_ex(m, l, dinp, 0, du, xd, dout, u, inp, N, train, seed);
+}
+
+void mdl_lin_backward_ex(const mdl *m, const mdl_lin *l, float *dinp, int overwrite, float *du,
+                         float *xd, const float *dout, const float *u, const float *inp, int N,
+                         int train, uint64_t seed) {
+    nn_linear_backward_ex(dinp, overwrite, mdl_grad(m, l->iw), mdl_grad(m, l->ib), dout, inp,
+                          PW(m, l->iw), N, l->in, l->out);
     if (l->iA >= 0)
         nn_lora_backward(dinp, mdl_grad(m, l->iA), mdl_grad(m, l->iB), du, xd, dout, u, inp,
                          PW(m, l->iA), PW(m, l->iB), N, l->in, l->out, l->r, l->scale,

@@ -18,11 +18,17 @@ void nn_linear_forward(float *out, const float *inp, const float *w, const float
 
 void nn_linear_backward(float *dinp, float *dw, float *db, const float *dout, const float *inp,
                         const float *w, int N, int IC, int OC) {
+    nn_linear_backward_ex(dinp, 0, dw, db, dout, inp, w, N, IC, OC);
+}
+
+void nn_linear_backward_ex(float *dinp, int overwrite_dinp, float *dw, float *db,
+                           const float *dout, const float *inp, const float *w, int N, int IC,
+                           int OC) {
     if (N == 0) return;
-    // dinp (N, IC) += dout (N, OC) · w (OC, IC)
+    // dinp (N, IC) (+)= dout (N, OC) · w (OC, IC)
     if (dinp)
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, IC, OC, 1.0f, dout, OC, w, IC,
-                    1.0f, dinp, IC);
+                    overwrite_dinp ? 0.0f : 1.0f, dinp, IC);
     // dw (OC, IC) += dout^T (OC, N) · inp (N, IC)
     if (dw)
         cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, OC, IC, N, 1.0f, dout, OC, inp, IC,

@@ -138,6 +138,11 @@ void mdl_lin_backward(const mdl *m, const mdl_lin *l, float *dinp, float *du, fl
                       const float *dout, const float *u, const float *inp, int N, int train,
                       uint64_t seed);
 
+/* the same, overwriting dinp instead of accumulating (first writer of a fresh buffer) */
+void mdl_lin_backward_ex(const mdl *m, const mdl_lin *l, float *dinp, int overwrite, float *du,
+                         float *xd, const float *dout, const float *u, const float *inp, int N,
+                         int train, uint64_t seed);
+
 /* ------------------------------------------------ packed batches and workspaces */
 typedef enum { RUN_INFER = 0, RUN_TRAIN = 1, RUN_TRAIN_CKPT = 2 } run_mode;
 

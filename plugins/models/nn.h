@@ -24,6 +24,10 @@ void nn_linear_forward(float *out, const float *inp, const float *w, const float
                        int IC, int OC);
 void nn_linear_backward(float *dinp, float *dw, float *db, const float *dout, const float *inp,
                         const float *w, int N, int IC, int OC);
+/* The same, but dinp is overwritten (not accumulated) when overwrite_dinp: saves zeroing it. */
+void nn_linear_backward_ex(float *dinp, int overwrite_dinp, float *dw, float *db,
+                           const float *dout, const float *inp, const float *w, int N, int IC,
+                           int OC);
 
 /* LoRA path (PEFT): out (N, OC) += scale · (drop(inp) · A^T) · B^T with A (R, IC), B (OC, R).
  * u (N, R) = drop(inp) · A^T is saved for backward. Dropout (probability p, inverted
@@ -79,7 +83,8 @@ void nn_attention_backward(float *dq, float *dk, float *dv, float *scratch, cons
                            int Tq, int Tk, int NH, int NKV, int HS, int qs, int kvs);
 
 /* ---------------------------------------------------------------- activations */
-/* SwiGLU: out (N, F) = silu(gate) ⊙ up. */
+/* SwiGLU: out (N, F) = silu(gate) ⊙ up. The two activation backwards OVERWRITE their
+ * input gradients (they always start fresh buffers), unlike the rest of this file. */
 void nn_swiglu_forward(float *out, const float *gate, const float *up, size_t n);
 void nn_swiglu_backward(float *dgate, float *dup, const float *dout, const float *gate,
                         const float *up, size_t n);

@@ -133,16 +133,12 @@ static void block_backward(const mdl *m, int l, vis_ws *ws, const vit_acts *a, c
     const vit_layer *L = &m->vit.layers[l];
     int NP = ws->NP, D = c->D, P = c->P, HS = c->D / c->NH;
     size_t nd = (size_t)NP * D, nf = (size_t)NP * c->F;
-    memset(ws->dgelu, 0, nf * sizeof(float));
-    mdl_lin_backward(m, &L->lin[VFC2], ws->dgelu, ws->du, ws->xd, ws->dres, a->u[VFC2], a->gelu, NP, 1, seed);
-    memset(ws->dfc1, 0, nf * sizeof(float));
+    mdl_lin_backward_ex(m, &L->lin[VFC2], ws->dgelu, 1, ws->du, ws->xd, ws->dres, a->u[VFC2], a->gelu, NP, 1, seed);
     nn_gelu_backward(ws->dfc1, ws->dgelu, a->fc1, nf);
-    memset(ws->dln, 0, nd * sizeof(float));
-    mdl_lin_backward(m, &L->lin[VFC1], ws->dln, ws->du, ws->xd, ws->dfc1, a->u[VFC1], a->ln2, NP, 1, seed);
+    mdl_lin_backward_ex(m, &L->lin[VFC1], ws->dln, 1, ws->du, ws->xd, ws->dfc1, a->u[VFC1], a->ln2, NP, 1, seed);
     nn_layernorm_backward(ws->dres, mdl_grad(m, L->iln2w), mdl_grad(m, L->iln2b), ws->dln, a->xmid,
                           PW(m, L->iln2w), a->mean2, a->rstd2, NP, D);
-    memset(ws->datty, 0, nd * sizeof(float));
-    mdl_lin_backward(m, &L->lin[VO], ws->datty, ws->du, ws->xd, ws->dres, a->u[VO], a->atty, NP, 1, seed);
+    mdl_lin_backward_ex(m, &L->lin[VO], ws->datty, 1, ws->du, ws->xd, ws->dres, a->u[VO], a->atty, NP, 1, seed);
     memset(ws->dq, 0, nd * sizeof(float));
     memset(ws->dk, 0, nd * sizeof(float));
     memset(ws->dv, 0, nd * sizeof(float));
@@ -152,8 +148,7 @@ static void block_backward(const mdl *m, int l, vis_ws *ws, const vit_acts *a, c
                               a->att + (size_t)i * c->NH * P * P, a->q + o, a->k + o, a->v + o,
                               P, P, c->NH, c->NH, HS, D, D);
     }
-    memset(ws->dln, 0, nd * sizeof(float));
-    mdl_lin_backward(m, &L->lin[VQ], ws->dln, ws->du, ws->xd, ws->dq, a->u[VQ], a->ln1, NP, 1, seed);
+    mdl_lin_backward_ex(m, &L->lin[VQ], ws->dln, 1, ws->du, ws->xd, ws->dq, a->u[VQ], a->ln1, NP, 1, seed);
     mdl_lin_backward(m, &L->lin[VK], ws->dln, ws->du, ws->xd, ws->dk, a->u[VK], a->ln1, NP, 1, seed);
     mdl_lin_backward(m, &L->lin[VV], ws->dln, ws->du, ws->xd, ws->dv, a->u[VV], a->ln1, NP, 1, seed);
     nn_layernorm_backward(ws->dres, mdl_grad(m, L->iln1w), mdl_grad(m, L->iln1b), ws->dln, x,
@@ -220,8 +215,7 @@ void vis_backward(const mdl *m, run_mode mode, vis_ws *ws, uint64_t seed) {
     memset(ws->dro, 0, (size_t)NQ * D * sizeof(float));
     nn_layernorm_backward(ws->dro, mdl_grad(m, r->ilnpw), mdl_grad(m, r->ilnpb), ws->drpost, ws->ro,
                           PW(m, r->ilnpw), ws->rpmean, ws->rprstd, NQ, D);
-    memset(ws->dratty, 0, (size_t)NQ * D * sizeof(float));
-    mdl_lin_backward(m, &r->out, ws->dratty, ws->du, ws->xd, ws->dro, ws->u_out, ws->ratty, NQ, 1, seed);
+    mdl_lin_backward_ex(m, &r->out, ws->dratty, 1, ws->du, ws->xd, ws->dro, ws->u_out, ws->ratty, NQ, 1, seed);
     memset(ws->dqp, 0, (size_t)Q * D * sizeof(float));
     memset(ws->dkp, 0, (size_t)NP * D * sizeof(float));
     memset(ws->dvp, 0, (size_t)NP * D * sizeof(float));
@@ -245,8 +239,7 @@ void vis_backward(const mdl *m, run_mode mode, vis_ws *ws, uint64_t seed) {
     nn_layernorm_backward(ws->dkv, mdl_grad(m, r->ilnkvw), mdl_grad(m, r->ilnkvb), ws->dkvn, ws->kv,
                           PW(m, r->ilnkvw), ws->kvmean, ws->kvrstd, NP, D);
     int need_vit = vit_trainable(m);
-    if (need_vit) memset(ws->dpost, 0, (size_t)NP * Dv * sizeof(float));
-    mdl_lin_backward(m, &r->kv, need_vit ? ws->dpost : NULL, ws->du, ws->xd, ws->dkv, ws->u_kv,
+    mdl_lin_backward_ex(m, &r->kv, need_vit ? ws->dpost : NULL, 1, ws->du, ws->xd, ws->dkv, ws->u_kv,
                      ws->post, NP, 1, seed);
     if (!need_vit) return; // nothing below the resampler learns: skip the ViT backward
     memset(ws->dres, 0, (size_t)NP * Dv * sizeof(float));

@@ -15,7 +15,7 @@ cd "$(dirname "$0")/../.."
 make -s BUILD="$BUILD" all >/dev/null
 mkdir -p "$BUILD/bench"
 DRIVER="$BUILD/bench/bench_model"
-cc -O2 -std=c11 -D_GNU_SOURCE -Iinclude $(pkg-config --cflags libcjson openblas) \
+cc -O3 -fno-math-errno -fno-trapping-math -march=native -std=c11 -D_GNU_SOURCE -Iinclude $(pkg-config --cflags libcjson openblas) \
    tests/bench/bench_model.c "$BUILD"/obj/plugins/models/*.o -L"$BUILD/lib" -lmergeval \
    -Wl,-rpath,"$(pwd)/$BUILD/lib" $(pkg-config --libs libcjson openblas) -lstb -ldl -lm -pthread \
    -o "$DRIVER"
