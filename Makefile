@@ -110,9 +110,9 @@ $(BUILD)/mergeval.pc: core/mergeval.pc.in Makefile
 
 # ------------------------------------------------------------------ tests
 define TEST_RULE
-$(BUILD)/tests/$(1): $(BUILD)/obj/tests/$(1).o $(patsubst %.c,$(BUILD)/obj/%.o,$$(TEST_SRCS_$(1))) $(LIBMV)
+$(BUILD)/tests/$(1): $(BUILD)/obj/tests/$(1).o $$(patsubst %.c,$(BUILD)/obj/%.o,$$(TEST_SRCS_$(1))) $(LIBMV)
 	@mkdir -p $$(dir $$@)
-	$(CC) $(SAN) -o $$@ $(BUILD)/obj/tests/$(1).o $(patsubst %.c,$(BUILD)/obj/%.o,$$(TEST_SRCS_$(1))) -L$(BUILD)/lib -lmergeval -Wl,-rpath,'$$$$ORIGIN/../lib' $(CHECK_LIBS) $(LDLIBS_BASE)
+	$(CC) $(SAN) -o $$@ $(BUILD)/obj/tests/$(1).o $$(patsubst %.c,$(BUILD)/obj/%.o,$$(TEST_SRCS_$(1))) -L$(BUILD)/lib -lmergeval -Wl,-rpath,'$$$$ORIGIN/../lib' $(CHECK_LIBS) $(LDLIBS_BASE)
 endef
 $(foreach t,$(patsubst tests/%.c,%,$(TEST_SRCS)),$(eval $(call TEST_RULE,$(t))))
 $(BUILD)/obj/tests/%.o: ALL_CFLAGS += $(CHECK_CFLAGS) -Itests
