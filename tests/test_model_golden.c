@@ -91,6 +91,12 @@ static void golden_load(const char *dir, golden *g) {
     }
 }
 
+static void golden_free(golden *g) {
+    for (int i = 0; i < g->n_cases; i++) free(g->tokens[i]);
+    mv_free(g->expected);
+    mv_free(g->images);
+}
+
 /* next_logits for every prefix of every case in ONE call (exercises packing), compared
  * with PyTorch. Returns the max abs error. */
 static double compare_logits(mv_model *m, const golden *g) {
@@ -203,6 +209,7 @@ static void check_golden(const char *name, const char *arch) {
     mv_model_free(m);
     free(l1);
     free(l2);
+    golden_free(&g);
 }
 
 START_TEST(test_llama_golden) { check_golden("llama", "llama"); }
@@ -224,7 +231,9 @@ START_TEST(test_load_errors) {
     ck_assert_int_eq(mv_mkdirs(dir, &err), MV_OK);
     char path[400];
     snprintf(path, sizeof path, "%s/model.safetensors", dir);
-    ck_assert_int_eq(symlink(realpath("tests/data/models/llama/model.safetensors", NULL), path), 0);
+    char *real = realpath("tests/data/models/llama/model.safetensors", NULL);
+    ck_assert_int_eq(symlink(real, path), 0);
+    free(real);
     snprintf(path, sizeof path, "%s/config.json", dir);
     ck_assert_int_eq(mv_write_text_atomic(path, "{\"architectures\": [\"LlamaForCausalLM\"], "
         "\"hidden_size\": 32, \"num_hidden_layers\": 2, \"num_attention_heads\": 4, "
