@@ -87,6 +87,11 @@ mv_status mv_run_isolated(mv_stage_fn fn, void *arg, double timeout, const char 
                          WTERMSIG(status), strsignal(WTERMSIG(status)));
     int code = WIFEXITED(status) ? WEXITSTATUS(status) : (int)MV_E_RUNTIME;
     if (code == 0) return MV_OK;
+    /* No message means the child did not return through the runner: something called
+     * exit() (or a sanitizer aborted it); its exit code is not one of our statuses. */
+    if (!got)
+        return mv_errorf(err, MV_E_RUNTIME, "the stage process exited with status %d without "
+                         "reporting an error (a plugin called exit()?); completed stages are kept", code);
     if (code > (int)MV_E_ABI) code = MV_E_RUNTIME;
-    return mv_errorf(err, (mv_status)code, "%s", got ? msg : "stage failed without a message");
+    return mv_errorf(err, (mv_status)code, "%s", msg);
 }
