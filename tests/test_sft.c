@@ -925,6 +925,39 @@ START_TEST(e2e_llama_full_then_lora_merge)
     ck_assert_msg(mv_model_load(g_ctx, base, NULL, NULL, &m, &err) == MV_OK, "%s", err.msg);
     ck_assert_str_eq(m->arch, "llama");
     mv_model_free(m);
+    /* 1b. the VLM built from it: init copies the LLM's weights by name after the key_map
+     * (lr 0: the copy is exactly what comes out) */
+    char *vlm = mv_path_join(d, "vlm");
+    snprintf(json, sizeof json,
+             "{\"model\": {\"arch\": \"tinyvlm\", \"config\": {" TINY_DEC ", \"query_num\": 4,"
+             " \"resampler_num_heads\": 2, \"vision_config\": {\"hidden_size\": 32, \"intermediate_size\": 64,"
+             " \"num_hidden_layers\": 1, \"num_attention_heads\": 2}}},"
+             " \"datasets\": {\"p\": {\"path\": \"tests/data/sft/shapes/train.jsonl\", \"loader\": \"imagetext\"}},"
+             " \"params\": {\"tune_llm\": true, \"lr\": 0, \"batch_size\": 2, \"max_steps\": 1, \"save_every\": 0,"
+             " \"init\": {\"path\": \"%s\", \"key_map\": {\"model.\": \"llm.model.\", \"lm_head.\": \"llm.lm_head.\"}}}}",
+             base);
+    ck_assert_msg(train_json(json, vlm, &res, &err) == MV_OK, "%s", err.msg);
+    mv_checkpoint *cb = NULL, *cv = NULL;
+    ck_assert_msg(mv_checkpoint_open(g_ctx, base, NULL, &cb, &err) == MV_OK, "%s", err.msg);
+    ck_assert_msg(mv_checkpoint_open(g_ctx, vlm, NULL, &cv, &err) == MV_OK, "%s", err.msg);
+    const char *pairs[][2] = {{"model.layers.0.self_attn.q_proj.weight", "llm.model.layers.0.self_attn.q_proj.weight"},
+                              {"model.embed_tokens.weight", "llm.model.embed_tokens.weight"},
+                              {"lm_head.weight", "llm.lm_head.weight"}};
+    for (int i = 0; i < 3; i++) {
+        long a = mv_checkpoint_find(cb, pairs[i][0]), b = mv_checkpoint_find(cv, pairs[i][1]);
+        ck_assert_msg(a >= 0 && b >= 0, "%s / %s", pairs[i][0], pairs[i][1]);
+        ck_assert_uint_eq(cb->tensors[a].nbytes, cv->tensors[b].nbytes);
+        ck_assert_int_eq(memcmp(mv_checkpoint_data(cb, (size_t)a, &err),
+                                mv_checkpoint_data(cv, (size_t)b, &err), cb->tensors[a].nbytes), 0);
+    }
+    mv_checkpoint_close(cb);
+    mv_checkpoint_close(cv);
+    /* without the key_map nothing matches: the error says which key_map to add */
+    char *bad = strstr(json, ", \"key_map\"");
+    strcpy(bad, "}}}");
+    ck_assert_int_eq(train_json(json, vlm, &res, &err), MV_E_INPUT);
+    ck_assert_msg(strstr(err.msg, "key_map") != NULL, "%s", err.msg);
+    mv_free(vlm);
     /* 2. a domain LoRA on it (tune_llm=false: only LoRA trains) */
     snprintf(json, sizeof json,
              "{\"model\": \"%s\","
