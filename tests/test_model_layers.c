@@ -443,6 +443,41 @@ START_TEST(test_determinism) {
 }
 END_TEST
 
+/* Data-parallel workers: 1 and 3 workers give the same loss/grads up to float rounding. */
+START_TEST(test_workers_agree) {
+    model_ctx c;
+    mv_error err;
+    model_setup(&c, 1);
+    mv_model *m = c.m;
+    size_t np = m->ops->n_params(m), total = 0;
+    for (size_t i = 0; i < np; i++) total += m->ops->param(m, i)->numel;
+    float *g1 = malloc(total * sizeof(float));
+    double l[2];
+    const char *nw[2] = {"1", "3"};
+    for (int k = 0; k < 2; k++) {
+        setenv("MERGEVAL_MODEL_THREADS", nw[k], 1);
+        zero_grads(m);
+        mv_train_options opt = {k, 1.0f, 3};
+        int64_t nt;
+        ck_assert_int_eq(m->ops->forward_backward(m, c.seq, 3, &opt, &l[k], &nt, &err), MV_OK);
+        size_t off = 0;
+        for (size_t i = 0; i < np; i++) {
+            mv_param_ref *p = m->ops->param(m, i);
+            for (size_t j = 0; j < p->numel; j++) {
+                if (k == 0) g1[off + j] = p->grad[j];
+                else ck_assert_msg(fabsf(g1[off + j] - p->grad[j]) <= 1e-4f * (1.0f + fabsf(g1[off + j])),
+                                   "%s[%zu]: %g with 1 worker, %g with 3", p->name, j, g1[off + j], p->grad[j]);
+            }
+            off += p->numel;
+        }
+    }
+    unsetenv("MERGEVAL_MODEL_THREADS");
+    ck_assert_double_eq_tol(l[0], l[1], 1e-4 * fabs(l[0]));
+    free(g1);
+    m->ops->free(m);
+}
+END_TEST
+
 /* score() of one packed batch equals scoring each sequence alone; encoded images reused. */
 START_TEST(test_score_packing_and_embeds) {
     model_ctx c;
@@ -540,6 +575,7 @@ static Suite *suite(void) {
     tcase_add_test(mt, test_vlm_grad_frozen_vision);
     tcase_add_test(mt, test_checkpointing_same_grads);
     tcase_add_test(mt, test_determinism);
+    tcase_add_test(mt, test_workers_agree);
     tcase_add_test(mt, test_score_packing_and_embeds);
     tcase_add_test(mt, test_lora_regex_errors);
     suite_add_tcase(s, mt);

@@ -301,12 +301,16 @@ typedef struct part_job {
     const mv_train_options *opt;
     float **logprobs;
     float *out;
+    const mv_image *images;     /* kind 3: encode_images slice, written to out */
     double loss;
     int64_t ntok;
     size_t act_bytes;
     mv_status st;
     mv_error err;
 } part_job;
+
+static mv_status encode_part(mdl *m, int tid, const mv_image *images, size_t n, float *dst,
+                             mv_error *err);
 
 static void *part_main(void *arg) {
     part_job *j = arg;
@@ -317,6 +321,8 @@ static void *part_main(void *arg) {
     }
     if (j->kind == 0)
         j->st = fb_part(m, j->tid, j->seqs, j->n, j->opt, &j->loss, &j->ntok, &j->act_bytes, &j->err);
+    else if (j->kind == 3)
+        j->st = encode_part(m, j->tid, j->images, j->n, j->out, &j->err);
     else
         j->st = infer_chunked(m, j->tid, j->seqs, j->n, j->kind == 2,
                               j->logprobs ? j->logprobs + j->first : NULL,
@@ -326,6 +332,29 @@ static void *part_main(void *arg) {
     return NULL;
 }
 
+/* Run jobs[1..T) on new threads and jobs[0] here; the first failure (in job order) wins. */
+static mv_status run_jobs(part_job *jobs, int T, mv_error *err) {
+    int blas = openblas_get_num_threads();
+    pthread_t th[MDL_MAX_THREADS];
+    int started[MDL_MAX_THREADS] = {0};
+    if (T > 1) {
+        openblas_set_num_threads(1); /* one BLAS thread per worker: no oversubscription */
+        for (int t = 1; t < T; t++) started[t] = pthread_create(&th[t], NULL, part_main, &jobs[t]) == 0;
+    }
+    part_main(&jobs[0]);
+    for (int t = 1; t < T; t++) {
+        if (started[t]) pthread_join(th[t], NULL);
+        else part_main(&jobs[t]); /* could not start a thread: run it here */
+    }
+    if (T > 1) openblas_set_num_threads(blas);
+    for (int t = 0; t < T; t++)
+        if (jobs[t].st) {
+            if (err) *err = jobs[t].err;
+            return jobs[t].st;
+        }
+    return MV_OK;
+}
+
 /* Worker count: the BLAS thread budget the core set (or MERGEVAL_MODEL_THREADS), at most
  * one per sequence. */
 static int n_workers(size_t n) {
@@ -333,7 +362,7 @@ static int n_workers(size_t n) {
     int t = e ? atoi(e) : openblas_get_num_threads();
     if (t < 1) t = 1;
     if (t > MDL_MAX_THREADS) t = MDL_MAX_THREADS;
-    if ((size_t)t > n) t = (int)n;
+    if ((size_t)t > n) t = n ? (int)n : 1;
     return t;
 }
 
@@ -347,14 +376,14 @@ static mv_status shadow_setup(mdl *m, int T, mv_error *err) {
         off[i] = total;
         total += m->P[i].numel;
     }
-    for (int t = 1; t < T; t++) {
-        if (total > m->shadow_floats || !m->shadow[t]) {
-            for (int u = 1; u < MDL_MAX_THREADS; u++) {
-                free(m->shadow[u]);
-                m->shadow[u] = NULL;
-            }
-            m->shadow_floats = total;
+    if (total > m->shadow_floats) { /* parameters were added (LoRA): reallocate all */
+        for (int u = 1; u < MDL_MAX_THREADS; u++) {
+            free(m->shadow[u]);
+            m->shadow[u] = NULL;
         }
+        m->shadow_floats = total;
+    }
+    for (int t = 1; t < T; t++) {
         if (!m->shadow[t] && !(m->shadow[t] = malloc((total ? total : 1) * sizeof(float))))
             return mv_errorf(err, MV_E_NOMEM, "model: out of memory for worker gradients");
         for (size_t i = 0; i < m->nP; i++)
@@ -392,27 +421,11 @@ static mv_status run_parallel(mdl *m, int kind, const mv_sequence *seqs, size_t 
         j->first = start; j->opt = opt; j->logprobs = logprobs; j->out = out;
         start = end;
     }
-    int blas = openblas_get_num_threads();
-    pthread_t th[MDL_MAX_THREADS];
-    int started[MDL_MAX_THREADS] = {0};
-    if (T > 1) {
-        openblas_set_num_threads(1); /* one BLAS thread per worker: no oversubscription */
-        for (int t = 1; t < T; t++) started[t] = pthread_create(&th[t], NULL, part_main, &jobs[t]) == 0;
-    }
-    part_main(&jobs[0]);
-    for (int t = 1; t < T; t++) {
-        if (started[t]) pthread_join(th[t], NULL);
-        else part_main(&jobs[t]); /* could not start a thread: run it here */
-    }
-    if (T > 1) openblas_set_num_threads(blas);
+    st = run_jobs(jobs, T, err);
     double loss = 0;
     int64_t ntok = 0;
     m->last_act_bytes = 0;
     for (int t = 0; t < T; t++) {
-        if (jobs[t].st && !st) {
-            st = jobs[t].st;
-            if (err) *err = jobs[t].err;
-        }
         loss += jobs[t].loss;
         ntok += jobs[t].ntok;
         m->last_act_bytes += jobs[t].act_bytes;
@@ -447,6 +460,50 @@ static mv_status op_next_logits(mv_model *pm, const mv_sequence *seqs, size_t n,
     return run_parallel((mdl *)pm, 2, seqs, n, NULL, NULL, out, NULL, NULL, err);
 }
 
+/* Encode images[0..n) into dst (n, Q, C) with worker tid's arena, 256 images at a time. */
+static mv_status encode_part(mdl *m, int tid, const mv_image *images, size_t n, float *dst,
+                             mv_error *err) {
+    int Q = m->rs.Q, C = m->dec.c.C, S = m->vit.c.S;
+    for (size_t i = 0; i < n; i += 256) {
+        size_t k = n - i < 256 ? n - i : 256;
+        run_state rs;
+        memset(&rs, 0, sizeof rs);
+        rs.vws.xs = calloc((size_t)m->vit.c.L + 1, sizeof(float *));
+        rs.vws.blk = calloc((size_t)m->vit.c.L, sizeof(vit_acts));
+        if (!rs.vws.xs || !rs.vws.blk) {
+            ws_free(&rs);
+            return mv_errorf(err, MV_E_NOMEM, "model: out of memory");
+        }
+        bump b = {NULL, 0};
+        vis_layout(m, (int)k, RUN_INFER, &rs.vws, &b);
+        if (b.used + 16 > m->arena_floats[tid]) {
+            free(m->arena[tid]);
+            m->arena_floats[tid] = b.used + 16;
+            m->arena[tid] = aligned_alloc(64, ((m->arena_floats[tid] * sizeof(float)) + 63) & ~(size_t)63);
+            if (!m->arena[tid]) {
+                m->arena_floats[tid] = 0;
+                ws_free(&rs);
+                return mv_errorf(err, MV_E_NOMEM, "model: out of memory encoding images");
+            }
+        }
+        b.base = m->arena[tid];
+        b.used = 0;
+        vis_layout(m, (int)k, RUN_INFER, &rs.vws, &b);
+        for (size_t j = 0; j < k; j++) {
+            if (!images[i + j].rgb || images[i + j].width <= 0 || images[i + j].height <= 0) {
+                ws_free(&rs);
+                return mv_errorf(err, MV_E_INPUT, "encode_images: image %zu is empty", i + j);
+            }
+            mv_image_to_tensor(&images[i + j], S, m->img_mean, m->img_std,
+                               rs.vws.pix + j * 3 * (size_t)S * S);
+        }
+        vis_forward(m, RUN_INFER, &rs.vws, 0);
+        memcpy(dst + i * (size_t)Q * C, rs.vws.out, k * (size_t)Q * C * sizeof(float));
+        ws_free(&rs);
+    }
+    return MV_OK;
+}
+
 static mv_status op_encode_images(mv_model *pm, const mv_image *images, size_t n,
                                   mv_image_embeds **out, mv_error *err) {
     mdl *m = (mdl *)pm;
@@ -464,43 +521,21 @@ static mv_status op_encode_images(mv_model *pm, const mv_image *images, size_t n
         free(e);
         return mv_errorf(err, MV_E_NOMEM, "model: out of memory encoding %zu images", n);
     }
-    for (size_t i = 0; i < n; i += 256) {
-        size_t k = n - i < 256 ? n - i : 256;
-        run_state rs;
-        memset(&rs, 0, sizeof rs);
-        rs.bt.NI = (int)k;
-        rs.vws.xs = calloc((size_t)m->vit.c.L + 1, sizeof(float *));
-        rs.vws.blk = calloc((size_t)m->vit.c.L, sizeof(vit_acts));
-        if (!rs.vws.xs || !rs.vws.blk) {
-            ws_free(&rs);
-            free(e->data);
-            free(e);
-            return mv_errorf(err, MV_E_NOMEM, "model: out of memory");
-        }
-        bump b = {NULL, 0};
-        vis_layout(m, (int)k, RUN_INFER, &rs.vws, &b);
-        if (b.used + 16 > m->arena_floats[0]) {
-            free(m->arena[0]);
-            m->arena_floats[0] = b.used + 16;
-            m->arena[0] = aligned_alloc(64, ((m->arena_floats[0] * sizeof(float)) + 63) & ~(size_t)63);
-            if (!m->arena[0]) {
-                m->arena_floats[0] = 0;
-                ws_free(&rs);
-                free(e->data);
-                free(e);
-                return mv_errorf(err, MV_E_NOMEM, "model: out of memory encoding images");
-            }
-        }
-        b.base = m->arena[0];
-        b.used = 0;
-        vis_layout(m, (int)k, RUN_INFER, &rs.vws, &b);
-        int S = m->vit.c.S;
-        for (size_t j = 0; j < k; j++)
-            mv_image_to_tensor(&images[i + j], S, m->img_mean, m->img_std,
-                               rs.vws.pix + j * 3 * (size_t)S * S);
-        vis_forward(m, RUN_INFER, &rs.vws, 0);
-        memcpy(e->data + i * (size_t)Q * C, rs.vws.out, k * (size_t)Q * C * sizeof(float));
-        ws_free(&rs);
+    /* workers take equal slices of the images */
+    int T = n_workers(n);
+    part_job jobs[MDL_MAX_THREADS];
+    memset(jobs, 0, sizeof jobs);
+    for (int t = 0; t < T; t++) {
+        size_t a = n * (size_t)t / (size_t)T, b = n * (size_t)(t + 1) / (size_t)T;
+        jobs[t].m = m; jobs[t].tid = t; jobs[t].kind = 3;
+        jobs[t].images = images + a; jobs[t].n = b - a;
+        jobs[t].out = e->data + a * (size_t)Q * C;
+    }
+    mv_status st = run_jobs(jobs, T, err);
+    if (st) {
+        free(e->data);
+        free(e);
+        return st;
     }
     *out = e;
     return MV_OK;
