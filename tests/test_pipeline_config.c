@@ -1,12 +1,14 @@
 /* tests/test_pipeline_config.c — pipeline validation: many broken configs, each must fail
  * with the JSON path, what was expected and what was found; all problems are collected;
- * --set overrides; sweeps validate every grid point. Plugin look-ups are covered by the
- * runner/CLI tests (here the registry is NULL, so only structure is checked). */
+ * --set overrides; sweeps validate every grid point. The last case loads the built plugins
+ * (build/lib/mergeval/plugins, found next to this binary) and checks plugin names and
+ * declared parameters; the others pass no registry, so only structure is checked. */
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "mv_pipeline.h"
+#include "mv_registry_host.h"
 
 #define GOOD \
     "{\"name\":\"t\",\"base\":{\"loader\":\"safetensors\",\"path\":\"m\"}," \
@@ -251,6 +253,53 @@ START_TEST(test_paths_checked)
 }
 END_TEST
 
+START_TEST(test_plugins_checked)
+{
+    mv_registry *reg = NULL;
+    mv_error err;
+    ck_assert_int_eq(mv_registry_new(&reg, &err), MV_OK);
+    mv_registry_discover(reg, NULL, 0, stderr, NULL);
+    ck_assert_msg(mv_registry_find(reg, MV_KIND_MERGE, "lora") && mv_registry_find(reg, MV_KIND_TRAINER, "sft") &&
+                  mv_registry_find(reg, MV_KIND_EVALUATOR, "alignment"),
+                  "the built plugins (lora, sft, alignment) were not found next to the test binary; build them first (make all-tests)");
+    mv_pipeline *p = NULL;
+    ck_assert_int_eq(mv_pipeline_parse(GOOD, NULL, 0, reg, 0, &p, NULL, &err), MV_OK);
+    mv_pipeline_free(p);
+    const char *sets[] = { "merge.strategy=lorra", "train.params.lr=\"1e-4\"", "evaluate[0].params.distractor=3",
+                           "evaluate[0].plugin=perplexityy", "train.trainer=sft", "datasets.pairs.loader=safetensors",
+                           "merge.params.bogus=1" };
+    mv_diag d = { 0 };
+    ck_assert_int_eq(mv_pipeline_parse(GOOD, sets, 4, reg, 0, &p, &d, &err), MV_E_INPUT);
+    const char *needles[] = {
+        "$.merge.strategy: unknown merge strategy \"lorra\"; available: lora,",
+        "$.train.params.lr: expected number, got string \"1e-4\"",
+        "$.evaluate[0].plugin: unknown evaluator \"perplexityy\"; available: ",
+    };
+    size_t len = 1;
+    for (size_t i = 0; i < d.n; i++) len += strlen(d.msgs[i]) + 1;
+    char *all = calloc(len, 1);
+    for (size_t i = 0; i < d.n; i++) { strcat(all, d.msgs[i]); strcat(all, "\n"); }
+    for (size_t i = 0; i < sizeof needles / sizeof *needles; i++)
+        ck_assert_msg(strstr(all, needles[i]) != NULL, "missing \"%s\" in:\n%s", needles[i], all);
+    free(all);
+    mv_diag_free(&d);
+    /* Evaluator parameters against the evaluator's declared specs. */
+    const char *sets2[] = { "evaluate[0].params.distractor=3" };
+    ck_assert_int_eq(mv_pipeline_parse(GOOD, sets2, 1, reg, 0, &p, &d, &err), MV_E_INPUT);
+    ck_assert_msg(strstr(err.msg, "$.evaluate[0].params.distractor") && strstr(err.msg, "distractors"), "%s", err.msg);
+    mv_diag_free(&d);
+    /* A checkpoint loader is not a dataset loader; a merge strategy's own params are checked. */
+    const char *sets3[] = { "datasets.pairs.loader=safetensors", "merge.params.bogus=1" };
+    ck_assert_int_eq(mv_pipeline_parse(GOOD, sets3, 2, reg, 0, &p, &d, &err), MV_E_INPUT);
+    ck_assert_uint_eq(d.n, 2);
+    ck_assert_msg(strstr(d.msgs[0], "$.datasets.pairs.loader: unknown dataset loader \"safetensors\"; available: ") != NULL, "%s", d.msgs[0]);
+    ck_assert_msg(strstr(d.msgs[1], "$.merge.params.bogus") != NULL, "%s", d.msgs[1]);
+    mv_diag_free(&d);
+    (void)sets;
+    mv_registry_free(reg);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("pipeline_config");
@@ -264,6 +313,7 @@ int main(void)
     tcase_add_test(tc, test_set_overrides);
     tcase_add_test(tc, test_sweep);
     tcase_add_test(tc, test_paths_checked);
+    tcase_add_test(tc, test_plugins_checked);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_ENV);

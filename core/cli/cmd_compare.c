@@ -31,6 +31,18 @@ static mv_status final_point(const char *run, char **dir, cJSON **config, mv_err
     return MV_OK;
 }
 
+static const char *short_name(const char *path)
+{
+    static char buf[2][512];
+    static int k;
+    char *b = buf[k++ & 1];
+    snprintf(b, sizeof buf[0], "%s", path);
+    size_t n = strlen(b);
+    while (n > 1 && b[n - 1] == '/') b[--n] = 0;
+    const char *slash = strrchr(b, '/');
+    return slash ? slash + 1 : b;
+}
+
 int mv_cmd_compare(mv_cli *cli, int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -59,9 +71,10 @@ int mv_cmd_compare(mv_cli *cli, int argc, char **argv)
     mv_status st = final_point(a, &da, &ca, &err);
     if (st == MV_OK) st = final_point(b, &db, &cb, &err);
     if (st != MV_OK) { rc = mv_cli_fail(&err); goto done; }
+    /* Labels: the runs' directory names (full paths are in summary.json's points). */
     char la[600], lb[600];
-    snprintf(la, sizeof la, "A: %s", a);
-    snprintf(lb, sizeof lb, "B: %s", b);
+    snprintf(la, sizeof la, "A: %s", short_name(a));
+    snprintf(lb, sizeof lb, "B: %s", short_name(b));
     mv_report_point pts[2] = { { la, da, a }, { lb, db, b } };
     /* Gates "vs previous" and "vs baseline" both mean "vs A" with two points. */
     const char *names[64];
