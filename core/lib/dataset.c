@@ -169,39 +169,52 @@ static float *halve(float *src, int *w, int *h)
     return d;
 }
 
+/* Horizontal pass (rows × W × 3 → rows × size × 3) from bytes or floats. */
+#define HPASS(SRC)                                                                           \
+    for (int y = 0; y < H; y++)                                                              \
+        for (int o = 0; o < size; o++) {                                                     \
+            const tap_set *t = &tx[o];                                                       \
+            float acc0 = 0, acc1 = 0, acc2 = 0;                                              \
+            for (int k = 0; k < t->n; k++) {                                                 \
+                size_t at = ((size_t)y * W + t->first + k) * 3;                              \
+                acc0 += t->w[k] * SRC[at];                                                   \
+                acc1 += t->w[k] * SRC[at + 1];                                               \
+                acc2 += t->w[k] * SRC[at + 2];                                               \
+            }                                                                                \
+            float *q = &tmp[((size_t)y * size + o) * 3];                                     \
+            q[0] = acc0; q[1] = acc1; q[2] = acc2;                                           \
+        }
+
 void mv_image_to_tensor(const mv_image *img, int size, const float mean[3], const float std[3],
                         float *dst)
 {
-    int W, H;
-    float *src = to_float(img, &W, &H);
+    int W = img->width, H = img->height;
+    float *src = NULL;
     tap_set *tx = malloc((size_t)size * sizeof *tx), *ty = malloc((size_t)size * sizeof *ty);
     float *tmp = NULL;
-    if (!src || !tx || !ty) goto fallback;
-    while (W > 60 * size || H > 60 * size) {
-        float *s2 = halve(src, &W, &H);
-        if (!s2) { src = NULL; goto fallback; }
-        src = s2;
+    if (!tx || !ty) goto fallback;
+    /* extreme reductions: halve first (in floats) so the area filter's taps stay bounded */
+    if (W > 60 * size || H > 60 * size) {
+        if (!(src = to_float(img, &W, &H))) goto fallback;
+        while (W > 60 * size || H > 60 * size) {
+            float *s2 = halve(src, &W, &H);
+            if (!s2) { src = NULL; goto fallback; }
+            src = s2;
+        }
     }
     axis_taps(W, size, tx);
     axis_taps(H, size, ty);
     tmp = malloc((size_t)H * size * 3 * sizeof(float));
     if (!tmp) goto fallback;
-    /* horizontal pass: (H, W, 3) -> (H, size, 3) */
-    for (int y = 0; y < H; y++)
-        for (int o = 0; o < size; o++) {
-            const tap_set *t = &tx[o];
-            float acc[3] = {0, 0, 0};
-            for (int k = 0; k < t->n; k++) {
-                const float *p = &src[((size_t)y * W + t->first + k) * 3];
-                acc[0] += t->w[k] * p[0];
-                acc[1] += t->w[k] * p[1];
-                acc[2] += t->w[k] * p[2];
-            }
-            float *q = &tmp[((size_t)y * size + o) * 3];
-            q[0] = acc[0]; q[1] = acc[1]; q[2] = acc[2];
-        }
+    if (src) { HPASS(src) }
+    else { const uint8_t *px = img->rgb; HPASS(px) }
     /* vertical pass + normalisation, written channel-major */
     size_t plane = (size_t)size * size;
+    float scale[3], shift[3];
+    for (int c = 0; c < 3; c++) {
+        scale[c] = 1.0f / (255.0f * std[c]);
+        shift[c] = mean[c] / std[c];
+    }
     for (int o = 0; o < size; o++) {
         const tap_set *t = &ty[o];
         for (int x = 0; x < size; x++) {
@@ -213,7 +226,7 @@ void mv_image_to_tensor(const mv_image *img, int size, const float mean[3], cons
                 acc[2] += t->w[k] * p[2];
             }
             for (int c = 0; c < 3; c++)
-                dst[c * plane + (size_t)o * size + x] = (acc[c] / 255.0f - mean[c]) / std[c];
+                dst[c * plane + (size_t)o * size + x] = acc[c] * scale[c] - shift[c];
         }
     }
     free(src); free(tx); free(ty); free(tmp);

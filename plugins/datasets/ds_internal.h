@@ -38,7 +38,7 @@ mv_status ds_store_add(ds_store *s, const char *id, const char *text, const char
 mv_status ds_store_skip(ds_store *s, const char *reason, mv_error *err);
 /* Decode every image now (on_error handling of bad images, verify: "decode"). Items whose
  * image fails are removed and recorded as skipped when skip != 0, else an error. */
-mv_status ds_store_verify(ds_store *s, int decode, int skip, mv_error *err);
+mv_status ds_store_verify(ds_store *s, int decode, int skip, int threads, mv_error *err);
 /* Reject duplicate ids (MV_E_FORMAT naming both sources). */
 mv_status ds_store_check_ids(ds_store *s, int skip, mv_error *err);
 void ds_store_free(ds_store *s);

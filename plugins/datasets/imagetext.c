@@ -316,7 +316,8 @@ mv_status ds_open_imagetext(mv_context *ctx, const char *path, const mv_params *
     if (st != MV_OK) goto fail;
     if ((st = ds_store_check_ids(s, o.skip, err)) != MV_OK) goto fail;
     if (strcmp(verify, "none") != 0 &&
-        (st = ds_store_verify(s, strcmp(verify, "decode") == 0, o.skip, err)) != MV_OK)
+        (st = ds_store_verify(s, strcmp(verify, "decode") == 0, o.skip,
+                                   ctx ? mv_context_threads(ctx) : 1, err)) != MV_OK)
         goto fail;
     if (s->ds.n_items == 0) {
         st = mv_errorf(err, MV_E_FORMAT, "dataset %s: no usable records (%zu skipped%s%s)", path,

@@ -91,26 +91,79 @@ static void remove_item(ds_store *s, size_t i)
     s->ds.n_items--;
 }
 
-mv_status ds_store_verify(ds_store *s, int decode, int skip, mv_error *err)
+typedef struct verify_job {
+    ds_store *s;
+    int decode;
+    size_t next;              /* shared work counter (atomic) */
+    mv_status *status;        /* per item */
+    char **msg;               /* per item, malloc'd on failure */
+} verify_job;
+
+static void *verify_worker(void *arg)
 {
-    for (size_t i = 0; i < s->ds.n_items;) {
-        ds_item *it = &s->items[i];
-        if (!it->image_path) { i++; continue; }
+    verify_job *j = arg;
+    for (;;) {
+        size_t i = __atomic_fetch_add(&j->next, 1, __ATOMIC_RELAXED);
+        if (i >= j->s->ds.n_items) break;
+        ds_item *it = &j->s->items[i];
+        if (!it->image_path) continue;
         mv_error e = {0};
-        mv_status st;
-        if (decode) st = ds_decode_image(it->image_path, s->background, &it->rgb, &it->width,
-                                         &it->height, &e);
-        else st = ds_check_image(it->image_path, &e);
-        if (st == MV_OK) { i++; continue; }
-        if (!skip)
-            return mv_errorf(err, st, "item %s (%s): %s (set on_error: \"skip\" to skip bad "
-                             "records and count them)", it->id, it->source, e.msg);
-        char reason[MV_ERROR_MAX + 256];
-        snprintf(reason, sizeof reason, "item %s (%s): %s", it->id, it->source, e.msg);
-        if ((st = ds_store_skip(s, reason, err)) != MV_OK) return st;
-        remove_item(s, i);
+        mv_status st = j->decode ? ds_decode_image(it->image_path, j->s->background, &it->rgb,
+                                                   &it->width, &it->height, &e)
+                                 : ds_check_image(it->image_path, &e);
+        j->status[i] = st;
+        if (st != MV_OK) j->msg[i] = strdup(e.msg);
     }
-    return MV_OK;
+    return NULL;
+}
+
+mv_status ds_store_verify(ds_store *s, int decode, int skip, int threads, mv_error *err)
+{
+    size_t n = s->ds.n_items;
+    verify_job job = {s, decode, 0, calloc(n + 1, sizeof(mv_status)), calloc(n + 1, sizeof(char *))};
+    mv_status st = MV_OK;
+    if (!job.status || !job.msg) {
+        free(job.status);
+        free(job.msg);
+        return mv_errorf(err, MV_E_NOMEM, "dataset %s: out of memory", s->ds.path);
+    }
+    /* decode in parallel (items are independent); failures are then handled in file order
+     * so messages and skip lists do not depend on thread timing */
+    if (threads < 1) threads = 1;
+    if (threads > 16) threads = 16;
+    if ((size_t)threads > n) threads = n ? (int)n : 1;
+    pthread_t tid[16];
+    int started = 0;
+    for (int t = 1; t < threads; t++)
+        if (pthread_create(&tid[started], NULL, verify_worker, &job) == 0) started++;
+    verify_worker(&job);
+    for (int t = 0; t < started; t++) pthread_join(tid[t], NULL);
+
+    size_t w = 0;
+    for (size_t i = 0; i < n; i++) {
+        ds_item *it = &s->items[i];
+        if (job.status[i] == MV_OK || st != MV_OK) {
+            if (job.status[i] != MV_OK) free_item(it);
+            else s->items[w++] = *it;
+            continue;
+        }
+        if (!skip) {
+            st = mv_errorf(err, job.status[i], "item %s (%s): %s (set on_error: \"skip\" to skip "
+                           "bad records and count them)", it->id, it->source,
+                           job.msg[i] ? job.msg[i] : "?");
+        } else {
+            char reason[MV_ERROR_MAX + 256];
+            snprintf(reason, sizeof reason, "item %s (%s): %s", it->id, it->source,
+                     job.msg[i] ? job.msg[i] : "?");
+            st = ds_store_skip(s, reason, err);
+        }
+        free_item(it);
+    }
+    s->ds.n_items = w;
+    for (size_t i = 0; i < n; i++) free(job.msg[i]);
+    free(job.msg);
+    free(job.status);
+    return st;
 }
 
 static int cmp_idx(const void *a, const void *b, void *ctx)
