@@ -65,8 +65,7 @@ void dec_layout(const mdl *m, const batch *bt, run_mode mode, dec_ws *ws, bump *
 }
 
 // x0 (N, C): BOS/text rows from the embedding table, visual rows from bt->vis
-void dec_embed(const mdl *m, const batch *bt, float *x0, const float *unused) {
-    (void)unused;
+void dec_embed(const mdl *m, const batch *bt, float *x0) {
     size_t C = m->dec.c.C;
     const float *wte = PW(m, m->dec.iembed);
     for (int b = 0; b < bt->B; b++)

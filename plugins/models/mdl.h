@@ -230,7 +230,8 @@ void dec_forward(const mdl *m, const batch *bt, run_mode mode, dec_ws *ws, uint6
 /* dvis: (NI·Q, C) gradient of the visual rows (NULL = not needed) */
 void dec_backward(const mdl *m, const batch *bt, run_mode mode, dec_ws *ws, uint64_t seed,
                   int need_dx0, float *dvis);
-void dec_embed(const mdl *m, const batch *bt, float *x0, const float *vis_raw);
+/* x0 (N, C): BOS/text rows from embed_tokens, visual rows from bt->vis */
+void dec_embed(const mdl *m, const batch *bt, float *x0);
 
 /* vision.c */
 void vis_layout(const mdl *m, int NI, run_mode mode, vis_ws *ws, bump *b);

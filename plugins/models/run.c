@@ -63,9 +63,6 @@ static mv_status batch_build(const mdl *m, const mv_sequence *seqs, size_t n, in
                            "inconsistent", b, s->n_tokens, s->n_context);
             goto fail;
         }
-        if (next && s->n_context != s->n_tokens) {
-            /* next_logits ignores n_context; keep scoring semantics simple */
-        }
         int T = 1 + (has_img ? Q : 0) + s->n_tokens;
         if (T > c->maxpos) {
             st = mv_errorf(err, MV_E_INPUT, "sequence %zu: %d text tokens exceed the model's "
@@ -221,7 +218,7 @@ static mv_status fb_part(mdl *m, int tid, const mv_sequence *seqs, size_t n,
     if ((st = ws_setup(m, tid, &rs, mode, vmode, rs.bt.NI, err))) goto done;
     *act_bytes = rs.act_bytes;
     if (rs.bt.NI) run_vision(m, &rs, vmode, seed);
-    dec_embed(m, &rs.bt, rs.dws.xs[0], NULL);
+    dec_embed(m, &rs.bt, rs.dws.xs[0]);
     dec_forward(m, &rs.bt, mode, &rs.dws, seed);
     double loss = nn_xent_forward_backward(rs.dws.dlogits, rs.dws.logprob, rs.dws.logits,
                                            rs.bt.ltgt, rs.bt.M, m->dec.c.V, scale);
@@ -250,7 +247,7 @@ static mv_status infer_chunk(mdl *m, int tid, const mv_sequence *seqs, size_t n,
     if (st) return st;
     if ((st = ws_setup(m, tid, &rs, RUN_INFER, RUN_INFER, rs.bt.NI, err))) goto done;
     if (rs.bt.NI) run_vision(m, &rs, RUN_INFER, 0);
-    dec_embed(m, &rs.bt, rs.dws.xs[0], NULL);
+    dec_embed(m, &rs.bt, rs.dws.xs[0]);
     dec_forward(m, &rs.bt, RUN_INFER, &rs.dws, 0);
     if (next) {
         memcpy(out_logits, rs.dws.logits, (size_t)n * m->dec.c.V * sizeof(float));

@@ -30,15 +30,18 @@ OUT="$BUILD/bench/model-runs.jsonl"
 CFG="$BUILD/bench/tinyvlm-config.json"
 : > "$OUT"
 "$DRIVER" --steps 1 --threads "$THREADS" --config-out "$CFG" >/dev/null
+# PyTorch has two ways to use the cores without oversubscription: parallel BLAS under one
+# intra-op thread, or intra-op threads over single-threaded BLAS. The second is measured
+# once (it is much slower here: ~12.5 vs ~16 steps/s on an idle machine, and far worse
+# when other processes compete, as its OpenMP threads spin), the first every round.
+OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=$THREADS $PY tests/bench/bench_model_torch.py \
+    --config "$CFG" --threads "$THREADS" --steps "$STEPS" >> "$OUT"
 i=0
 while [ $i -lt "$REPEAT" ]; do
   # mergeval: THREADS data-parallel workers, one BLAS thread each
   "$DRIVER" --steps "$STEPS" --threads "$THREADS" >> "$OUT"
-  # PyTorch: the two ways to use the cores without oversubscription
   OPENBLAS_NUM_THREADS=$THREADS OMP_NUM_THREADS=1 $PY tests/bench/bench_model_torch.py \
       --config "$CFG" --threads 1 --steps "$STEPS" >> "$OUT"
-  OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=$THREADS $PY tests/bench/bench_model_torch.py \
-      --config "$CFG" --threads "$THREADS" --steps "$STEPS" >> "$OUT"
   i=$((i + 1))
 done
 # extra mergeval rows: gradient checkpointing (activation memory) and LoRA-only training
