@@ -141,6 +141,17 @@ static const cJSON *final_cmp(const cJSON *m, int np)
     return cJSON_IsObject(c) ? c : NULL;
 }
 
+/* A value's verdict vs baseline as a suffix: markdown icons, or "+"/"-" on a terminal
+ * (nothing for within noise and for the baseline itself). */
+static const char *mark(const cJSON *m, int point, int md)
+{
+    const cJSON *c = cJSON_GetArrayItem(cJSON_GetObjectItem(m, "vs_baseline"), point);
+    const char *v = cJSON_IsObject(c) ? jstr(c, "verdict") : "";
+    if (strcmp(v, "regressed") == 0) return md ? " 🔻" : " -";
+    if (strcmp(v, "improved") == 0) return md ? " 🟢" : " +";
+    return md ? "" : "  ";
+}
+
 static void fmt_ci(char *buf, size_t n, const cJSON *c)
 {
     const cJSON *ci = c ? cJSON_GetObjectItem(c, "ci95") : NULL;
@@ -180,7 +191,8 @@ char *mv_report_markdown(const cJSON *summary)
         }
         sb_add(&b, "\n");
     }
-    sb_add(&b, "## Metrics\n\n| Metric | better |");
+    sb_add(&b, "## Metrics\n\n🟢 / 🔻 after a value: significantly better / worse than the baseline "
+           "(paired bootstrap 95%% CI; McNemar for 0/1 metrics).\n\n| Metric | better |");
     for (const cJSON *p = points->child; p; p = p->next) sb_add(&b, " %s |", jstr(p, "label"));
     sb_add(&b, " Δ vs baseline | 95%% CI | verdict |\n|---|---|");
     for (int i = 0; i < np; i++) sb_add(&b, "---:|");
@@ -191,7 +203,7 @@ char *mv_report_markdown(const cJSON *summary)
         for (int i = 0; i < np; i++) {
             char v[32];
             fmt_val(v, sizeof v, cJSON_GetArrayItem(vals, i));
-            sb_add(&b, " %s |", v);
+            sb_add(&b, " %s%s |", v, mark(m, i, 1));
         }
         const cJSON *c = final_cmp(m, np);
         char ci[64];
@@ -239,12 +251,14 @@ void mv_report_print(FILE *f, const cJSON *summary)
     fprintf(f, "%-32s", "metric");
     for (const cJSON *p = points->child; p; p = p->next) fprintf(f, " %16.16s", jstr(p, "label"));
     fprintf(f, "  %-10s %s\n", "Δ(final)", "verdict (final vs baseline)");
+    fprintf(f, "(+ / - after a value: significantly better / worse than the baseline)\n");
     for (const cJSON *m = metrics ? metrics->child : NULL; m; m = m->next) {
         fprintf(f, "%-32.32s", jstr(m, "name"));
         const cJSON *vals = cJSON_GetObjectItem(m, "values");
         for (int i = 0; i < np; i++) {
-            char v[32];
+            char v[48];
             fmt_val(v, sizeof v, cJSON_GetArrayItem(vals, i));
+            strcat(v, mark(m, i, 0));
             fprintf(f, " %16s", v);
         }
         const cJSON *c = final_cmp(m, np);
