@@ -121,10 +121,8 @@ fail:
     return st;
 }
 
-static const mdl_lin *lin_of_weight(mdl *m, int iw) {
-    mdl_lin *lins[4096];
-    size_t n = mdl_all_lins(m, lins, 4096);
-    for (size_t i = 0; i < n && i < 4096; i++)
+static const mdl_lin *lin_of_weight(mdl_lin **lins, size_t n, int iw) {
+    for (size_t i = 0; i < n; i++)
         if (lins[i]->iw == iw) return lins[i];
     return NULL;
 }
@@ -137,8 +135,9 @@ mv_status mdl_save(mv_model *pm, mv_context *ctx, const char *dir, int merge_lor
     int *idx = calloc(m->nP + 1, sizeof *idx);
     float *tmp = NULL;
     mv_checkpoint_writer *w = NULL;
-    size_t n = 0;
-    if (!infos || !idx) {
+    size_t n = 0, nl = mdl_all_lins(m, NULL, 0);
+    mdl_lin **lins = calloc(nl + 1, sizeof *lins);
+    if (!infos || !idx || !lins) {
         st = mv_errorf(err, MV_E_NOMEM, "model: out of memory");
         goto done;
     }
@@ -155,6 +154,7 @@ mv_status mdl_save(mv_model *pm, mv_context *ctx, const char *dir, int merge_lor
         idx[n++] = (int)i;
         maxnumel = p->numel > maxnumel ? p->numel : maxnumel;
     }
+    mdl_all_lins(m, lins, nl);
     mv_writer_options opts;
     memset(&opts, 0, sizeof opts);
     opts.config_json = m->pub.config_json;
@@ -167,7 +167,7 @@ mv_status mdl_save(mv_model *pm, mv_context *ctx, const char *dir, int merge_lor
     for (size_t j = 0; j < n; j++) {
         const mv_param_ref *p = &m->P[idx[j]];
         const float *src = p->data;
-        const mdl_lin *l = merge_lora ? lin_of_weight(m, idx[j]) : NULL;
+        const mdl_lin *l = merge_lora ? lin_of_weight(lins, nl, idx[j]) : NULL;
         if (l && l->iA >= 0) {
             /* W' = W + scale · B (OC, R) · A (R, IC), computed in fp32 */
             memcpy(tmp, p->data, p->numel * sizeof(float));
@@ -191,5 +191,6 @@ done:
     free(tmp);
     free(infos);
     free(idx);
+    free(lins);
     return st;
 }

@@ -70,10 +70,15 @@ mv_status mdl_add_lora(mv_model *pm, const mv_lora_spec *spec, int *n_modules, m
         return mv_errorf(err, MV_E_INPUT, "add_lora: target regex \"%s\" does not compile: %s",
                          spec->target_regex, msg);
     }
-    mdl_lin *lins[4096];
-    size_t nl = mdl_all_lins(m, lins, 4096);
-    if (nl > 4096) nl = 4096;
-    mdl_lin *hit[4096];
+    size_t nl = mdl_all_lins(m, NULL, 0);
+    mdl_lin **lins = calloc(nl + 1, sizeof *lins), **hit = calloc(nl + 1, sizeof *hit);
+    if (!lins || !hit) {
+        free(lins);
+        free(hit);
+        regfree(&rx);
+        return mv_errorf(err, MV_E_NOMEM, "add_lora: out of memory");
+    }
+    mdl_all_lins(m, lins, nl);
     size_t nh = 0, numel = 0;
     char name[320];
     for (size_t i = 0; i < nl; i++) {
@@ -89,18 +94,23 @@ mv_status mdl_add_lora(mv_model *pm, const mv_lora_spec *spec, int *n_modules, m
         char ex[320] = "";
         for (size_t i = 0; i < nl; i++)
             if (lins[i]->loraable) { module_name(m, lins[i], ex, sizeof ex); break; }
-        return mv_errorf(err, MV_E_INPUT, "add_lora: target regex \"%s\" matches no linear "
-                         "module of this %s model (module names look like \"%s\"; the regex "
-                         "must match the whole name)", spec->target_regex, pm->arch, ex);
+        st = mv_errorf(err, MV_E_INPUT, "add_lora: target regex \"%s\" matches no linear "
+                       "module of this %s model (module names look like \"%s\"; the regex "
+                       "must match the whole name)", spec->target_regex, pm->arch, ex);
+        goto done;
     }
     float **blocks = realloc(m->extra_blocks, (m->n_extra + 2) * sizeof(float *));
-    if (!blocks) return mv_errorf(err, MV_E_NOMEM, "add_lora: out of memory");
+    if (!blocks) {
+        st = mv_errorf(err, MV_E_NOMEM, "add_lora: out of memory");
+        goto done;
+    }
     m->extra_blocks = blocks;
     float *w = calloc(numel, sizeof(float)), *g = calloc(numel, sizeof(float));
     if (!w || !g) {
         free(w);
         free(g);
-        return mv_errorf(err, MV_E_NOMEM, "add_lora: out of memory");
+        st = mv_errorf(err, MV_E_NOMEM, "add_lora: out of memory");
+        goto done;
     }
     m->extra_blocks[m->n_extra++] = w;
     m->extra_blocks[m->n_extra++] = g;
@@ -139,5 +149,8 @@ mv_status mdl_add_lora(mv_model *pm, const mv_lora_spec *spec, int *n_modules, m
         l->dropout = (float)spec->dropout;
         if (n_modules) (*n_modules)++;
     }
+done:
+    free(lins);
+    free(hit);
     return st;
 }

@@ -83,6 +83,12 @@ static mv_status batch_build(const mdl *m, const mv_sequence *seqs, size_t n, in
                                "images were encoded", b, s->image_index, s->image->n);
                 goto fail;
             }
+            if (s->image->Q != Q || s->image->C != c->C) {
+                st = mv_errorf(err, MV_E_INPUT, "sequence %zu: image embeddings of %d×%d do not "
+                               "fit this model (%d visual tokens × %d); encode with the same "
+                               "model", b, s->image->Q, s->image->C, Q, c->C);
+                goto fail;
+            }
             bt->vis[b] = s->image->data + s->image_index * (size_t)Q * c->C;
         } else if (s->raw_image) {
             if (!allow_raw) {
