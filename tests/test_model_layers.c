@@ -385,11 +385,22 @@ END_TEST
 
 /* Checkpointing: the same loss and bit-identical grads, fewer activation bytes. */
 START_TEST(test_checkpointing_same_grads) {
-    for (int vlm = 0; vlm < 2; vlm++) {
+    for (int variant = 0; variant < 3; variant++) {
+        int vlm = variant == 1;
         model_ctx c;
         mv_error err;
         model_setup(&c, vlm);
         mv_model *m = c.m;
+        if (variant == 2) { /* LoRA with dropout: the recomputed mask must be the same */
+            mv_lora_spec spec = {".*(q_proj|v_proj|up_proj)", 2, 4.0, 0.3, 0, 9};
+            int nm;
+            ck_assert_int_eq(m->ops->add_lora(m, &spec, &nm, &err), MV_OK);
+            for (size_t i = 0; i < m->ops->n_params(m); i++) {
+                mv_param_ref *p = m->ops->param(m, i);
+                if (p->is_lora)
+                    for (size_t k = 0; k < p->numel; k++) p->data[k] = 0.3f * frand();
+            }
+        }
         size_t np = m->ops->n_params(m), total = 0;
         for (size_t i = 0; i < np; i++) total += m->ops->param(m, i)->numel;
         float *g0 = malloc(total * sizeof(float));
