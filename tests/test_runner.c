@@ -352,8 +352,21 @@ START_TEST(test_changed_config_or_input_refused)
     int gf;
     path_in(out, sizeof out, g_tmp, "run");
     ck_assert_int_eq(run_into(out, "lora", 0, 0, 0, NULL, 0, &gf, &err), MV_OK);
+    /* Changing a gate only re-reports: no stage runs again. */
+    const char *gate_set[] = { "gates[0].max_drop=0.9" };
+    path_in(p, sizeof p, g_tmp, "calls.log");
+    char *before = slurp(p);
+    mv_status st = run_into(out, "lora", 0, 0, 0, gate_set, 1, &gf, &err);
+    ck_assert_msg(st == MV_OK, "%s", err.msg);
+    char *after = slurp(p);
+    ck_assert_str_eq(before, after);
+    mv_free(before); mv_free(after);
+    path_in(p, sizeof p, out, "summary.json");
+    cJSON *s = read_json(p);
+    ck_assert_double_eq_tol(cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(s, "gates"), 0), "max_drop")->valuedouble, 0.9, 1e-12);
+    cJSON_Delete(s);
     const char *sets[] = { "iterations=1" };
-    mv_status st = run_into(out, "lora", 0, 0, 0, sets, 1, &gf, &err);
+    st = run_into(out, "lora", 0, 0, 0, sets, 1, &gf, &err);
     ck_assert_int_eq(st, MV_E_INPUT);
     ck_assert_msg(strstr(err.msg, "different pipeline config") && strstr(err.msg, "--restart"), "%s", err.msg);
     st = run_into(out, "lora", 0, 1, 0, sets, 1, &gf, &err);

@@ -66,6 +66,10 @@ typedef struct mv_pipeline {
     char *sweep_json;             /* the validated sweep object, or NULL */
     char *config_json;            /* the effective config (after --set), canonical text */
     char config_sha256[65];
+    /* Hash of only what the stages consume (config without name, description, gates,
+     * stage_timeout, bootstrap_resamples): a resume is refused when this changes; editing a
+     * gate and rerunning just re-reports. */
+    char run_sha256[65];
 } mv_pipeline;
 
 /* Parse and validate pipeline JSON text. sets: "path=value" overrides applied first

@@ -611,6 +611,16 @@ mv_status mv_pipeline_parse(const char *json_text, const char *const *sets, size
     }
     p->config_json = cJSON_PrintUnformatted(root);
     mv_sha256(p->config_json, strlen(p->config_json), p->config_sha256);
+    {
+        static const char *const report_only[] = { "name", "description", "gates", "stage_timeout",
+                                                   "bootstrap_resamples", NULL };
+        cJSON *copy = cJSON_Duplicate(root, 1);
+        for (size_t i = 0; report_only[i]; i++) cJSON_DeleteItemFromObjectCaseSensitive(copy, report_only[i]);
+        char *t = cJSON_PrintUnformatted(copy);
+        mv_sha256(t, strlen(t), p->run_sha256);
+        cJSON_free(t);
+        cJSON_Delete(copy);
+    }
     *out = p;
     p = NULL;
 fail:

@@ -115,12 +115,16 @@ static void rebuild_points(cJSON *state, const stage *plan, size_t n)
 static mv_status check_resume(const cJSON *state, const mv_pipeline *p, const cJSON *inputs,
                               const char *run_dir, mv_error *err)
 {
-    const cJSON *sha = cJSON_GetObjectItemCaseSensitive(state, "config_sha256");
-    if (!cJSON_IsString(sha) || strcmp(sha->valuestring, p->config_sha256) != 0)
+    const cJSON *sha = cJSON_GetObjectItemCaseSensitive(state, "run_config_sha256");
+    const cJSON *full = cJSON_GetObjectItemCaseSensitive(state, "config_sha256");
+    int same_full = cJSON_IsString(full) && strcmp(full->valuestring, p->config_sha256) == 0;
+    if (same_full && !sha) sha = full; /* a run.json written before run_config_sha256 existed */
+    if (!same_full && (!cJSON_IsString(sha) || strcmp(sha->valuestring, p->run_sha256) != 0))
         return mv_errorf(err, MV_E_INPUT, "run directory %s was started with a different pipeline "
-                         "config (sha256 %.12s…, now %.12s…); rerun with --restart to discard it, or "
-                         "use another --out", run_dir, cJSON_IsString(sha) ? sha->valuestring : "?",
-                         p->config_sha256);
+                         "config (sha256 %.12s…, now %.12s…; only name, description, gates, "
+                         "stage_timeout and bootstrap_resamples may change between resumes); rerun "
+                         "with --restart to discard it, or use another --out", run_dir,
+                         cJSON_IsString(sha) ? sha->valuestring : "?", p->run_sha256);
     const cJSON *old = cJSON_GetObjectItemCaseSensitive(state, "inputs");
     for (const cJSON *e = inputs->child; e; e = e->next) {
         const char *jp = cJSON_GetObjectItem(e, "json_path")->valuestring;
@@ -227,6 +231,7 @@ mv_status mv_pipeline_run(mv_context *ctx, const mv_pipeline *p, const mv_run_op
         cJSON_AddStringToObject(state, "pipeline_file", o->pipeline_file ? o->pipeline_file : "");
         cJSON_AddItemToObject(state, "config", cJSON_Parse(p->config_json));
         cJSON_AddStringToObject(state, "config_sha256", p->config_sha256);
+        cJSON_AddStringToObject(state, "run_config_sha256", p->run_sha256);
         cJSON_AddItemToObject(state, "inputs", cJSON_Duplicate(inputs, 1));
         cJSON_AddNumberToObject(state, "seed", (double)p->seed);
         cJSON_AddStringToObject(state, "created", now);
@@ -234,6 +239,12 @@ mv_status mv_pipeline_run(mv_context *ctx, const mv_pipeline *p, const mv_run_op
         cJSON_AddNumberToObject(state, "resumes", 0);
     } else {
         set_num(state, "resumes", cJSON_GetNumberValue(cJSON_GetObjectItem(state, "resumes")) + 1);
+        /* Report-only settings (gates, name, ...) may have changed: record the current ones. */
+        cJSON_DeleteItemFromObjectCaseSensitive(state, "config");
+        cJSON_AddItemToObject(state, "config", cJSON_Parse(p->config_json));
+        set_str(state, "config_sha256", p->config_sha256);
+        set_str(state, "name", p->name);
+        set_str(state, "run_config_sha256", p->run_sha256);
     }
     cJSON_DeleteItemFromObjectCaseSensitive(state, "plugins");
     cJSON_AddItemToObject(state, "plugins", mv_runner_plugins_json(mv_context_registry(ctx), p));
