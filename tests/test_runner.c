@@ -127,11 +127,13 @@ static mv_status stub_eval(void *user, mv_context *ctx, const mv_pipeline *p, si
 
 static const mv_runner_ops stub_ops = { stub_merge, stub_train, stub_eval, NULL };
 
+static const char *g_extra = "";   /* extra top-level keys (e.g. a sweep) */
+
 static char *pipeline_json(const char *strategy, double timeout)
 {
     char *s = NULL;
     if (asprintf(&s,
-        "{\"name\":\"stub\",\"base\":{\"path\":\"%s/base\"},"
+        "{%s\"name\":\"stub\",\"base\":{\"path\":\"%s/base\"},"
         "\"datasets\":{\"d\":{\"loader\":\"text\",\"path\":\"%s/data.jsonl\"}},"
         "\"iterations\":2,\"seed\":5,%s"
         "\"merge\":{\"strategy\":\"%s\",\"adapters\":[{\"path\":\"%s/adapter\",\"key_map\":{\"model.\":\"llm.model.\"}}]},"
@@ -139,7 +141,7 @@ static char *pipeline_json(const char *strategy, double timeout)
         "\"evaluate\":[{\"name\":\"quality\",\"plugin\":\"stub\",\"dataset\":\"d\"},{\"name\":\"other\",\"plugin\":\"stub\"}],"
         "\"gates\":[{\"metric\":\"quality.acc\",\"vs\":\"baseline\",\"max_drop\":0.5},"
         "{\"metric\":\"quality.ppl\",\"vs\":\"previous\",\"max_drop_rel\":0.0}]}",
-        g_tmp, g_tmp, timeout > 0 ? "\"stage_timeout\":0.5," : "", strategy, g_tmp) < 0) return NULL;
+        g_extra, g_tmp, g_tmp, timeout > 0 ? "\"stage_timeout\":0.5," : "", strategy, g_tmp) < 0) return NULL;
     return s;
 }
 
@@ -156,6 +158,7 @@ static void setup(void)
     snprintf(p, sizeof p, "%s/data.jsonl", g_tmp);
     ck_assert_int_eq(mv_write_text_atomic(p, "{\"text\":\"a\"}\n", &err), MV_OK);
     g_slow_ms = 0;
+    g_extra = "";
 }
 
 static void teardown(void)
@@ -418,6 +421,41 @@ START_TEST(test_isolate_crash_and_timeout)
 }
 END_TEST
 
+START_TEST(test_sweep)
+{
+    char out[512], p[700];
+    mv_error err;
+    int gf = -1;
+    path_in(out, sizeof out, g_tmp, "sweep");
+    g_extra = "\"sweep\":{\"seed\":[1,2],\"iterations\":[1]},";
+    mv_status st = run_into(out, "lora", 0, 0, 0, NULL, 0, &gf, &err);
+    ck_assert_msg(st == MV_OK, "%s", err.msg);
+    for (int k = 0; k < 2; k++) {
+        snprintf(p, sizeof p, "%s/sweep-%d/iter-1/eval-retrained/quality/metrics.json", out, k);
+        ck_assert_msg(mv_path_exists(p), "missing %s", p);
+        snprintf(p, sizeof p, "%s/sweep-%d/iter-2", out, k);
+        ck_assert(!mv_path_exists(p));   /* iterations=1 from the sweep */
+    }
+    path_in(p, sizeof p, out, "sweep.json");
+    cJSON *idx = read_json(p);
+    ck_assert_int_eq(cJSON_GetArraySize(idx), 2);
+    ck_assert_str_eq(cJSON_GetObjectItem(cJSON_GetArrayItem(idx, 1), "label")->valuestring, "seed=2, iterations=1");
+    cJSON_Delete(idx);
+    /* Top-level report: point 0's baseline, then each point's final model. */
+    path_in(p, sizeof p, out, "summary.json");
+    cJSON *s = read_json(p);
+    ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(s, "points")), 3);
+    cJSON_Delete(s);
+    /* Different seeds give different trained models. */
+    char a[800], b[800];
+    snprintf(a, sizeof a, "%s/sweep-0/iter-1/model/model.txt", out);
+    snprintf(b, sizeof b, "%s/sweep-1/iter-1/model/model.txt", out);
+    char *x = slurp(a), *y = slurp(b);
+    ck_assert_str_ne(x, y);
+    mv_free(x); mv_free(y);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("runner");
@@ -428,6 +466,7 @@ int main(void)
     tcase_add_test(tc, test_kill_and_resume);
     tcase_add_test(tc, test_changed_config_or_input_refused);
     tcase_add_test(tc, test_isolate_crash_and_timeout);
+    tcase_add_test(tc, test_sweep);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_ENV);
