@@ -989,6 +989,41 @@ START_TEST(e2e_llama_full_then_lora_merge)
     mv_params_free(mp);
     ck_assert_msg(mv_model_load(g_ctx, merged, NULL, NULL, &m, &err) == MV_OK, "%s", err.msg);
     mv_model_free(m);
+    /* the adapter describes what was trained: the same run with output "full" (the model
+     * merges its LoRA itself) gives the weights the PEFT merge of the adapter gives */
+    char *full = mv_path_join(d, "full");
+    char *o = strstr(json, "\"use_lora\": true,");
+    ck_assert_ptr_nonnull(o);
+    char json2[2048];
+    snprintf(json2, sizeof json2, "%.*s\"output\": \"full\", %s", (int)(o - json), json, o);
+    ck_assert_msg(train_json(json2, full, &res, &err) == MV_OK, "%s", err.msg);
+    mv_checkpoint *c1 = NULL, *c2 = NULL, *c0 = NULL;
+    ck_assert_msg(mv_checkpoint_open(g_ctx, merged, NULL, &c1, &err) == MV_OK, "%s", err.msg);
+    ck_assert_msg(mv_checkpoint_open(g_ctx, full, NULL, &c2, &err) == MV_OK, "%s", err.msg);
+    ck_assert_msg(mv_checkpoint_open(g_ctx, base, NULL, &c0, &err) == MV_OK, "%s", err.msg);
+    ck_assert_uint_eq(c1->n_tensors, c2->n_tensors);
+    int changed = 0;
+    for (size_t t = 0; t < c1->n_tensors; t++) {
+        long u = mv_checkpoint_find(c2, c1->tensors[t].name);
+        ck_assert_msg(u >= 0, "%s", c1->tensors[t].name);
+        size_t n = c1->tensors[t].nbytes / 4;
+        float *x = malloc(n * 4), *y = malloc(n * 4);
+        ck_assert_int_eq(mv_checkpoint_read_f32(c1, t, x, &err), MV_OK);
+        ck_assert_int_eq(mv_checkpoint_read_f32(c2, (size_t)u, y, &err), MV_OK);
+        for (size_t i = 0; i < n; i++)
+            ck_assert_msg(fabsf(x[i] - y[i]) <= 1e-5f + 1e-5f * fabsf(y[i]), "%s[%zu]: %g vs %g",
+                          c1->tensors[t].name, i, x[i], y[i]);
+        long v = mv_checkpoint_find(c0, c1->tensors[t].name);
+        ck_assert(v >= 0);
+        changed += memcmp(x, mv_checkpoint_data(c0, (size_t)v, &err), n * 4) != 0;
+        free(x);
+        free(y);
+    }
+    ck_assert_int_eq(changed, 3); /* q, k, v of the one layer moved; nothing else */
+    mv_checkpoint_close(c0);
+    mv_checkpoint_close(c1);
+    mv_checkpoint_close(c2);
+    mv_free(full);
     mv_free(base);
     mv_free(lora);
     mv_free(merged);
