@@ -201,6 +201,50 @@ START_TEST(streaming_selection_matches_whole)
 }
 END_TEST
 
+/* naive reference: ranks by (|x| descending, position ascending) */
+static const float *ref_x;
+static int cmp_rank(const void *a, const void *b)
+{
+    size_t i = *(const size_t *)a, j = *(const size_t *)b;
+    float x = fabsf(ref_x[i]), y = fabsf(ref_x[j]);
+    if (x != y) return x > y ? -1 : 1;
+    return i < j ? -1 : 1;
+}
+
+START_TEST(selection_with_heavy_ties_matches_naive_reference)
+{
+    size_t n = 50000;
+    float *x = malloc(n * 4), *y = malloc(n * 4), *r = malloc(n * 4);
+    size_t *idx = malloc(n * sizeof *idx);
+    for (size_t i = 0; i < n; i++) x[i] = (float)((i * 7919) % 10) * ((i & 1) ? 0.1f : -0.1f);   /* 10 values */
+    ref_x = x;
+    size_t windows[][2] = { { 0, 12345 }, { 777, 30001 }, { 4999, 5000 }, { 0, 50000 }, { 20000, 45000 } };
+    size_t chunks[] = { 37, 4096, 50000 };
+    for (size_t w = 0; w < sizeof windows / sizeof windows[0]; w++) {
+        size_t from = windows[w][0], to = windows[w][1];
+        for (size_t i = 0; i < n; i++) idx[i] = i;
+        qsort(idx, n, sizeof *idx, cmp_rank);
+        memset(r, 0, n * 4);
+        for (size_t k = from; k < to; k++) r[idx[k]] = x[idx[k]];
+        for (size_t c = 0; c < sizeof chunks / sizeof chunks[0]; c++) {
+            size_t ch = chunks[c];
+            memcpy(y, x, n * 4);
+            mk_select s;
+            ck_assert_int_eq(mk_select_init(&s, n, from, to), 0);
+            for (size_t o = 0; o < n; o += ch) mk_select_pass1(&s, y + o, o + ch <= n ? ch : n - o);
+            mk_select_end1(&s);
+            for (size_t o = 0; o < n; o += ch) mk_select_pass2(&s, y + o, o + ch <= n ? ch : n - o);
+            mk_select_end2(&s);
+            for (size_t o = 0; o < n; o += ch) mk_select_apply(&s, y + o, o + ch <= n ? ch : n - o);
+            mk_select_free(&s);
+            for (size_t i = 0; i < n; i++)
+                ck_assert_msg(y[i] == r[i], "window [%zu,%zu) chunk %zu: element %zu got %g want %g", from, to, ch, i, y[i], r[i]);
+        }
+    }
+    free(x); free(y); free(r); free(idx);
+}
+END_TEST
+
 START_TEST(dare_statistics_and_determinism)
 {
     size_t n = 400000;
@@ -254,6 +298,7 @@ int main(void)
     TCase *tk = tcase_create("kernels");
     tcase_set_timeout(tk, 30);
     tcase_add_test(tk, streaming_selection_matches_whole);
+    tcase_add_test(tk, selection_with_heavy_ties_matches_naive_reference);
     tcase_add_test(tk, dare_statistics_and_determinism);
     tcase_add_test(tk, nonfinite_scan);
     suite_add_tcase(s, tk);

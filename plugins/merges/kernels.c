@@ -1,6 +1,10 @@
 /* plugins/merges/kernels.c — merge math on fp32 arrays (see kernels.h). Selection is a
  * two-level radix histogram over the IEEE bits of |x| (monotonic for non-negative
  * floats): three linear passes instead of the sort PyTorch/mergekit use for top-k. */
+/* O3 for this file only: its loops are written to be vectorised (the build default is -O2,
+ * whose cheap cost model leaves them scalar); no-trapping-math lets float compares become
+ * vector selects — results are unchanged, we never rely on FP exception flags. */
+#pragma GCC optimize("O3", "no-trapping-math")
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -113,11 +117,13 @@ void mk_select_end1(mk_select *s)
 
 void mk_select_pass2(mk_select *s, const float *x, size_t len)
 {
+    uint32_t b1 = (uint32_t)s->bin1, b0 = (uint32_t)s->bin0;   /* -1 never matches */
     for (size_t i = 0; i < len; i++) {
-        uint32_t b = abs_bits(x[i]);
-        int hi = (int)(b >> 16);
-        if (hi == s->bin1) s->hist_lo1[b & 0xffffu]++;
-        if (hi == s->bin0) s->hist_lo0[b & 0xffffu]++;
+        uint32_t b = abs_bits(x[i]), hi = b >> 16;
+        if (__builtin_expect(hi == b1 || hi == b0, 0)) {
+            if (hi == b1) s->hist_lo1[b & 0xffffu]++;
+            if (hi == b0) s->hist_lo0[b & 0xffffu]++;
+        }
     }
 }
 
@@ -136,20 +142,72 @@ void mk_select_end2(mk_select *s)
     }
 }
 
+__attribute__((target_clones("avx512f", "avx2", "default")))
+static void apply_fast(uint32_t t1, uint32_t t0, float *restrict x, size_t len, size_t *eq1, size_t *eq0)
+{
+    /* keep b > t1 and not b > t0; elements equal to a threshold are left as they are and
+     * counted, for the tie rules below */
+    size_t c1 = 0, c0 = 0;
+    for (size_t i = 0; i < len; i++) {
+        uint32_t b;
+        memcpy(&b, &x[i], 4);
+        b &= 0x7fffffffu;
+        int tie = (b == t1) | (b == t0);
+        int keep = (b > t1) & !(b > t0);
+        c1 += b == t1;
+        c0 += b == t0;
+        x[i] = keep | tie ? x[i] : 0.0f;
+    }
+    *eq1 = c1;
+    *eq0 = c0;
+}
+
+__attribute__((target_clones("avx512f", "avx2", "default")))
+static void zero_equal(float *restrict x, size_t len, uint32_t t)
+{
+    for (size_t i = 0; i < len; i++) {
+        uint32_t b;
+        memcpy(&b, &x[i], 4);
+        x[i] = (b & 0x7fffffffu) == t ? 0.0f : x[i];
+    }
+}
+
 void mk_select_apply(mk_select *s, float *x, size_t len)
 {
-    /* in the top keep_to but not in the top keep_from; both use the same position-ordered
-     * tie rule, so the top keep_from is a subset of the top keep_to */
+    uint32_t t1 = s->bin1 >= 0 ? s->t1 : 0xffffffffu, t0 = s->bin0 >= 0 ? s->t0 : 0xffffffffu;
+    size_t eq1, eq0;
+    apply_fast(t1, t0, x, len, &eq1, &eq0);
+    if (!eq1 && !eq0) return;
+    /* When each threshold's ties in this chunk fall wholly on one side of its quota, no
+     * ordering is needed: ties at t1 (lower edge of the kept window) are kept while
+     * ties1 < quota1; ties at t0 belong to the dropped top while ties0 < quota0. Decide
+     * first, change state after, so the ordered pass below always starts clean. */
+    int all_keep1 = s->ties1 + eq1 <= s->quota1, all_drop1 = s->ties1 >= s->quota1;
+    int all_drop0 = s->ties0 + eq0 <= s->quota0, all_keep0 = s->ties0 >= s->quota0;
+    if (t1 != t0 && (!eq1 || all_keep1 || all_drop1) && (!eq0 || all_drop0 || all_keep0)) {
+        if (eq1) {
+            if (all_drop1) zero_equal(x, len, t1);
+            else s->ties1 += eq1;
+        }
+        if (eq0 && all_drop0) {
+            zero_equal(x, len, t0);
+            s->ties0 += eq0;
+        }
+        return;
+    }
+    /* ordered resolution (position order across chunks) */
     for (size_t i = 0; i < len; i++) {
         uint32_t b = abs_bits(x[i]);
+        int is1 = s->bin1 >= 0 && b == s->t1, is0 = s->bin0 >= 0 && b == s->t0;
+        if (!is1 && !is0) continue;
         int in1 = 0, in0 = 0;
         if (s->bin1 >= 0) {
             if (b > s->t1) in1 = 1;
-            else if (b == s->t1 && s->ties1 < s->quota1) { in1 = 1; s->ties1++; }
+            else if (is1 && s->ties1 < s->quota1) { in1 = 1; s->ties1++; }
         }
         if (s->bin0 >= 0) {
             if (b > s->t0) in0 = 1;
-            else if (b == s->t0 && s->ties0 < s->quota0) { in0 = 1; s->ties0++; }
+            else if (is0 && s->ties0 < s->quota0) { in0 = 1; s->ties0++; }
         }
         if (!in1 || in0) x[i] = 0.0f;
     }
@@ -247,32 +305,76 @@ size_t mk_sparsify_random(float *x, size_t n, double density, int rescale, uint6
     return mk_random_apply(&r, x, n, density, rescale);
 }
 
+/* Blocked so every inner loop runs over contiguous floats without branches, in helpers
+ * whose restrict pointers let the compiler vectorise without alias checks (target_clones
+ * picks AVX-512/AVX2 at load time). */
+#define MIX_BLOCK 2048
+#define CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+
+CLONES static void axpy_acc(float *restrict acc, const float *restrict d, float w, size_t n)
+{
+    for (size_t e = 0; e < n; e++) acc[e] += w * d[e];
+}
+
+CLONES static void sign_acc(float *restrict acc, const float *restrict d, float w, size_t n)
+{
+    for (size_t e = 0; e < n; e++) {
+        float wd = w * d[e];
+        acc[e] += (wd > 0 ? 1.0f : 0.0f) - (wd < 0 ? 1.0f : 0.0f);
+    }
+}
+
+CLONES static void keep_acc(float *restrict mix, float *restrict div, const float *restrict d,
+                            const float *restrict sw, float w, size_t n)
+{
+    for (size_t e = 0; e < n; e++) {
+        float wd = w * d[e];
+        float keep = wd * sw[e] > 0 ? 1.0f : 0.0f;   /* same sign as elected; zeros never */
+        mix[e] += keep * wd;
+        div[e] += keep * w;
+    }
+}
+
+CLONES static void finish_mix(float *restrict o, const float *restrict b, const float *restrict mix,
+                              const float *restrict div, float lam, int normalize, size_t n)
+{
+    if (normalize)
+        for (size_t e = 0; e < n; e++) o[e] = b[e] + lam * (mix[e] / div[e]);
+    else
+        for (size_t e = 0; e < n; e++) o[e] = b[e] + lam * mix[e];
+}
+
 void mk_task_mix(float *out, const float *base, const float *const *deltas,
                  const double *weights, size_t m, size_t n, mk_consensus consensus,
                  int normalize, double lambda)
 {
     float lam = (float)lambda;
-    for (size_t e = 0; e < n; e++) {
-        float mix = 0, div = 0;
+    float mix[MIX_BLOCK], div[MIX_BLOCK], sw[MIX_BLOCK], res[MIX_BLOCK];
+    for (size_t e0 = 0; e0 < n; e0 += MIX_BLOCK) {
+        size_t len = n - e0 < MIX_BLOCK ? n - e0 : MIX_BLOCK;
+        memset(mix, 0, len * sizeof *mix);
         if (consensus == MK_CONSENSUS_NONE) {
-            for (size_t i = 0; i < m; i++) { mix += (float)weights[i] * deltas[i][e]; div += (float)weights[i]; }
-            if (fabsf(div) < 1e-8f) div = 1;
+            float ws = 0;
+            for (size_t i = 0; i < m; i++) {
+                axpy_acc(mix, deltas[i] + e0, (float)weights[i], len);
+                ws += (float)weights[i];
+            }
+            if (fabsf(ws) < 1e-8f) ws = 1;
+            for (size_t e = 0; e < len; e++) div[e] = ws;
         } else {
-            float sw = 0;
+            memset(sw, 0, len * sizeof *sw);
+            memset(div, 0, len * sizeof *div);
             for (size_t i = 0; i < m; i++) {
-                float wd = (float)weights[i] * deltas[i][e];
-                sw += consensus == MK_CONSENSUS_SUM ? wd : (float)((wd > 0) - (wd < 0));
+                if (consensus == MK_CONSENSUS_SUM) axpy_acc(sw, deltas[i] + e0, (float)weights[i], len);
+                else sign_acc(sw, deltas[i] + e0, (float)weights[i], len);
             }
-            float maj = sw >= 0 ? 1.0f : -1.0f;
-            for (size_t i = 0; i < m; i++) {
-                float wd = (float)weights[i] * deltas[i][e];
-                float sg = (float)((wd > 0) - (wd < 0));
-                if (sg == maj) { mix += wd; div += (float)weights[i]; }
-            }
-            if (div == 0) div = 1;
+            for (size_t e = 0; e < len; e++) sw[e] = sw[e] >= 0 ? 1.0f : -1.0f;   /* elected sign */
+            for (size_t i = 0; i < m; i++) keep_acc(mix, div, deltas[i] + e0, sw, (float)weights[i], len);
+            for (size_t e = 0; e < len; e++) div[e] = div[e] == 0 ? 1.0f : div[e];
         }
-        if (normalize) mix /= div;
-        out[e] = base[e] + lam * mix;
+        /* into res first: out may alias base */
+        finish_mix(res, base + e0, mix, div, lam, normalize, len);
+        memcpy(out + e0, res, len * sizeof *res);
     }
 }
 

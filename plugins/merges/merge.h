@@ -8,7 +8,8 @@
 #include <mergeval/mergeval.h>
 #include "kernels.h"
 
-#define MG_CHUNK (1u << 20)        /* elements per chunk (4 MB of fp32) */
+#define MG_CHUNK (1u << 16)        /* elements per chunk: 256 KB of fp32, so a pass's
+                                      buffers (base + deltas) stay in L2 */
 #define MG_SLOTS 24
 
 typedef enum mg_action { MG_RAW = 0, MG_COMPUTE = 1 } mg_action;

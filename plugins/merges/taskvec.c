@@ -3,6 +3,8 @@
  * deltas against the base, per-input weight/density (numbers or per-layer gradients),
  * magnitude / outlier selection by streaming radix histograms, DARE's seeded mask, sign
  * consensus, normalisation, lambda. Each tensor is streamed in chunks over a few passes. */
+/* O3: the per-chunk loops here (deltas, slerp reductions) should be vectorised. */
+#pragma GCC optimize("O3")
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
