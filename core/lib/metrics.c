@@ -414,7 +414,7 @@ mv_status mv_metrics_finalize(mv_metrics *m, mv_error *err)
     mv_status st = MV_OK;
     /* Sorting by id makes the summation order — and so the exact double result — the same
      * whether the items came from one run or from shards combined in any order. */
-    qsort(m->items, m->n_items, sizeof(item_rec), cmp_items);
+    if (m->n_items > 1) qsort(m->items, m->n_items, sizeof(item_rec), cmp_items);
     if (rehash(m, m->n_items)) { st = mv_errorf(err, MV_E_NOMEM, "metrics: out of memory"); goto out; }
     for (size_t k = 0; k < m->n_defs; k++) {
         metric_def *d = &m->defs[k];
