@@ -277,6 +277,16 @@ mv_status sft_train(mv_context *ctx, mv_model *m, const sft_source *sources, siz
     for (size_t i = 0; i < n_sources; i++) {
         weights[i] = sources[i].weight;
         n_items[i] = sources[i].ds->n_items;
+        if (weights[i] > 0 && n_items[i] == 0) {
+            rc = mv_errorf(err, MV_E_INPUT, "dataset %s (%s) has no items but mixing weight %g; "
+                           "check the file or give it weight 0", sources[i].name,
+                           sources[i].ds->path ? sources[i].ds->path : "?", weights[i]);
+            goto fail;
+        }
+        if (sources[i].ds->n_skipped > 0)
+            mv_log(ctx, MV_LOG_WARN, "dataset %s: %zu records skipped (first: %s)",
+                   sources[i].name, sources[i].ds->n_skipped,
+                   sources[i].ds->skipped ? sources[i].ds->skipped[0] : "?");
         if (weights[i] > 0)
             items_per_epoch += (double)n_items[i];
     }
