@@ -4,7 +4,8 @@
 # mergeval vs PyTorch (tests/golden/torch_models.py) measured in the same run on the same
 # OpenBLAS kernels and thread budget. Runs alternate and each side's best of $REPEAT is
 # kept, so load from other processes hurts both alike. Prints a table and the ratios.
-# Env: BUILD (default build), STEPS (20), REPEAT (3), THREADS (2), OPENBLAS_CORETYPE.
+# Env: BUILD (default build), STEPS (20), REPEAT (3), THREADS (2), OPENBLAS_CORETYPE,
+# NICE (e.g. -10: run both sides at that priority on a machine shared with other work).
 set -eu
 BUILD=${BUILD:-build}
 STEPS=${STEPS:-20}
@@ -26,6 +27,8 @@ if [ -z "${OPENBLAS_CORETYPE:-}" ] && grep -q avx512f /proc/cpuinfo; then
 fi
 export OPENBLAS_CORETYPE="${OPENBLAS_CORETYPE:-default}"
 [ "$OPENBLAS_CORETYPE" = default ] && unset OPENBLAS_CORETYPE
+RUN=""
+if [ -n "${NICE:-}" ]; then RUN="nice -n $NICE"; fi
 OUT="$BUILD/bench/model-runs.jsonl"
 CFG="$BUILD/bench/tinyvlm-config.json"
 : > "$OUT"
@@ -34,21 +37,22 @@ CFG="$BUILD/bench/tinyvlm-config.json"
 # intra-op thread, or intra-op threads over single-threaded BLAS. The second is measured
 # once (it is much slower here: ~12.5 vs ~16 steps/s on an idle machine, and far worse
 # when other processes compete, as its OpenMP threads spin), the first every round.
-OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=$THREADS $PY tests/bench/bench_model_torch.py \
+OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=$THREADS $RUN $PY tests/bench/bench_model_torch.py \
     --config "$CFG" --threads "$THREADS" --steps "$STEPS" >> "$OUT"
 i=0
 while [ $i -lt "$REPEAT" ]; do
   # mergeval: THREADS data-parallel workers, one BLAS thread each
-  "$DRIVER" --steps "$STEPS" --threads "$THREADS" >> "$OUT"
-  OPENBLAS_NUM_THREADS=$THREADS OMP_NUM_THREADS=1 $PY tests/bench/bench_model_torch.py \
+  $RUN "$DRIVER" --steps "$STEPS" --threads "$THREADS" >> "$OUT"
+  OPENBLAS_NUM_THREADS=$THREADS OMP_NUM_THREADS=1 $RUN $PY tests/bench/bench_model_torch.py \
       --config "$CFG" --threads 1 --steps "$STEPS" >> "$OUT"
   i=$((i + 1))
 done
 # extra mergeval rows: gradient checkpointing (activation memory) and LoRA-only training
-"$DRIVER" --steps "$STEPS" --threads "$THREADS" --ckpt >> "$OUT"
-"$DRIVER" --steps "$STEPS" --threads "$THREADS" --lora >> "$OUT"
-"$DRIVER" --steps "$STEPS" --threads "$THREADS" --lora --ckpt >> "$OUT"
-$PY - "$OUT" "${OPENBLAS_CORETYPE:-default}" "$THREADS" <<'PYEOF'
+$RUN "$DRIVER" --steps "$STEPS" --threads "$THREADS" --ckpt >> "$OUT"
+$RUN "$DRIVER" --steps "$STEPS" --threads "$THREADS" --lora >> "$OUT"
+$RUN "$DRIVER" --steps "$STEPS" --threads "$THREADS" --lora --ckpt >> "$OUT"
+LOAD=$(cut -d' ' -f1-3 /proc/loadavg)
+$PY - "$OUT" "${OPENBLAS_CORETYPE:-default}" "$THREADS" "$LOAD" "${NICE:-0}" <<'PYEOF'
 import json, sys
 rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
 core, threads = sys.argv[2], sys.argv[3]
@@ -66,6 +70,7 @@ print("%-34s %14.1f %14.1f %7.2fx" % ("scoring sequences/s (fwd only)", ms["scor
 print("%-34s %14.1f %14.1f %7.2fx" % ("train CPU ms/step (all threads)", mt["train_cpu_s"] * 1e3, tt["train_cpu_s"] * 1e3, tt["train_cpu_s"] / mt["train_cpu_s"]))
 print("PyTorch best training config: %s; best scoring config: %s" % (cfg(tt), cfg(ts)))
 print("mergeval: %d data-parallel workers, one OpenBLAS thread each" % mt["threads"])
+print("load average at the end: %s (other processes share the cores); nice %s" % (sys.argv[4], sys.argv[5]))
 ck = [r for r in rows if r["impl"] == "mergeval" and r["ckpt"] and not r["lora"]]
 lo = [r for r in rows if r["impl"] == "mergeval" and r["lora"] and not r["ckpt"]]
 lc = [r for r in rows if r["impl"] == "mergeval" and r["lora"] and r["ckpt"]]
