@@ -1079,6 +1079,37 @@ START_TEST(e2e_tinyvlm_lora_mixed)
 }
 END_TEST
 
+START_TEST(corrupt_checkpoint_refused)
+{
+    sft_config c;
+    base_config(&c);
+    c.max_steps = 10;
+    c.save_every = 4;
+    c.stop_after = 5;
+    mv_error err;
+    char *d = tmpdir();
+    mv_train_result res;
+    ck_assert_int_eq(run_train(&c, d, 0, NULL, &res, &err), MV_E_RUNTIME);
+    char *ck = mv_path_join(d, "checkpoints/step-00000004.bin");
+    ck_assert(mv_path_exists(ck));
+    ck_assert_int_eq(truncate(ck, 200), 0);
+    c.stop_after = 0;
+    ck_assert_int_eq(run_train(&c, d, 1, NULL, &res, &err), MV_E_FORMAT);
+    ck_assert_msg(strstr(err.msg, "step-00000004.bin") != NULL, "%s", err.msg);
+    FILE *f = fopen(ck, "wb");
+    fputs("not a checkpoint", f);
+    fclose(f);
+    ck_assert_int_eq(run_train(&c, d, 1, NULL, &res, &err), MV_E_FORMAT);
+    ck_assert_ptr_nonnull(strstr(err.msg, "not a mergeval training checkpoint"));
+    /* without --resume the broken checkpoint is discarded and training starts over */
+    ck_assert_int_eq(run_train(&c, d, 0, NULL, &res, &err), MV_OK);
+    ck_assert_int_eq(res.steps, 10);
+    mv_free(ck);
+    mv_remove_tree(d, NULL);
+    free(d);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("sft");
@@ -1100,6 +1131,7 @@ static Suite *suite(void)
     tcase_add_test(t, loss_decreases_and_log);
     tcase_add_test(t, grad_accum_equals_big_batch);
     tcase_add_test(t, resume_is_bit_identical);
+    tcase_add_test(t, corrupt_checkpoint_refused);
     suite_add_tcase(s, t);
     TCase *pl = tcase_create("plugins");
     tcase_add_checked_fixture(pl, setup_plugins, teardown_plugins);

@@ -2,9 +2,13 @@
  * ("MVSFTST1", u64 header length, JSON header, then for each trainable parameter in model
  * order its values, AdamW first and second moments as raw little-endian floats). The
  * header holds step, sampler position, RNG state and loss-window sums, so a resumed run
- * continues bit-identically. Written atomically; not meant to be read by other tools. */
+ * continues bit-identically. Streamed to a temporary file, fsynced and renamed (atomic,
+ * without holding a copy of the parameters); not meant to be read by other tools. */
+#include <errno.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 #include <string.h>
 #include <inttypes.h>
 #include <cjson/cJSON.h>
@@ -49,14 +53,14 @@ mv_status sft_state_save(const char *path, mv_model *m, float **mom1, float **mo
                          const sft_state *st, mv_error *err)
 {
     mv_status rc = MV_OK;
-    char *hdr = NULL;
-    unsigned char *buf = NULL;
+    char *hdr = NULL, *tmp = NULL;
+    FILE *f = NULL;
     cJSON *o = cJSON_CreateObject();
     cJSON *params = cJSON_AddArrayToObject(o, "params");
     cJSON *cur = cJSON_AddArrayToObject(o, "cursor");
     cJSON *pass = cJSON_AddArrayToObject(o, "pass");
     cJSON *rng = cJSON_AddArrayToObject(o, "rng");
-    size_t np = m->ops->n_params(m), n_floats = 0;
+    size_t np = m->ops->n_params(m);
     add_u64(o, "step", (uint64_t)st->step);
     add_u64(o, "drawn", st->drawn);
     add_u64(o, "tokens_seen", (uint64_t)st->tokens_seen);
@@ -86,43 +90,57 @@ mv_status sft_state_save(const char *path, mv_model *m, float **mom1, float **mo
         cJSON_AddStringToObject(e, "name", p->name);
         cJSON_AddNumberToObject(e, "numel", (double)p->numel);
         cJSON_AddItemToArray(params, e);
-        n_floats += 3 * p->numel;
     }
     hdr = cJSON_PrintUnformatted(o);
     if (!hdr) {
         rc = mv_errorf(err, MV_E_NOMEM, "checkpoint: out of memory");
         goto fail;
     }
+    /* streamed to a temporary sibling, fsynced, renamed: never three copies of the
+     * parameters in memory, never a half-written checkpoint under the final name */
     uint64_t hlen = strlen(hdr);
     uint64_t padded = (hlen + 7) & ~(uint64_t)7;
-    size_t total = 16 + padded + n_floats * sizeof(float);
-    buf = calloc(1, total);
-    if (!buf) {
-        rc = mv_errorf(err, MV_E_NOMEM, "checkpoint: out of memory (%zu bytes)", total);
+    static const char spaces[8] = "        ";
+    size_t plen = strlen(path);
+    tmp = malloc(plen + 32);
+    if (!tmp) {
+        rc = mv_errorf(err, MV_E_NOMEM, "checkpoint: out of memory");
         goto fail;
     }
-    memcpy(buf, MAGIC, 8);
-    memcpy(buf + 8, &padded, 8);
-    memcpy(buf + 16, hdr, hlen);
-    memset(buf + 16 + hlen, ' ', padded - hlen);
-    unsigned char *q = buf + 16 + padded;
+    snprintf(tmp, plen + 32, "%s.tmp.%ld", path, (long)getpid());
+    f = fopen(tmp, "wb");
+    if (!f) {
+        rc = mv_errorf(err, MV_E_IO, "cannot create %s: %s", tmp, strerror(errno));
+        goto fail;
+    }
+    int bad = fwrite(MAGIC, 1, 8, f) != 8 || fwrite(&padded, 8, 1, f) != 1 ||
+              fwrite(hdr, 1, hlen, f) != hlen ||
+              fwrite(spaces, 1, padded - hlen, f) != padded - hlen;
     size_t k = 0;
-    for (size_t i = 0; i < np; i++) {
+    for (size_t i = 0; i < np && !bad; i++) {
         mv_param_ref *p = m->ops->param(m, i);
         if (!p->trainable)
             continue;
-        size_t nb = p->numel * sizeof(float);
-        memcpy(q, p->data, nb);
-        q += nb;
-        memcpy(q, mom1[k], nb);
-        q += nb;
-        memcpy(q, mom2[k], nb);
-        q += nb;
+        bad = fwrite(p->data, sizeof(float), p->numel, f) != p->numel ||
+              fwrite(mom1[k], sizeof(float), p->numel, f) != p->numel ||
+              fwrite(mom2[k], sizeof(float), p->numel, f) != p->numel;
         k++;
     }
-    rc = mv_write_file_atomic(path, buf, total, err);
+    bad |= fflush(f) != 0;
+    bad |= fsync(fileno(f)) != 0;
+    bad |= fclose(f) != 0;
+    f = NULL;
+    if (bad || rename(tmp, path) != 0) {
+        rc = mv_errorf(err, MV_E_IO, "cannot write checkpoint %s: %s", path, strerror(errno));
+        remove(tmp);
+        goto fail;
+    }
 fail:
-    free(buf);
+    if (f) {
+        fclose(f);
+        remove(tmp);
+    }
+    free(tmp);
     free(hdr);
     cJSON_Delete(o);
     return rc;
@@ -132,25 +150,24 @@ mv_status sft_state_load(const char *path, mv_model *m, float **mom1, float **mo
                          sft_state *st, mv_error *err)
 {
     mv_status rc = MV_OK;
-    char *data = NULL;
-    size_t len = 0;
+    char *data = NULL; /* the header */
     cJSON *o = NULL;
     memset(st, 0, sizeof *st);
-    rc = mv_read_file(path, (size_t)1 << 40, &data, &len, err);
-    if (rc != MV_OK)
-        return rc;
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return mv_errorf(err, MV_E_IO, "cannot open %s: %s", path, strerror(errno));
+    char magic[8];
     uint64_t hlen = 0;
-    if (len < 16 || memcmp(data, MAGIC, 8) != 0) {
+    if (fread(magic, 1, 8, f) != 8 || memcmp(magic, MAGIC, 8) != 0 || fread(&hlen, 8, 1, f) != 1) {
         rc = mv_errorf(err, MV_E_FORMAT, "%s: not a mergeval training checkpoint", path);
         goto fail;
     }
-    memcpy(&hlen, data + 8, 8);
-    if (hlen > len - 16) {
-        rc = mv_errorf(err, MV_E_FORMAT, "%s: header length %" PRIu64 " beyond the file",
+    if (hlen > ((uint64_t)1 << 30) || !(data = malloc(hlen + 1)) || fread(data, 1, hlen, f) != hlen) {
+        rc = mv_errorf(err, MV_E_FORMAT, "%s: header of %" PRIu64 " bytes cannot be read",
                        path, hlen);
         goto fail;
     }
-    o = cJSON_ParseWithLength(data + 16, hlen);
+    o = cJSON_ParseWithLength(data, hlen);
     const cJSON *params = cJSON_GetObjectItemCaseSensitive(o, "params");
     const cJSON *cur = cJSON_GetObjectItemCaseSensitive(o, "cursor");
     const cJSON *pass = cJSON_GetObjectItemCaseSensitive(o, "pass");
@@ -189,8 +206,6 @@ mv_status sft_state_load(const char *path, mv_model *m, float **mom1, float **mo
         st->cursor[i] = (size_t)strtoull(a->valuestring, NULL, 16);
         st->pass[i] = strtoull(b->valuestring, NULL, 16);
     }
-    const unsigned char *q = (const unsigned char *)data + 16 + hlen;
-    const unsigned char *end = (const unsigned char *)data + len;
     size_t np = m->ops->n_params(m), k = 0;
     const cJSON *e = params->child;
     for (size_t i = 0; i < np; i++) {
@@ -209,17 +224,12 @@ mv_status sft_state_load(const char *path, mv_model *m, float **mom1, float **mo
                            p->name, p->numel);
             goto fail;
         }
-        size_t nb = p->numel * sizeof(float);
-        if ((size_t)(end - q) < 3 * nb) {
+        if (fread(p->data, sizeof(float), p->numel, f) != p->numel ||
+            fread(mom1[k], sizeof(float), p->numel, f) != p->numel ||
+            fread(mom2[k], sizeof(float), p->numel, f) != p->numel) {
             rc = mv_errorf(err, MV_E_FORMAT, "%s: truncated at parameter %s", path, p->name);
             goto fail;
         }
-        memcpy(p->data, q, nb);
-        q += nb;
-        memcpy(mom1[k], q, nb);
-        q += nb;
-        memcpy(mom2[k], q, nb);
-        q += nb;
         k++;
         e = e->next;
     }
@@ -232,7 +242,8 @@ mv_status sft_state_load(const char *path, mv_model *m, float **mom1, float **mo
     }
 fail:
     cJSON_Delete(o);
-    mv_free(data);
+    free(data);
+    fclose(f);
     if (rc != MV_OK)
         sft_state_free(st);
     return rc;
