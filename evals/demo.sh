@@ -2,7 +2,8 @@
 # evals/demo.sh — the seed scenario end to end on generated data (`make demo`):
 #   1. generate shapes image-text pairs, a general and a clinical text corpus
 #   2. train the base LLM (plain llama, model.* keys) on general text; build the VLM from it
-#      (its LLM copied into llm.*) and train it on image-text pairs
+#      (its LLM copied into llm.*) and train it on image-text pairs: vision + resampler on
+#      the frozen LLM first, then everything (so its LLM drifts from the base)
 #   3. train a clinical LoRA on the base LLM (PEFT keys base_model.model.model.layers.N...)
 #   4. show why the LoRA does not fit the VLM ("target modules not found") and the key_map
 #      that fixes it, then run evals/pipelines/seed-scenario.json: merge, evaluate, retrain,
@@ -59,8 +60,12 @@ cached clinical "$D/clinical" "$MV gen text --kind clinical --out $D/clinical --
 say "2/4 base LLM on general text, then the VLM built from it on image-text pairs"
 cached base-llm "$D/base-llm" "$MV train evals/configs/base-llm.json --out $D/base-llm" \
   evals/configs/base-llm.json "$S/general"
+# Two stages, as MiniCPM-V: first align vision + resampler to the frozen LLM (otherwise
+# the LLM learns the captions' distribution and never needs the image), then tune all.
+cached vlm-align "$D/vlm-align" "$MV train evals/configs/vlm-align.json --out $D/vlm-align" \
+  evals/configs/vlm-align.json "$S/shapes" "$S/base-llm"
 cached vlm "$D/vlm" "$MV train evals/configs/vlm.json --out $D/vlm" \
-  evals/configs/vlm.json "$S/shapes" "$S/base-llm"
+  evals/configs/vlm.json "$S/shapes" "$S/vlm-align"
 
 say "3/4 clinical LoRA on the base LLM (PEFT format)"
 cached clinical-lora "$D/clinical-lora" "$MV train evals/configs/clinical-lora.json --out $D/clinical-lora" \
