@@ -21,14 +21,9 @@ NN_HOT void nn_attention_forward(float *out, float *att, const float *q, const f
         for (int i = 0; i < Tq; i++) {
             float *row = a + (size_t)i * Tk;
             int nvis = causal ? i + 1 : Tk;
-            float mx = -INFINITY;
-            for (int j = 0; j < nvis; j++) mx = row[j] > mx ? row[j] : mx;
-            float sum = 0.0f;
-            for (int j = 0; j < nvis; j++) {
-                row[j] = nn_expf(row[j] - mx);
-                sum += row[j];
-            }
-            float inv = 1.0f / sum;
+            float mx = nn_max(row, nvis);
+            for (int j = 0; j < nvis; j++) row[j] = nn_expf(row[j] - mx);
+            float inv = 1.0f / nn_sum(row, nvis);
             for (int j = 0; j < nvis; j++) row[j] *= inv;
             for (int j = nvis; j < Tk; j++) row[j] = 0.0f;
         }
@@ -60,8 +55,7 @@ NN_HOT void nn_attention_backward(float *dq, float *dk, float *dv, float *scratc
         for (int i = 0; i < Tq; i++) {
             const float *ar = a + (size_t)i * Tk;
             float *dr = ds + (size_t)i * Tk;
-            float dot = 0.0f;
-            for (int j = 0; j < Tk; j++) dot += ar[j] * dr[j];
+            float dot = nn_dot(ar, dr, Tk);
             for (int j = 0; j < Tk; j++) dr[j] = ar[j] * (dr[j] - dot) * scale;
         }
         // dq_h (Tq, HS) += ds (Tq, Tk) · k_h (Tk, HS)

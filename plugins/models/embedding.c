@@ -25,10 +25,13 @@ NN_HOT double nn_xent_forward_backward(float *dlogits, float *logprob, const flo
     double total = 0.0;
     for (int m = 0; m < M; m++) {
         const float *l = logits + (size_t)m * V;
-        float mx = -INFINITY;
-        for (int i = 0; i < V; i++) mx = l[i] > mx ? l[i] : mx;
-        float sum = 0.0f;
-        for (int i = 0; i < V; i++) sum += nn_expf(l[i] - mx);
+        float mx = nn_max(l, V);
+        float acc[16] = {0}, sum = 0.0f;
+        int i = 0;
+        for (; i + 16 <= V; i += 16)
+            for (int k = 0; k < 16; k++) acc[k] += nn_expf(l[i + k] - mx);
+        for (int k = 0; k < 16; k++) sum += acc[k];
+        for (; i < V; i++) sum += nn_expf(l[i] - mx);
         double lse = mx + log((double)sum);
         double lp = l[targets[m]] - lse;
         if (logprob) logprob[m] = (float)lp;
@@ -36,7 +39,7 @@ NN_HOT double nn_xent_forward_backward(float *dlogits, float *logprob, const flo
         if (dlogits) {
             float *d = dlogits + (size_t)m * V;
             float flse = (float)lse;
-            for (int i = 0; i < V; i++) d[i] = nn_expf(l[i] - flse) * scale;
+            for (int j = 0; j < V; j++) d[j] = nn_expf(l[j] - flse) * scale;
             d[targets[m]] -= scale;
         }
     }

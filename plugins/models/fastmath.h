@@ -33,6 +33,42 @@ static inline float nn_tanhf(float x) {
     return 1.0f - 2.0f / (nn_expf(2.0f * x) + 1.0f);
 }
 
+/* Reductions with 16 fixed partial sums: vectorisable without -ffast-math (which would
+ * let the compiler reorder freely) and deterministic (the order is fixed here). */
+static inline float nn_dot(const float *a, const float *b, int n) {
+    float acc[16] = {0};
+    int i = 0;
+    for (; i + 16 <= n; i += 16)
+        for (int k = 0; k < 16; k++) acc[k] += a[i + k] * b[i + k];
+    float s = 0.0f;
+    for (int k = 0; k < 16; k++) s += acc[k];
+    for (; i < n; i++) s += a[i] * b[i];
+    return s;
+}
+
+static inline float nn_sum(const float *a, int n) {
+    float acc[16] = {0};
+    int i = 0;
+    for (; i + 16 <= n; i += 16)
+        for (int k = 0; k < 16; k++) acc[k] += a[i + k];
+    float s = 0.0f;
+    for (int k = 0; k < 16; k++) s += acc[k];
+    for (; i < n; i++) s += a[i];
+    return s;
+}
+
+static inline float nn_max(const float *a, int n) {
+    float acc[16];
+    int i = 0;
+    float m = -3.402823466e38f;
+    for (int k = 0; k < 16; k++) acc[k] = m;
+    for (; i + 16 <= n; i += 16)
+        for (int k = 0; k < 16; k++) acc[k] = a[i + k] > acc[k] ? a[i + k] : acc[k];
+    for (int k = 0; k < 16; k++) m = acc[k] > m ? acc[k] : m;
+    for (; i < n; i++) m = a[i] > m ? a[i] : m;
+    return m;
+}
+
 /* Functions whose loops are worth AVX-512/AVX2 copies; the loader picks one at run time. */
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
 #define NN_HOT __attribute__((target_clones("avx512f", "avx2", "default")))

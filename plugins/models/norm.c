@@ -10,8 +10,7 @@ NN_HOT void nn_rmsnorm_forward(float *out, float *rstd, const float *inp, const 
     for (int n = 0; n < N; n++) {
         const float *x = inp + (size_t)n * C;
         float *o = out + (size_t)n * C;
-        float ss = 0.0f;
-        for (int i = 0; i < C; i++) ss += x[i] * x[i];
+        float ss = nn_dot(x, x, C);
         float r = 1.0f / sqrtf(ss / C + eps);
         for (int i = 0; i < C; i++) o[i] = x[i] * r * w[i];
         rstd[n] = r;
@@ -42,9 +41,7 @@ NN_HOT void nn_layernorm_forward(float *out, float *mean, float *rstd, const flo
     for (int n = 0; n < N; n++) {
         const float *x = inp + (size_t)n * C;
         float *o = out + (size_t)n * C;
-        float m = 0.0f;
-        for (int i = 0; i < C; i++) m += x[i];
-        m /= C;
+        float m = nn_sum(x, C) / C;
         float v = 0.0f;
         for (int i = 0; i < C; i++) v += (x[i] - m) * (x[i] - m);
         v /= C;
