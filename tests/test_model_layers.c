@@ -173,7 +173,7 @@ static double att_loss(void *c_) {
                          c->NH * c->HS, c->NKV * c->HS, c->causal);
     return dot(c->out, c->wout, (size_t)c->Tq * c->NH * c->HS);
 }
-static void check_attention(int Tq, int Tk, int NH, int NKV, int causal) {
+static void check_attention(int Tq, int Tk, int NH, int NKV, int causal, int overwrite) {
     att_ctx c = {.Tq = Tq, .Tk = Tk, .NH = NH, .NKV = NKV, .HS = 4, .causal = causal};
     size_t nq = (size_t)Tq * NH * 4, nk = (size_t)Tk * NKV * 4;
     c.q = rnd(nq, 1); c.k = rnd(nk, 1); c.v = rnd(nk, 1); c.out = zeros(nq);
@@ -181,7 +181,15 @@ static void check_attention(int Tq, int Tk, int NH, int NKV, int causal) {
     float *dq = zeros(nq), *dk = zeros(nk), *dv = zeros(nk), *scr = zeros((size_t)Tq * Tk);
     att_loss(&c);
     nn_attention_backward(dq, dk, dv, scr, c.wout, c.att, c.q, c.k, c.v, Tq, Tk, NH, NKV, 4,
-                          NH * 4, NKV * 4);
+                          NH * 4, NKV * 4, overwrite);
+    if (overwrite) { /* overwrite mode must not depend on what was in the buffers */
+        float *dq2 = rnd(nq, 9), *dk2 = rnd(nk, 9), *dv2 = rnd(nk, 9);
+        nn_attention_backward(dq2, dk2, dv2, scr, c.wout, c.att, c.q, c.k, c.v, Tq, Tk, NH, NKV, 4,
+                              NH * 4, NKV * 4, 1);
+        for (size_t i = 0; i < nq; i++) ck_assert_float_eq(dq[i], dq2[i]);
+        for (size_t i = 0; i < nk; i++) ck_assert_float_eq(dk[i], dk2[i]);
+        for (size_t i = 0; i < nk; i++) ck_assert_float_eq(dv[i], dv2[i]);
+    }
     ck_assert_double_le(fd_check(att_loss, &c, c.q, dq, nq, EPS, 1e-2), TOL);
     ck_assert_double_le(fd_check(att_loss, &c, c.k, dk, nk, EPS, 1e-2), TOL);
     ck_assert_double_le(fd_check(att_loss, &c, c.v, dv, nk, EPS, 1e-2), TOL);
@@ -193,11 +201,13 @@ static void check_attention(int Tq, int Tk, int NH, int NKV, int causal) {
         ck_assert_float_eq(before, c.out[0]);
     }
 }
-START_TEST(test_attention_gqa_causal) { check_attention(6, 6, 4, 2, 1); }
+START_TEST(test_attention_gqa_causal) { check_attention(6, 6, 4, 2, 1, 0); }
 END_TEST
-START_TEST(test_attention_mha) { check_attention(5, 5, 2, 2, 0); }
+START_TEST(test_attention_gqa_overwrite) { check_attention(6, 6, 4, 2, 1, 1); }
 END_TEST
-START_TEST(test_attention_cross) { check_attention(3, 7, 2, 2, 0); } /* resampler shape */
+START_TEST(test_attention_mha) { check_attention(5, 5, 2, 2, 0, 0); }
+END_TEST
+START_TEST(test_attention_cross) { check_attention(3, 7, 2, 2, 0, 0); } /* resampler shape */
 END_TEST
 
 /* ------------------------------------------------------------------ activations */
@@ -568,6 +578,7 @@ static Suite *suite(void) {
     tcase_add_test(t, test_layernorm);
     tcase_add_test(t, test_rope);
     tcase_add_test(t, test_attention_gqa_causal);
+    tcase_add_test(t, test_attention_gqa_overwrite);
     tcase_add_test(t, test_attention_mha);
     tcase_add_test(t, test_attention_cross);
     tcase_add_test(t, test_swiglu);

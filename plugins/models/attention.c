@@ -35,17 +35,20 @@ NN_HOT void nn_attention_forward(float *out, float *att, const float *q, const f
 
 NN_HOT void nn_attention_backward(float *dq, float *dk, float *dv, float *scratch, const float *dout,
                            const float *att, const float *q, const float *k, const float *v,
-                           int Tq, int Tk, int NH, int NKV, int HS, int qs, int kvs) {
+                           int Tq, int Tk, int NH, int NKV, int HS, int qs, int kvs,
+                           int overwrite) {
     float scale = 1.0f / sqrtf((float)HS);
     int group = NH / NKV;
     for (int h = 0; h < NH; h++) {
         int kh = h / group;
+        /* the first query head of a group writes its kv head's gradient, the rest add */
+        float bkv = overwrite && h % group == 0 ? 0.0f : 1.0f, bq = overwrite ? 0.0f : 1.0f;
         const float *a = att + (size_t)h * Tq * Tk;
         const float *dout_h = dout + h * HS;
         // dv_h (Tk, HS) += a^T (Tk, Tq) · dout_h (Tq, HS)
         if (dv)
             cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Tk, HS, Tq, 1.0f, a, Tk, dout_h,
-                        qs, 1.0f, dv + kh * HS, kvs);
+                        qs, bkv, dv + kh * HS, kvs);
         if (!dq && !dk) continue;
         // da (Tq, Tk) = dout_h (Tq, HS) · v_h^T (HS, Tk)
         float *ds = scratch;
@@ -61,10 +64,10 @@ NN_HOT void nn_attention_backward(float *dq, float *dk, float *dv, float *scratc
         // dq_h (Tq, HS) += ds (Tq, Tk) · k_h (Tk, HS)
         if (dq)
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Tq, HS, Tk, 1.0f, ds, Tk,
-                        k + kh * HS, kvs, 1.0f, dq + h * HS, qs);
+                        k + kh * HS, kvs, bq, dq + h * HS, qs);
         // dk_h (Tk, HS) += ds^T (Tk, Tq) · q_h (Tq, HS)
         if (dk)
             cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Tk, HS, Tq, 1.0f, ds, Tk,
-                        q + h * HS, qs, 1.0f, dk + kh * HS, kvs);
+                        q + h * HS, qs, bkv, dk + kh * HS, kvs);
     }
 }

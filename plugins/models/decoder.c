@@ -120,15 +120,12 @@ static void block_backward(const mdl *m, int l, const batch *bt, const dec_acts 
     nn_rmsnorm_backward(ws->dres, mdl_grad(m, L->iln2), ws->dln, a->xmid, PW(m, L->iln2), a->rstd2, N, C);
     // attention branch: xmid = x + o(attention(rope(q(ln1)), rope(k(ln1)), v(ln1)))
     mdl_lin_backward_ex(m, &L->lin[LO], ws->datty, 1, ws->du, ws->xd, ws->dres, a->u[LO], a->atty, N, 1, seed);
-    memset(ws->dq, 0, (size_t)N * qd * sizeof(float));
-    memset(ws->dk, 0, (size_t)N * kvd * sizeof(float));
-    memset(ws->dv, 0, (size_t)N * kvd * sizeof(float));
     for (int b = 0; b < bt->B; b++) {
         size_t o = (size_t)bt->off[b];
         nn_attention_backward(ws->dq + o * qd, ws->dk + o * kvd, ws->dv + o * kvd, ws->attscr,
                               ws->datty + o * qd, a->att + bt->att_off[b], a->q + o * qd,
                               a->k + o * kvd, a->v + o * kvd, bt->len[b], bt->len[b], c->NH,
-                              c->NKV, c->HS, qd, kvd);
+                              c->NKV, c->HS, qd, kvd, 1);
     }
     nn_rope_backward(ws->dq, bt->pos, m->dec.cos_t, m->dec.sin_t, N, c->NH, c->HS);
     nn_rope_backward(ws->dk, bt->pos, m->dec.cos_t, m->dec.sin_t, N, c->NKV, c->HS);

@@ -77,10 +77,12 @@ void nn_rope_backward(float *dx, const int *pos, const float *cos_t, const float
 void nn_attention_forward(float *out, float *att, const float *q, const float *k,
                           const float *v, int Tq, int Tk, int NH, int NKV, int HS, int qs,
                           int kvs, int causal);
-/* dq, dk, dv may each be NULL. scratch: Tq·Tk floats. */
+/* dq, dk, dv may each be NULL. scratch: Tq·Tk floats. overwrite: write dq/dk/dv of this
+ * call's rows instead of accumulating (saves zeroing them first). */
 void nn_attention_backward(float *dq, float *dk, float *dv, float *scratch, const float *dout,
                            const float *att, const float *q, const float *k, const float *v,
-                           int Tq, int Tk, int NH, int NKV, int HS, int qs, int kvs);
+                           int Tq, int Tk, int NH, int NKV, int HS, int qs, int kvs,
+                           int overwrite);
 
 /* ---------------------------------------------------------------- activations */
 /* SwiGLU: out (N, F) = silu(gate) ⊙ up. The two activation backwards OVERWRITE their

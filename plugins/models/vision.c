@@ -132,21 +132,18 @@ static void block_backward(const mdl *m, int l, vis_ws *ws, const vit_acts *a, c
     const vit_cfg *c = &m->vit.c;
     const vit_layer *L = &m->vit.layers[l];
     int NP = ws->NP, D = c->D, P = c->P, HS = c->D / c->NH;
-    size_t nd = (size_t)NP * D, nf = (size_t)NP * c->F;
+    size_t nf = (size_t)NP * c->F;
     mdl_lin_backward_ex(m, &L->lin[VFC2], ws->dgelu, 1, ws->du, ws->xd, ws->dres, a->u[VFC2], a->gelu, NP, 1, seed);
     nn_gelu_backward(ws->dfc1, ws->dgelu, a->fc1, nf);
     mdl_lin_backward_ex(m, &L->lin[VFC1], ws->dln, 1, ws->du, ws->xd, ws->dfc1, a->u[VFC1], a->ln2, NP, 1, seed);
     nn_layernorm_backward(ws->dres, mdl_grad(m, L->iln2w), mdl_grad(m, L->iln2b), ws->dln, a->xmid,
                           PW(m, L->iln2w), a->mean2, a->rstd2, NP, D);
     mdl_lin_backward_ex(m, &L->lin[VO], ws->datty, 1, ws->du, ws->xd, ws->dres, a->u[VO], a->atty, NP, 1, seed);
-    memset(ws->dq, 0, nd * sizeof(float));
-    memset(ws->dk, 0, nd * sizeof(float));
-    memset(ws->dv, 0, nd * sizeof(float));
     for (int i = 0; i < ws->NI; i++) {
         size_t o = (size_t)i * P * D;
         nn_attention_backward(ws->dq + o, ws->dk + o, ws->dv + o, ws->attscr, ws->datty + o,
                               a->att + (size_t)i * c->NH * P * P, a->q + o, a->k + o, a->v + o,
-                              P, P, c->NH, c->NH, HS, D, D);
+                              P, P, c->NH, c->NH, HS, D, D, 1);
     }
     mdl_lin_backward_ex(m, &L->lin[VQ], ws->dln, 1, ws->du, ws->xd, ws->dq, a->u[VQ], a->ln1, NP, 1, seed);
     mdl_lin_backward(m, &L->lin[VK], ws->dln, ws->du, ws->xd, ws->dk, a->u[VK], a->ln1, NP, 1, seed);
@@ -225,7 +222,7 @@ void vis_backward(const mdl *m, run_mode mode, vis_ws *ws, uint64_t seed) {
                               ws->attscr, ws->dratty + (size_t)i * Q * D,
                               ws->ratt + (size_t)i * r->NH * Q * P, ws->qp,
                               ws->kp + (size_t)i * P * D, ws->vp + (size_t)i * P * D, Q, P,
-                              r->NH, r->NH, HS, D, D);
+                              r->NH, r->NH, HS, D, D, 0);
     const float *W = PW(m, r->iinw);
     float *gW = mdl_grad(m, r->iinw), *gB = mdl_grad(m, r->iinb);
     memset(ws->dqn, 0, (size_t)Q * D * sizeof(float));
