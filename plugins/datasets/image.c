@@ -30,16 +30,19 @@ mv_status ds_decode_image(const char *path, const uint8_t bg[3], uint8_t **rgb, 
                           mv_error *err)
 {
     *rgb = NULL;
-    mv_status st = ds_check_image(path, err);
-    if (st != MV_OK) return st;
+    struct stat sb;
+    if (stat(path, &sb) != 0)
+        return mv_errorf(err, MV_E_NOT_FOUND, "image %s: %s", path, strerror(errno));
+    if (!S_ISREG(sb.st_mode)) return mv_errorf(err, MV_E_FORMAT, "image %s: not a regular file", path);
+    if (sb.st_size == 0) return mv_errorf(err, MV_E_FORMAT, "image %s: empty file (0 bytes)", path);
     int n = 0;
-    /* Ask for RGBA whatever the file holds: stb expands palette and grey, reduces 16-bit to
-     * 8-bit and gives the first GIF frame; we then composite alpha ourselves. */
-    unsigned char *px = stbi_load(path, w, h, &n, 4);
+    /* Native channel count: stb expands palettes, reduces 16-bit to 8-bit and gives the first
+     * GIF frame; grey and alpha are handled below (alpha composited on bg). */
+    unsigned char *px = stbi_load(path, w, h, &n, 0);
     if (!px)
-        return mv_errorf(err, MV_E_FORMAT, "image %s: cannot decode (%s; truncated or corrupt "
-                         "file?)", path, stbi_failure_reason());
-    if (*w <= 0 || *h <= 0 || (size_t)*w * (size_t)*h > (size_t)1 << 28) {
+        return mv_errorf(err, MV_E_FORMAT, "image %s: cannot decode (%s; truncated, corrupt or not "
+                         "an image? supported: PNG, JPEG, BMP, GIF, TGA)", path, stbi_failure_reason());
+    if (*w <= 0 || *h <= 0 || n < 1 || n > 4 || (size_t)*w * (size_t)*h > (size_t)1 << 28) {
         stbi_image_free(px);
         return mv_errorf(err, MV_E_FORMAT, "image %s: unreasonable size %dx%d", path, *w, *h);
     }
@@ -49,10 +52,19 @@ mv_status ds_decode_image(const char *path, const uint8_t bg[3], uint8_t **rgb, 
         stbi_image_free(px);
         return mv_errorf(err, MV_E_NOMEM, "image %s: out of memory", path);
     }
-    for (size_t i = 0; i < np; i++) {
-        unsigned a = px[4 * i + 3];
-        for (int c = 0; c < 3; c++)
-            out[3 * i + c] = (uint8_t)((px[4 * i + c] * a + bg[c] * (255 - a) + 127) / 255);
+    if (n == 3) {
+        memcpy(out, px, np * 3);
+    } else if (n == 1) {
+        for (size_t i = 0; i < np; i++) out[3 * i] = out[3 * i + 1] = out[3 * i + 2] = px[i];
+    } else {
+        for (size_t i = 0; i < np; i++) {
+            const unsigned char *p = px + (size_t)n * i;
+            unsigned a = p[n - 1];
+            for (int c = 0; c < 3; c++) {
+                unsigned v = n == 2 ? p[0] : p[c];
+                out[3 * i + c] = (uint8_t)((v * a + bg[c] * (255 - a) + 127) / 255);
+            }
+        }
     }
     stbi_image_free(px);
     *rgb = out;
