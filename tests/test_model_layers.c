@@ -72,7 +72,7 @@ typedef struct { int N, IC, OC, R; float *x, *w, *b, *A, *B, *wout, *out, *u, *x
 static double lin_loss(void *c_) {
     lin_ctx *c = c_;
     nn_linear_forward(c->out, c->x, c->w, c->b, c->N, c->IC, c->OC);
-    if (c->A) nn_lora_forward(c->out, c->u, c->xd, c->x, c->A, c->B, c->N, c->IC, c->OC, c->R, c->scale, c->p, 42);
+    if (c->A) nn_lora_forward(c->out, c->u, c->xd, c->x, c->A, c->B, c->N, c->IC, c->OC, c->OC, c->R, c->scale, c->p, 42);
     return dot(c->out, c->wout, (size_t)c->N * c->OC);
 }
 
@@ -84,7 +84,7 @@ static void check_linear(int lora, float p) {
     float *dx = zeros(35), *dw = zeros(42), *db = zeros(6), *dA = zeros(21), *dB = zeros(18), *du = zeros(15);
     lin_loss(&c);
     nn_linear_backward(dx, dw, db, c.wout, c.x, c.w, c.N, c.IC, c.OC);
-    if (lora) nn_lora_backward(dx, dA, dB, du, c.xd, c.wout, c.u, c.x, c.A, c.B, c.N, c.IC, c.OC, c.R, c.scale, c.p, 42);
+    if (lora) nn_lora_backward(dx, dA, dB, du, c.xd, c.wout, c.u, c.x, c.A, c.B, c.N, c.IC, c.OC, c.OC, c.R, c.scale, c.p, 42);
     ck_assert_double_le(fd_check(lin_loss, &c, c.x, dx, 35, EPS, 1e-2), TOL);
     ck_assert_double_le(fd_check(lin_loss, &c, c.w, dw, 42, EPS, 1e-2), TOL);
     ck_assert_double_le(fd_check(lin_loss, &c, c.b, db, 6, EPS, 1e-2), TOL);
@@ -141,7 +141,7 @@ static double rope_loss(void *c_) {
     rope_ctx *c = c_;
     size_t n = (size_t)c->N * c->H * c->HS;
     memcpy(c->y, c->x, n * sizeof(float));
-    nn_rope_forward(c->y, c->pos, c->cs, c->sn, c->N, c->H, c->HS);
+    nn_rope_forward(c->y, c->H * c->HS, c->pos, c->cs, c->sn, c->N, c->H, c->HS);
     return dot(c->y, c->wout, n);
 }
 START_TEST(test_rope) {
@@ -153,7 +153,7 @@ START_TEST(test_rope) {
     nn_rope_tables(c.cs, c.sn, 16, 8, 10000.0f);
     float *dx = zeros(n);
     memcpy(dx, c.wout, n * sizeof(float));
-    nn_rope_backward(dx, c.pos, c.cs, c.sn, c.N, c.H, c.HS);
+    nn_rope_backward(dx, c.H * c.HS, c.pos, c.cs, c.sn, c.N, c.H, c.HS);
     ck_assert_double_le(fd_check(rope_loss, &c, c.x, dx, n, 1e-2f, 1e-2), TOL);
     /* position 0 is the identity; rotate_half pairs i with i + HS/2 */
     rope_loss(&c);
@@ -170,7 +170,7 @@ typedef struct { int Tq, Tk, NH, NKV, HS, causal; float *q, *k, *v, *out, *att, 
 static double att_loss(void *c_) {
     att_ctx *c = c_;
     nn_attention_forward(c->out, c->att, c->q, c->k, c->v, c->Tq, c->Tk, c->NH, c->NKV, c->HS,
-                         c->NH * c->HS, c->NKV * c->HS, c->causal);
+                         c->NH * c->HS, c->NKV * c->HS, c->NH * c->HS, c->causal);
     return dot(c->out, c->wout, (size_t)c->Tq * c->NH * c->HS);
 }
 static void check_attention(int Tq, int Tk, int NH, int NKV, int causal, int overwrite) {
@@ -181,11 +181,11 @@ static void check_attention(int Tq, int Tk, int NH, int NKV, int causal, int ove
     float *dq = zeros(nq), *dk = zeros(nk), *dv = zeros(nk), *scr = zeros((size_t)Tq * Tk);
     att_loss(&c);
     nn_attention_backward(dq, dk, dv, scr, c.wout, c.att, c.q, c.k, c.v, Tq, Tk, NH, NKV, 4,
-                          NH * 4, NKV * 4, overwrite);
+                          NH * 4, NKV * 4, NH * 4, overwrite);
     if (overwrite) { /* overwrite mode must not depend on what was in the buffers */
         float *dq2 = rnd(nq, 9), *dk2 = rnd(nk, 9), *dv2 = rnd(nk, 9);
         nn_attention_backward(dq2, dk2, dv2, scr, c.wout, c.att, c.q, c.k, c.v, Tq, Tk, NH, NKV, 4,
-                              NH * 4, NKV * 4, 1);
+                              NH * 4, NKV * 4, NH * 4, 1);
         for (size_t i = 0; i < nq; i++) ck_assert_float_eq(dq[i], dq2[i]);
         for (size_t i = 0; i < nk; i++) ck_assert_float_eq(dk[i], dk2[i]);
         for (size_t i = 0; i < nk; i++) ck_assert_float_eq(dv[i], dv2[i]);

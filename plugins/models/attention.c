@@ -6,10 +6,10 @@
 #include <math.h>
 #include "fastmath.h"
 
-// out (Tq, NH·HS) stride qs, att (NH, Tq, Tk) <- q (Tq, ·) stride qs, k/v (Tk, ·) stride kvs
+// out (Tq, NH·HS) stride os, att (NH, Tq, Tk) <- q (Tq, ·) stride qs, k/v (Tk, ·) stride kvs
 NN_HOT void nn_attention_forward(float *out, float *att, const float *q, const float *k,
                           const float *v, int Tq, int Tk, int NH, int NKV, int HS, int qs,
-                          int kvs, int causal) {
+                          int kvs, int os, int causal) {
     float scale = 1.0f / sqrtf((float)HS);
     int group = NH / NKV;
     for (int h = 0; h < NH; h++) {
@@ -29,13 +29,13 @@ NN_HOT void nn_attention_forward(float *out, float *att, const float *q, const f
         }
         // out_h (Tq, HS) = a (Tq, Tk) · v_h (Tk, HS)
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Tq, HS, Tk, 1.0f, a, Tk,
-                    v + kh * HS, kvs, 0.0f, out + h * HS, qs);
+                    v + kh * HS, kvs, 0.0f, out + h * HS, os);
     }
 }
 
 NN_HOT void nn_attention_backward(float *dq, float *dk, float *dv, float *scratch, const float *dout,
                            const float *att, const float *q, const float *k, const float *v,
-                           int Tq, int Tk, int NH, int NKV, int HS, int qs, int kvs,
+                           int Tq, int Tk, int NH, int NKV, int HS, int qs, int kvs, int os,
                            int overwrite) {
     float scale = 1.0f / sqrtf((float)HS);
     int group = NH / NKV;
@@ -48,11 +48,11 @@ NN_HOT void nn_attention_backward(float *dq, float *dk, float *dv, float *scratc
         // dv_h (Tk, HS) += a^T (Tk, Tq) · dout_h (Tq, HS)
         if (dv)
             cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Tk, HS, Tq, 1.0f, a, Tk, dout_h,
-                        qs, bkv, dv + kh * HS, kvs);
+                        os, bkv, dv + kh * HS, kvs);
         if (!dq && !dk) continue;
         // da (Tq, Tk) = dout_h (Tq, HS) · v_h^T (HS, Tk)
         float *ds = scratch;
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Tq, Tk, HS, 1.0f, dout_h, qs,
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Tq, Tk, HS, 1.0f, dout_h, os,
                     v + kh * HS, kvs, 0.0f, ds, Tk);
         // softmax backward: ds = a ⊙ (da - Σ_j da·a) · scale (masked entries have a = 0)
         for (int i = 0; i < Tq; i++) {

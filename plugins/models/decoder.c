@@ -22,16 +22,13 @@ void dec_layout(const mdl *m, const batch *bt, run_mode mode, dec_ws *ws, bump *
         dec_acts *a = &ws->blk[l];
         a->ln1 = bump_take(b, N * C);
         a->rstd1 = bump_take(b, N);
-        a->q = bump_take(b, N * qd);
-        a->k = bump_take(b, N * kvd);
-        a->v = bump_take(b, N * kvd);
+        a->qkv = bump_take(b, N * (qd + 2 * kvd));
         a->att = bump_take(b, bt->att_floats);
         a->atty = bump_take(b, N * qd);
         a->xmid = bump_take(b, N * C);
         a->ln2 = bump_take(b, N * C);
         a->rstd2 = bump_take(b, N);
-        a->gate = bump_take(b, N * F);
-        a->up = bump_take(b, N * F);
+        a->gu = bump_take(b, N * 2 * F);
         a->hact = bump_take(b, N * F);
         for (int i = 0; i < DEC_NLIN; i++) {
             int r = mode == RUN_TRAIN ? m->dec.layers[l].lin[i].r : max_r(m, i);
@@ -50,12 +47,9 @@ void dec_layout(const mdl *m, const batch *bt, run_mode mode, dec_ws *ws, bump *
     for (int i = 0; i < DEC_NLIN; i++) R = max_r(m, i) > R ? max_r(m, i) : R;
     ws->dres = bump_take(b, N * C);
     ws->dln = bump_take(b, N * C);
-    ws->dq = bump_take(b, N * qd);
-    ws->dk = bump_take(b, N * kvd);
-    ws->dv = bump_take(b, N * kvd);
+    ws->dqkv = bump_take(b, N * (qd + 2 * kvd));
     ws->datty = bump_take(b, N * qd);
-    ws->dgate = bump_take(b, N * F);
-    ws->dup = bump_take(b, N * F);
+    ws->dgu = bump_take(b, N * 2 * F);
     ws->dh = bump_take(b, N * F);
     ws->attscr = bump_take(b, (size_t)bt->maxT * bt->maxT);
     ws->xd = bump_take(b, N * widest);
@@ -81,26 +75,28 @@ static void block_forward(const mdl *m, int l, const batch *bt, dec_acts *a, con
                           float *y, float *xd, int train, uint64_t seed) {
     const dec_cfg *c = &m->dec.c;
     const dec_layer *L = &m->dec.layers[l];
-    int N = bt->N, C = c->C, qd = c->NH * c->HS, kvd = c->NKV * c->HS;
+    int N = bt->N, C = c->C, F = c->F, qd = c->NH * c->HS, kvd = c->NKV * c->HS;
+    int QKV = qd + 2 * kvd;
     nn_rmsnorm_forward(a->ln1, a->rstd1, x, PW(m, L->iln1), N, C, c->eps);
-    mdl_lin_forward(m, &L->lin[LQ], a->q, a->u[LQ], xd, a->ln1, N, train, seed);
-    mdl_lin_forward(m, &L->lin[LK], a->k, a->u[LK], xd, a->ln1, N, train, seed);
-    mdl_lin_forward(m, &L->lin[LV], a->v, a->u[LV], xd, a->ln1, N, train, seed);
-    nn_rope_forward(a->q, bt->pos, m->dec.cos_t, m->dec.sin_t, N, c->NH, c->HS);
-    nn_rope_forward(a->k, bt->pos, m->dec.cos_t, m->dec.sin_t, N, c->NKV, c->HS);
+    // qkv (N, QKV) = ln1 · [Wq; Wk; Wv]^T, then RoPE on the q and k columns
+    mdl_lin_group_forward(m, &L->lin[LQ], 3, a->qkv, &a->u[LQ], xd, a->ln1, N, train, seed);
+    nn_rope_forward(a->qkv, QKV, bt->pos, m->dec.cos_t, m->dec.sin_t, N, c->NH, c->HS);
+    nn_rope_forward(a->qkv + qd, QKV, bt->pos, m->dec.cos_t, m->dec.sin_t, N, c->NKV, c->HS);
     for (int b = 0; b < bt->B; b++) {
-        size_t o = (size_t)bt->off[b];
-        nn_attention_forward(a->atty + o * qd, a->att + bt->att_off[b], a->q + o * qd,
-                             a->k + o * kvd, a->v + o * kvd, bt->len[b], bt->len[b], c->NH,
-                             c->NKV, c->HS, qd, kvd, 1);
+        const float *qkv = a->qkv + (size_t)bt->off[b] * QKV;
+        nn_attention_forward(a->atty + (size_t)bt->off[b] * qd, a->att + bt->att_off[b], qkv,
+                             qkv + qd, qkv + qd + kvd, bt->len[b], bt->len[b], c->NH, c->NKV,
+                             c->HS, QKV, QKV, qd, 1);
     }
     mdl_lin_forward(m, &L->lin[LO], a->xmid, a->u[LO], xd, a->atty, N, train, seed);
     size_t nc = (size_t)N * C;
     for (size_t i = 0; i < nc; i++) a->xmid[i] += x[i];
     nn_rmsnorm_forward(a->ln2, a->rstd2, a->xmid, PW(m, L->iln2), N, C, c->eps);
-    mdl_lin_forward(m, &L->lin[LGATE], a->gate, a->u[LGATE], xd, a->ln2, N, train, seed);
-    mdl_lin_forward(m, &L->lin[LUP], a->up, a->u[LUP], xd, a->ln2, N, train, seed);
-    nn_swiglu_forward(a->hact, a->gate, a->up, (size_t)N * c->F);
+    // gu (N, 2F) = ln2 · [Wgate; Wup]^T; hact = silu(gate) ⊙ up
+    mdl_lin_group_forward(m, &L->lin[LGATE], 2, a->gu, &a->u[LGATE], xd, a->ln2, N, train, seed);
+    for (int n = 0; n < N; n++)
+        nn_swiglu_forward(a->hact + (size_t)n * F, a->gu + (size_t)n * 2 * F,
+                          a->gu + (size_t)n * 2 * F + F, (size_t)F);
     mdl_lin_forward(m, &L->lin[LDOWN], y, a->u[LDOWN], xd, a->hact, N, train, seed);
     for (size_t i = 0; i < nc; i++) y[i] += a->xmid[i];
 }
@@ -111,28 +107,31 @@ static void block_backward(const mdl *m, int l, const batch *bt, const dec_acts 
     const dec_cfg *c = &m->dec.c;
     const dec_layer *L = &m->dec.layers[l];
     int N = bt->N, C = c->C, F = c->F, qd = c->NH * c->HS, kvd = c->NKV * c->HS;
-    size_t nf = (size_t)N * F;
+    int QKV = qd + 2 * kvd;
     // MLP branch: y = xmid + down(silu(gate(ln2)) ⊙ up(ln2))
     mdl_lin_backward_ex(m, &L->lin[LDOWN], ws->dh, 1, ws->du, ws->xd, ws->dres, a->u[LDOWN], a->hact, N, 1, seed);
-    nn_swiglu_backward(ws->dgate, ws->dup, ws->dh, a->gate, a->up, nf);
-    mdl_lin_backward_ex(m, &L->lin[LGATE], ws->dln, 1, ws->du, ws->xd, ws->dgate, a->u[LGATE], a->ln2, N, 1, seed);
-    mdl_lin_backward(m, &L->lin[LUP], ws->dln, ws->du, ws->xd, ws->dup, a->u[LUP], a->ln2, N, 1, seed);
+    for (int n = 0; n < N; n++) {
+        size_t g = (size_t)n * 2 * F;
+        nn_swiglu_backward(ws->dgu + g, ws->dgu + g + F, ws->dh + (size_t)n * F, a->gu + g,
+                           a->gu + g + F, (size_t)F);
+    }
+    mdl_lin_group_backward(m, &L->lin[LGATE], 2, ws->dln, 1, ws->du, ws->xd, ws->dgu, &a->u[LGATE], a->ln2, N, 1, seed);
     nn_rmsnorm_backward(ws->dres, mdl_grad(m, L->iln2), ws->dln, a->xmid, PW(m, L->iln2), a->rstd2, N, C);
     // attention branch: xmid = x + o(attention(rope(q(ln1)), rope(k(ln1)), v(ln1)))
     mdl_lin_backward_ex(m, &L->lin[LO], ws->datty, 1, ws->du, ws->xd, ws->dres, a->u[LO], a->atty, N, 1, seed);
     for (int b = 0; b < bt->B; b++) {
-        size_t o = (size_t)bt->off[b];
-        nn_attention_backward(ws->dq + o * qd, ws->dk + o * kvd, ws->dv + o * kvd, ws->attscr,
-                              ws->datty + o * qd, a->att + bt->att_off[b], a->q + o * qd,
-                              a->k + o * kvd, a->v + o * kvd, bt->len[b], bt->len[b], c->NH,
-                              c->NKV, c->HS, qd, kvd, 1);
+        size_t o = (size_t)bt->off[b] * QKV;
+        float *dqkv = ws->dqkv + o;
+        const float *qkv = a->qkv + o;
+        nn_attention_backward(dqkv, dqkv + qd, dqkv + qd + kvd, ws->attscr,
+                              ws->datty + (size_t)bt->off[b] * qd, a->att + bt->att_off[b], qkv,
+                              qkv + qd, qkv + qd + kvd, bt->len[b], bt->len[b], c->NH, c->NKV,
+                              c->HS, QKV, QKV, qd, 1);
     }
-    nn_rope_backward(ws->dq, bt->pos, m->dec.cos_t, m->dec.sin_t, N, c->NH, c->HS);
-    nn_rope_backward(ws->dk, bt->pos, m->dec.cos_t, m->dec.sin_t, N, c->NKV, c->HS);
+    nn_rope_backward(ws->dqkv, QKV, bt->pos, m->dec.cos_t, m->dec.sin_t, N, c->NH, c->HS);
+    nn_rope_backward(ws->dqkv + qd, QKV, bt->pos, m->dec.cos_t, m->dec.sin_t, N, c->NKV, c->HS);
     float *dln1 = need_dinp || mdl_grad(m, L->iln1) ? ws->dln : NULL;
-    mdl_lin_backward_ex(m, &L->lin[LQ], dln1, 1, ws->du, ws->xd, ws->dq, a->u[LQ], a->ln1, N, 1, seed);
-    mdl_lin_backward(m, &L->lin[LK], dln1, ws->du, ws->xd, ws->dk, a->u[LK], a->ln1, N, 1, seed);
-    mdl_lin_backward(m, &L->lin[LV], dln1, ws->du, ws->xd, ws->dv, a->u[LV], a->ln1, N, 1, seed);
+    mdl_lin_group_backward(m, &L->lin[LQ], 3, dln1, 1, ws->du, ws->xd, ws->dqkv, &a->u[LQ], a->ln1, N, 1, seed);
     if (dln1)
         nn_rmsnorm_backward(need_dinp ? ws->dres : NULL, mdl_grad(m, L->iln1), dln1, x,
                             PW(m, L->iln1), a->rstd1, N, C);

@@ -1,6 +1,8 @@
 /* plugins/models/lin.c — a linear layer of the parameter table with its optional LoRA side
  * path: gathers weights/gradients (NULL when frozen) and calls the nn.h kernels. */
 #include "mdl.h"
+#include <cblas.h>
+#include <string.h>
 
 static uint64_t lora_seed(const mdl_lin *l, uint64_t seed) {
     return mdl_mix64(seed ^ ((uint64_t)(l->iA + 1) * 0x9E3779B97F4A7C15ull));
@@ -10,7 +12,7 @@ void mdl_lin_forward(const mdl *m, const mdl_lin *l, float *out, float *u, float
                      const float *inp, int N, int train, uint64_t seed) {
     nn_linear_forward(out, inp, PW(m, l->iw), l->ib >= 0 ? PW(m, l->ib) : NULL, N, l->in, l->out);
     if (l->iA >= 0)
-        nn_lora_forward(out, u, xd, inp, PW(m, l->iA), PW(m, l->iB), N, l->in, l->out, l->r,
+        nn_lora_forward(out, u, xd, inp, PW(m, l->iA), PW(m, l->iB), N, l->in, l->out, l->out, l->r,
                         l->scale, train ? l->dropout : 0.0f, lora_seed(l, seed));
 }
 
@@ -27,8 +29,90 @@ void mdl_lin_backward_ex(const mdl *m, const mdl_lin *l, float *dinp, int overwr
                           PW(m, l->iw), N, l->in, l->out);
     if (l->iA >= 0)
         nn_lora_backward(dinp, mdl_grad(m, l->iA), mdl_grad(m, l->iB), du, xd, dout, u, inp,
-                         PW(m, l->iA), PW(m, l->iB), N, l->in, l->out, l->r, l->scale,
+                         PW(m, l->iA), PW(m, l->iB), N, l->in, l->out, l->out, l->r, l->scale,
                          train ? l->dropout : 0.0f, lora_seed(l, seed));
+}
+
+/* Weights (and, when wanted, gradients) of the group laid out back to back, no biases:
+ * the group can then run as one sgemm over the concatenated (ΣOC, IC) matrix. */
+static int group_fused(const mdl *m, const mdl_lin *ls, int n, int grads) {
+    size_t off = 0;
+    float *g0 = grads ? mdl_grad(m, ls[0].iw) : NULL;
+    if (grads && !g0) return 0;
+    for (int i = 0; i < n; i++) {
+        if (ls[i].ib >= 0 || ls[i].in != ls[0].in) return 0;
+        if (PW(m, ls[i].iw) != PW(m, ls[0].iw) + off) return 0;
+        if (grads && mdl_grad(m, ls[i].iw) != g0 + off) return 0;
+        off += (size_t)ls[i].out * ls[i].in;
+    }
+    return 1;
+}
+
+void mdl_lin_group_forward(const mdl *m, const mdl_lin *ls, int n, float *out, float *const *u,
+                           float *xd, const float *inp, int N, int train, uint64_t seed) {
+    int IC = ls[0].in, total = 0;
+    for (int i = 0; i < n; i++) total += ls[i].out;
+    if (N == 0) return;
+    if (group_fused(m, ls, n, 0)) {
+        // out (N, ΣOC) = inp (N, IC) · [W_0; W_1; ...]^T
+        nn_linear_forward(out, inp, PW(m, ls[0].iw), NULL, N, IC, total);
+    } else {
+        for (int i = 0, off = 0; i < n; off += ls[i].out, i++) {
+            const float *b = ls[i].ib >= 0 ? PW(m, ls[i].ib) : NULL;
+            if (b)
+                for (int r = 0; r < N; r++) memcpy(out + (size_t)r * total + off, b, sizeof(float) * ls[i].out);
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, ls[i].out, IC, 1.0f, inp, IC,
+                        PW(m, ls[i].iw), IC, b ? 1.0f : 0.0f, out + off, total);
+        }
+    }
+    for (int i = 0, off = 0; i < n; off += ls[i].out, i++)
+        if (ls[i].iA >= 0)
+            nn_lora_forward(out + off, u[i], xd, inp, PW(m, ls[i].iA), PW(m, ls[i].iB), N, IC,
+                            ls[i].out, total, ls[i].r, ls[i].scale, train ? ls[i].dropout : 0.0f,
+                            lora_seed(&ls[i], seed));
+}
+
+void mdl_lin_group_backward(const mdl *m, const mdl_lin *ls, int n, float *dinp, int overwrite,
+                            float *du, float *xd, const float *dout, float *const *u,
+                            const float *inp, int N, int train, uint64_t seed) {
+    int IC = ls[0].in, total = 0;
+    for (int i = 0; i < n; i++) total += ls[i].out;
+    if (N == 0) return;
+    if (dinp) {
+        if (group_fused(m, ls, n, 0)) {
+            // dinp (N, IC) (+)= dout (N, ΣOC) · [W_0; W_1; ...] (ΣOC, IC)
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, IC, total, 1.0f, dout, total,
+                        PW(m, ls[0].iw), IC, overwrite ? 0.0f : 1.0f, dinp, IC);
+        } else {
+            for (int i = 0, off = 0; i < n; off += ls[i].out, i++)
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, IC, ls[i].out, 1.0f,
+                            dout + off, total, PW(m, ls[i].iw), IC,
+                            overwrite && i == 0 ? 0.0f : 1.0f, dinp, IC);
+        }
+    }
+    if (group_fused(m, ls, n, 1)) {
+        int all = 1;
+        for (int i = 0; i < n; i++) all = all && mdl_grad(m, ls[i].iw);
+        if (all) // dW (ΣOC, IC) += dout^T · inp
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, total, IC, N, 1.0f, dout, total,
+                        inp, IC, 1.0f, mdl_grad(m, ls[0].iw), IC);
+    } else {
+        for (int i = 0, off = 0; i < n; off += ls[i].out, i++) {
+            float *dw = mdl_grad(m, ls[i].iw), *db = mdl_grad(m, ls[i].ib);
+            if (dw)
+                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, ls[i].out, IC, N, 1.0f,
+                            dout + off, total, inp, IC, 1.0f, dw, IC);
+            if (db)
+                for (int r = 0; r < N; r++)
+                    for (int o = 0; o < ls[i].out; o++) db[o] += dout[(size_t)r * total + off + o];
+        }
+    }
+    for (int i = 0, off = 0; i < n; off += ls[i].out, i++)
+        if (ls[i].iA >= 0)
+            nn_lora_backward(dinp, mdl_grad(m, ls[i].iA), mdl_grad(m, ls[i].iB), du, xd, dout + off,
+                             u[i], inp, PW(m, ls[i].iA), PW(m, ls[i].iB), N, IC, ls[i].out, total,
+                             ls[i].r, ls[i].scale, train ? ls[i].dropout : 0.0f,
+                             lora_seed(&ls[i], seed));
 }
 
 float *bump_take(bump *b, size_t n) {

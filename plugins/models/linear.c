@@ -64,28 +64,28 @@ static const float *dropout_apply(float *xd, const float *inp, size_t n, float p
 }
 
 void nn_lora_forward(float *out, float *u, float *xd, const float *inp, const float *A,
-                     const float *B, int N, int IC, int OC, int R, float scale, float p,
+                     const float *B, int N, int IC, int OC, int ldo, int R, float scale, float p,
                      uint64_t seed) {
     if (N == 0) return;
     const float *x = dropout_apply(xd, inp, (size_t)N * IC, p, seed);
     // u (N, R) = x (N, IC) · A^T (IC, R)
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, R, IC, 1.0f, x, IC, A, IC, 0.0f, u, R);
     // out (N, OC) += scale · u (N, R) · B^T (R, OC)
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, OC, R, scale, u, R, B, R, 1.0f, out, OC);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, OC, R, scale, u, R, B, R, 1.0f, out, ldo);
 }
 
 void nn_lora_backward(float *dinp, float *dA, float *dB, float *du, float *xd,
                       const float *dout, const float *u, const float *inp, const float *A,
-                      const float *B, int N, int IC, int OC, int R, float scale, float p,
+                      const float *B, int N, int IC, int OC, int ldo, int R, float scale, float p,
                       uint64_t seed) {
     if (N == 0) return;
     // dB (OC, R) += scale · dout^T (OC, N) · u (N, R)
     if (dB)
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, OC, R, N, scale, dout, OC, u, R,
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, OC, R, N, scale, dout, ldo, u, R,
                     1.0f, dB, R);
     if (!dA && !dinp) return;
     // du (N, R) = scale · dout (N, OC) · B (OC, R)
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, R, OC, scale, dout, OC, B, R, 0.0f,
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, R, OC, scale, dout, ldo, B, R, 0.0f,
                 du, R);
     if (dA) {
         const float *x = dropout_apply(xd, inp, (size_t)N * IC, p, seed);

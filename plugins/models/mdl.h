@@ -138,6 +138,14 @@ void mdl_lin_backward(const mdl *m, const mdl_lin *l, float *dinp, float *du, fl
                       const float *dout, const float *u, const float *inp, int N, int train,
                       uint64_t seed);
 
+/* Linears reading the same input with outputs side by side in out (N, ΣOC) — q/k/v,
+ * gate/up: one sgemm over the concatenated weights when they are contiguous (they are, by
+ * registration order), so the input is packed once. u: one LoRA buffer per member. */
+void mdl_lin_group_forward(const mdl *m, const mdl_lin *ls, int n, float *out, float *const *u,
+                           float *xd, const float *inp, int N, int train, uint64_t seed);
+void mdl_lin_group_backward(const mdl *m, const mdl_lin *ls, int n, float *dinp, int overwrite,
+                            float *du, float *xd, const float *dout, float *const *u,
+                            const float *inp, int N, int train, uint64_t seed);
 /* the same, overwriting dinp instead of accumulating (first writer of a fresh buffer) */
 void mdl_lin_backward_ex(const mdl *m, const mdl_lin *l, float *dinp, int overwrite, float *du,
                          float *xd, const float *dout, const float *u, const float *inp, int N,
@@ -154,12 +162,13 @@ float *bump_take(bump *b, size_t n);
 
 typedef struct dec_acts {
     float *ln1, *rstd1;   /* (N, C), (N) */
-    float *q, *k, *v;     /* (N, NH·HS), (N, NKV·HS) ×2, after RoPE */
+    float *qkv;           /* (N, QKV) rows [q (NH·HS) | k (NKV·HS) | v (NKV·HS)], q/k after RoPE */
     float *att;           /* Σ_b NH·T_b² */
     float *atty;          /* (N, NH·HS) */
     float *xmid;          /* (N, C) residual after attention */
     float *ln2, *rstd2;   /* (N, C), (N) */
-    float *gate, *up, *hact; /* (N, F) */
+    float *gu;            /* (N, 2F) rows [gate | up] */
+    float *hact;          /* (N, F) */
     float *u[DEC_NLIN];   /* (N, R) LoRA intermediates, NULL without LoRA */
 } dec_acts;
 
@@ -199,7 +208,7 @@ typedef struct dec_ws {
     float *hsel, *logits; /* (M, C), (M, V) */
     float *logprob;      /* (M) */
     /* backward */
-    float *dres, *dln, *dq, *dk, *dv, *datty, *dgate, *dup, *dh, *attscr, *xd, *du;
+    float *dres, *dln, *dqkv, *datty, *dgu, *dh, *attscr, *xd, *du;
     float *dlogits, *dhsel;
 } dec_ws;
 

@@ -29,18 +29,19 @@ void nn_linear_backward_ex(float *dinp, int overwrite_dinp, float *dw, float *db
                            const float *dout, const float *inp, const float *w, int N, int IC,
                            int OC);
 
-/* LoRA path (PEFT): out (N, OC) += scale · (drop(inp) · A^T) · B^T with A (R, IC), B (OC, R).
+/* LoRA path (PEFT): out (N, OC) += scale · (drop(inp) · A^T) · B^T with A (R, IC), B (OC, R);
+ * out / dout rows are ldo floats apart (ldo >= OC: a column slice of a fused output).
  * u (N, R) = drop(inp) · A^T is saved for backward. Dropout (probability p, inverted
  * scaling) uses a counter-based hash of (seed, element index), so backward and
  * recomputation regenerate the identical mask without storing it. xd is scratch (N, IC),
  * used only when p > 0. */
 void nn_lora_forward(float *out, float *u, float *xd, const float *inp, const float *A,
-                     const float *B, int N, int IC, int OC, int R, float scale, float p,
+                     const float *B, int N, int IC, int OC, int ldo, int R, float scale, float p,
                      uint64_t seed);
 /* du is scratch (N, R); xd scratch (N, IC) when p > 0. */
 void nn_lora_backward(float *dinp, float *dA, float *dB, float *du, float *xd,
                       const float *dout, const float *u, const float *inp, const float *A,
-                      const float *B, int N, int IC, int OC, int R, float scale, float p,
+                      const float *B, int N, int IC, int OC, int ldo, int R, float scale, float p,
                       uint64_t seed);
 /* The dropout keep-decision for element i (exposed for tests). */
 int nn_dropout_keep(uint64_t seed, uint64_t i, float p);
@@ -61,27 +62,30 @@ void nn_layernorm_backward(float *dinp, float *dw, float *db, const float *dout,
 /* ---------------------------------------------------------------- RoPE */
 /* Tables cos/sin (maxT, HS/2): angle = pos · theta^(-2i/HS). */
 void nn_rope_tables(float *cos_t, float *sin_t, int maxT, int HS, float theta);
-/* In place on x (N, H, HS) with HF's rotate_half convention (first half pairs with second
- * half): x1' = x1 cos - x2 sin, x2' = x2 cos + x1 sin. pos (N) is each row's position. */
-void nn_rope_forward(float *x, const int *pos, const float *cos_t, const float *sin_t, int N,
-                     int H, int HS);
+/* In place on x (N, H, HS), rows ld floats apart, with HF's rotate_half convention (first
+ * half pairs with second half): x1' = x1 cos - x2 sin, x2' = x2 cos + x1 sin. pos (N) is
+ * each row's position. */
+void nn_rope_forward(float *x, int ld, const int *pos, const float *cos_t, const float *sin_t,
+                     int N, int H, int HS);
 /* In place on dx (N, H, HS): the transposed rotation. */
-void nn_rope_backward(float *dx, const int *pos, const float *cos_t, const float *sin_t,
+void nn_rope_backward(float *dx, int ld, const int *pos, const float *cos_t, const float *sin_t,
                       int N, int H, int HS);
 
 /* ---------------------------------------------------------------- attention */
 /* One attention call over Tq queries and Tk keys (one sequence or one image).
- * q, out (Tq, NH·HS) with row stride qs; k, v (Tk, NKV·HS) with row stride kvs; att
+ * q (Tq, NH·HS) with row stride qs, out (Tq, NH·HS) with row stride os; k, v (Tk, NKV·HS)
+ * with row stride kvs; att
  * (NH, Tq, Tk) saved probabilities. Query head h reads key/value head h / (NH/NKV).
  * causal: query i sees keys j <= i (requires Tq == Tk). Scale 1/sqrt(HS). */
 void nn_attention_forward(float *out, float *att, const float *q, const float *k,
                           const float *v, int Tq, int Tk, int NH, int NKV, int HS, int qs,
-                          int kvs, int causal);
-/* dq, dk, dv may each be NULL. scratch: Tq·Tk floats. overwrite: write dq/dk/dv of this
+                          int kvs, int os, int causal);
+/* dq (stride qs), dk, dv (stride kvs) may each be NULL; dout has stride os. scratch: Tq·Tk
+ * floats. overwrite: write dq/dk/dv of this
  * call's rows instead of accumulating (saves zeroing them first). */
 void nn_attention_backward(float *dq, float *dk, float *dv, float *scratch, const float *dout,
                            const float *att, const float *q, const float *k, const float *v,
-                           int Tq, int Tk, int NH, int NKV, int HS, int qs, int kvs,
+                           int Tq, int Tk, int NH, int NKV, int HS, int qs, int kvs, int os,
                            int overwrite);
 
 /* ---------------------------------------------------------------- activations */

@@ -17,14 +17,14 @@ void nn_rope_tables(float *cos_t, float *sin_t, int maxT, int HS, float theta) {
     }
 }
 
-static void rotate(float *x, const int *pos, const float *cos_t, const float *sin_t, int N,
-                   int H, int HS, float sign) {
+static void rotate(float *x, int ld, const int *pos, const float *cos_t, const float *sin_t,
+                   int N, int H, int HS, float sign) {
     int h = HS / 2;
     for (int n = 0; n < N; n++) {
         const float *c = cos_t + (size_t)pos[n] * h;
         const float *s = sin_t + (size_t)pos[n] * h;
         for (int hd = 0; hd < H; hd++) {
-            float *v = x + ((size_t)n * H + hd) * HS;
+            float *v = x + (size_t)n * ld + (size_t)hd * HS;
             for (int i = 0; i < h; i++) {
                 float x1 = v[i], x2 = v[i + h];
                 float sn = sign * s[i];
@@ -36,13 +36,13 @@ static void rotate(float *x, const int *pos, const float *cos_t, const float *si
 }
 
 // x (N, H, HS) in place
-void nn_rope_forward(float *x, const int *pos, const float *cos_t, const float *sin_t, int N,
-                     int H, int HS) {
-    rotate(x, pos, cos_t, sin_t, N, H, HS, 1.0f);
+void nn_rope_forward(float *x, int ld, const int *pos, const float *cos_t, const float *sin_t,
+                     int N, int H, int HS) {
+    rotate(x, ld, pos, cos_t, sin_t, N, H, HS, 1.0f);
 }
 
 // dx (N, H, HS) in place: R(θ)^T = R(-θ)
-void nn_rope_backward(float *dx, const int *pos, const float *cos_t, const float *sin_t,
+void nn_rope_backward(float *dx, int ld, const int *pos, const float *cos_t, const float *sin_t,
                       int N, int H, int HS) {
-    rotate(dx, pos, cos_t, sin_t, N, H, HS, -1.0f);
+    rotate(dx, ld, pos, cos_t, sin_t, N, H, HS, -1.0f);
 }

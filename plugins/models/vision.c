@@ -114,7 +114,7 @@ static void block_forward(const mdl *m, int l, const vis_ws *ws, vit_acts *a, co
     for (int i = 0; i < ws->NI; i++) {
         size_t o = (size_t)i * P * D;
         nn_attention_forward(a->atty + o, a->att + (size_t)i * c->NH * P * P, a->q + o, a->k + o,
-                             a->v + o, P, P, c->NH, c->NH, HS, D, D, 0);
+                             a->v + o, P, P, c->NH, c->NH, HS, D, D, D, 0);
     }
     mdl_lin_forward(m, &L->lin[VO], a->xmid, a->u[VO], xd, a->atty, NP, train, seed);
     size_t nd = (size_t)NP * D;
@@ -143,7 +143,7 @@ static void block_backward(const mdl *m, int l, vis_ws *ws, const vit_acts *a, c
         size_t o = (size_t)i * P * D;
         nn_attention_backward(ws->dq + o, ws->dk + o, ws->dv + o, ws->attscr, ws->datty + o,
                               a->att + (size_t)i * c->NH * P * P, a->q + o, a->k + o, a->v + o,
-                              P, P, c->NH, c->NH, HS, D, D, 1);
+                              P, P, c->NH, c->NH, HS, D, D, D, 1);
     }
     mdl_lin_backward_ex(m, &L->lin[VQ], ws->dln, 1, ws->du, ws->xd, ws->dq, a->u[VQ], a->ln1, NP, 1, seed);
     mdl_lin_backward(m, &L->lin[VK], ws->dln, ws->du, ws->xd, ws->dk, a->u[VK], a->ln1, NP, 1, seed);
@@ -182,7 +182,7 @@ void vis_forward(const mdl *m, run_mode mode, vis_ws *ws, uint64_t seed) {
     for (int i = 0; i < NI; i++)
         nn_attention_forward(ws->ratty + (size_t)i * Q * D, ws->ratt + (size_t)i * r->NH * Q * P,
                              ws->qp, ws->kp + (size_t)i * P * D, ws->vp + (size_t)i * P * D, Q, P,
-                             r->NH, r->NH, HS, D, D, 0);
+                             r->NH, r->NH, HS, D, D, D, 0);
     mdl_lin_forward(m, &r->out, ws->ro, ws->u_out, ws->xd, ws->ratty, NQ, train, seed);
     nn_layernorm_forward(ws->rpost, ws->rpmean, ws->rprstd, ws->ro, PW(m, r->ilnpw), PW(m, r->ilnpb), NQ, D, r->eps);
     // out (NQ, D) = rpost (NQ, D) · proj (D, D)
@@ -222,7 +222,7 @@ void vis_backward(const mdl *m, run_mode mode, vis_ws *ws, uint64_t seed) {
                               ws->attscr, ws->dratty + (size_t)i * Q * D,
                               ws->ratt + (size_t)i * r->NH * Q * P, ws->qp,
                               ws->kp + (size_t)i * P * D, ws->vp + (size_t)i * P * D, Q, P,
-                              r->NH, r->NH, HS, D, D, 0);
+                              r->NH, r->NH, HS, D, D, D, 0);
     const float *W = PW(m, r->iinw);
     float *gW = mdl_grad(m, r->iinw), *gB = mdl_grad(m, r->iinb);
     memset(ws->dqn, 0, (size_t)Q * D * sizeof(float));
