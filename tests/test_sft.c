@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/wait.h>
 #include <cjson/cJSON.h>
 #include <mergeval/mergeval.h>
 #include "../plugins/sft/sft.h"
@@ -1110,6 +1111,68 @@ START_TEST(corrupt_checkpoint_refused)
 }
 END_TEST
 
+/* ================================================================ the CLI */
+static int run_cli(const char *args, char *out, size_t cap)
+{
+    char *plugdir = mv_registry_builtin_dir(); /* <build>/lib/mergeval/plugins */
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd, "%s/../../../bin/mergeval --no-progress %s 2>&1", plugdir, args);
+    mv_free(plugdir);
+    FILE *f = popen(cmd, "r");
+    ck_assert_ptr_nonnull(f);
+    size_t n = fread(out, 1, cap - 1, f);
+    out[n] = '\0';
+    int st = pclose(f);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+START_TEST(cli_train)
+{
+    static char out[1 << 16];
+    char *d = tmpdir();
+    char cfg[512], args[2048];
+    snprintf(cfg, sizeof cfg, "%s/cfg.json", d);
+    FILE *f = fopen(cfg, "w");
+    fputs("{\"trainer\": \"sft\", \"model\": {\"arch\": \"llama\", \"config\": {" TINY_DEC "}},"
+          " \"datasets\": {\"general\": {\"path\": \"tests/data/sft/general/train.jsonl\", \"loader\": \"text\"}},"
+          " \"params\": {\"tune_llm\": true, \"lr\": 1e-2, \"batch_size\": 4, \"max_steps\": 6,"
+          " \"max_len\": 32, \"log_every\": 3, \"save_every\": 3}}", f);
+    fclose(f);
+    /* a parameter of the wrong type: exit 2, the JSON path in one error line */
+    snprintf(args, sizeof args, "train %s --out %s/o --set lr='\"1e-4\"'", cfg, d);
+    ck_assert_int_eq(run_cli(args, out, sizeof out), 2);
+    ck_assert_msg(strstr(out, "$.params.lr: expected number, got string \"1e-4\"") != NULL, "%s", out);
+    snprintf(args, sizeof args, "train %s", cfg);
+    ck_assert_int_eq(run_cli(args, out, sizeof out), 2);
+    ck_assert_msg(strstr(out, "--out") != NULL, "%s", out);
+    /* a run, then --resume of a finished run gives the same files */
+    snprintf(args, sizeof args, "train %s --out %s/o", cfg, d);
+    ck_assert_msg(run_cli(args, out, sizeof out) == 0, "%s", out);
+    ck_assert_msg(strstr(out, "trained 6 steps") && strstr(out, "-> ") && strstr(out, "full weights"),
+                  "%s", out);
+    char p1[600], p2[600];
+    snprintf(p1, sizeof p1, "%s/o/model.safetensors", d);
+    size_t l1, l2;
+    char *a = NULL, *b = NULL;
+    mv_error err;
+    ck_assert_int_eq(mv_read_file(p1, 0, &a, &l1, &err), MV_OK);
+    snprintf(args, sizeof args, "train %s --out %s/o --resume", cfg, d);
+    ck_assert_msg(run_cli(args, out, sizeof out) == 0, "%s", out);
+    ck_assert_ptr_nonnull(strstr(out, "resuming from"));
+    ck_assert_int_eq(mv_read_file(p1, 0, &b, &l2, &err), MV_OK);
+    ck_assert(l1 == l2 && memcmp(a, b, l1) == 0);
+    mv_free(a);
+    mv_free(b);
+    /* --set with a dotted path edits the config: LoRA with tune_llm is refused */
+    snprintf(args, sizeof args, "train %s --out %s/o2 --set params.use_lora=true", cfg, d);
+    ck_assert_int_eq(run_cli(args, out, sizeof out), 2);
+    ck_assert_msg(strstr(out, "simultaneously") != NULL, "%s", out);
+    snprintf(p2, sizeof p2, "%s", d);
+    mv_remove_tree(p2, NULL);
+    free(d);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("sft");
@@ -1141,6 +1204,7 @@ static Suite *suite(void)
     tcase_add_test(pl, train_config_errors);
     tcase_add_test(pl, e2e_llama_full_then_lora_merge);
     tcase_add_test(pl, e2e_tinyvlm_lora_mixed);
+    tcase_add_test(pl, cli_train);
     suite_add_tcase(s, pl);
     return s;
 }
