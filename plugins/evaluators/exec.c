@@ -48,8 +48,10 @@ static mv_status substitute(const char *arg, const mv_eval_request *req, char **
     char num[32];
     for (const char *s = arg; *s;) {
         if (*s == '{') {
-            const char *e = strchr(s, '}');
-            if (e) {
+            /* a placeholder is {lower_case_name}; other braces (JSON, code) are literal */
+            const char *e = s + 1;
+            while ((*e >= 'a' && *e <= 'z') || *e == '_') e++;
+            if (*e == '}' && e > s + 1) {
                 size_t l = (size_t)(e - s - 1);
                 const char *v = NULL;
                 if (l == 5 && !strncmp(s + 1, "model", 5)) v = req->model_path;
@@ -87,7 +89,7 @@ nomem:
 
 static const char *tail(const strbuf *b)
 {
-    if (!b->d) return "";
+    if (!b->d || !b->n) return "(empty)";
     return b->n > TAIL_MAX ? b->d + b->n - TAIL_MAX : b->d;
 }
 
@@ -98,11 +100,11 @@ static mv_status run_command(char **argv, char **envp, double timeout, strbuf *s
     int po[2], pe[2];
     *timed_out = 0;
     if (pipe2(po, O_CLOEXEC) || pipe2(pe, O_CLOEXEC))
-        return mv_errorf(err, MV_E_IO, "exec: pipe: %s", strerror(errno));
+        return mv_errorf(err, MV_E_IO, "pipe: %s", strerror(errno));
     pid_t pid = fork();
     if (pid < 0) {
         close(po[0]); close(po[1]); close(pe[0]); close(pe[1]);
-        return mv_errorf(err, MV_E_IO, "exec: fork: %s", strerror(errno));
+        return mv_errorf(err, MV_E_IO, "fork: %s", strerror(errno));
     }
     if (pid == 0) {
         setpgid(0, 0);
@@ -133,7 +135,7 @@ static mv_status run_command(char **argv, char **envp, double timeout, strbuf *s
         int r = poll(fds, 2, ms);
         if (r < 0) {
             if (errno == EINTR) continue;
-            st = mv_errorf(err, MV_E_IO, "exec: poll: %s", strerror(errno));
+            st = mv_errorf(err, MV_E_IO, "poll: %s", strerror(errno));
             break;
         }
         for (int k = 0; k < 2; k++) {
@@ -248,7 +250,7 @@ static mv_status add_metrics(cJSON *obj, const cJSON *directions, mv_metrics *ou
 {
     for (cJSON *c = obj->child; c; c = c->next) {
         if (!valid_metric_name(c->string))
-            return mv_errorf(err, MV_E_FORMAT, "exec: metric name \"%s\" is invalid (use "
+            return mv_errorf(err, MV_E_FORMAT, "metric name \"%s\" is invalid (use "
                              "[A-Za-z0-9_.-])", c->string);
         mv_direction dir = MV_HIGHER_IS_BETTER;
         const cJSON *dj = directions ? cJSON_GetObjectItemCaseSensitive(directions, c->string) : NULL;
@@ -257,7 +259,7 @@ static mv_status add_metrics(cJSON *obj, const cJSON *directions, mv_metrics *ou
         if (cJSON_IsString(d)) {
             if (!strcmp(d->valuestring, "lower")) dir = MV_LOWER_IS_BETTER;
             else if (strcmp(d->valuestring, "higher"))
-                return mv_errorf(err, MV_E_FORMAT, "exec: metric %s: direction must be \"higher\" "
+                return mv_errorf(err, MV_E_FORMAT, "metric %s: direction must be \"higher\" "
                                  "or \"lower\"", c->string);
         }
         mv_status st;
@@ -281,11 +283,11 @@ static mv_status add_metrics(cJSON *obj, const cJSON *directions, mv_metrics *ou
             } else if (cJSON_IsNumber(val)) {
                 st = mv_metrics_scalar(out, c->string, val->valuedouble, dir, ds, err);
             } else {
-                return mv_errorf(err, MV_E_FORMAT, "exec: metric %s: expected a number, or an "
+                return mv_errorf(err, MV_E_FORMAT, "metric %s: expected a number, or an "
                                  "object with \"value\" or \"num\"", c->string);
             }
         } else {
-            return mv_errorf(err, MV_E_FORMAT, "exec: metric %s: expected a number or an object",
+            return mv_errorf(err, MV_E_FORMAT, "metric %s: expected a number or an object",
                              c->string);
         }
         if (st != MV_OK) return st;
@@ -354,24 +356,24 @@ mv_status ev_exec_run(mv_context *ctx, const mv_eval_request *req, const mv_para
     if (mf && *mf && (st = substitute(mf, req, &mfile, err)) != MV_OK) goto out;
     if (itf && *itf && (st = substitute(itf, req, &ifile, err)) != MV_OK) goto out;
 
-    mv_log(ctx, MV_LOG_INFO, "exec: running %s (timeout %.0f s)", argv[0], timeout);
+    mv_log(ctx, MV_LOG_INFO, "exec evaluator: running %s (timeout %g s)", argv[0], timeout);
     int status = 0, timed_out = 0;
     double t0 = mv_now();
     if ((st = run_command(argv, envp, timeout, &so, &se, &status, &timed_out, err)) != MV_OK)
         goto out;
     if (timed_out) {
-        st = mv_errorf(err, MV_E_RUNTIME, "exec: %s timed out after %.1f s (timeout: %g s; killed "
+        st = mv_errorf(err, MV_E_RUNTIME, "%s timed out after %.1f s (timeout: %g s; killed "
                        "its process group); stderr tail:\n%s", argv[0], mv_now() - t0, timeout,
                        tail(&se));
         goto out;
     }
     if (WIFSIGNALED(status)) {
-        st = mv_errorf(err, MV_E_RUNTIME, "exec: %s killed by signal %d; stderr tail:\n%s",
+        st = mv_errorf(err, MV_E_RUNTIME, "%s killed by signal %d; stderr tail:\n%s",
                        argv[0], WTERMSIG(status), tail(&se));
         goto out;
     }
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-        st = mv_errorf(err, MV_E_RUNTIME, "exec: %s exited with status %d; stderr tail:\n%s",
+        st = mv_errorf(err, MV_E_RUNTIME, "%s exited with status %d; stderr tail:\n%s",
                        argv[0], WIFEXITED(status) ? WEXITSTATUS(status) : -1, tail(&se));
         goto out;
     }
@@ -380,7 +382,7 @@ mv_status ev_exec_run(mv_context *ctx, const mv_eval_request *req, const mv_para
     if (mfile) {
         size_t len;
         if ((st = mv_read_file(mfile, 0, &text, &len, err)) != MV_OK) {
-            mv_error_prefix(err, "exec: metrics_file");
+            mv_error_prefix(err, "metrics_file");
             goto out;
         }
         json_text = text;
@@ -406,7 +408,7 @@ mv_status ev_exec_run(mv_context *ctx, const mv_eval_request *req, const mv_para
             }
         }
         if (!res) {
-            st = mv_errorf(err, MV_E_FORMAT, "exec: %s printed no JSON object of metrics on %s "
+            st = mv_errorf(err, MV_E_FORMAT, "%s printed no JSON object of metrics on %s "
                            "(got: %.200s); stderr tail:\n%s", argv[0], from, json_text, tail(&se));
             goto out;
         }
@@ -418,7 +420,7 @@ mv_status ev_exec_run(mv_context *ctx, const mv_eval_request *req, const mv_para
     if (ifile && mv_path_exists(ifile)) {
         if ((st = read_items(ifile, out, err)) != MV_OK) goto out;
     } else if (ifile) {
-        st = mv_errorf(err, MV_E_NOT_FOUND, "exec: items_file %s was not written by %s", ifile,
+        st = mv_errorf(err, MV_E_NOT_FOUND, "items_file %s was not written by %s", ifile,
                        argv[0]);
         goto out;
     }
