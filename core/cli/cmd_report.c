@@ -41,7 +41,7 @@ int mv_cmd_report(mv_cli *cli, int argc, char **argv)
     mv_free(text);
     mv_free(rj);
     mv_thumb_source *ts = mv_thumb_source_new(cli->ctx, dir);
-    if (ts) { o.thumb = mv_thumb_lookup; o.thumb_user = ts; }
+    if (ts) { o.thumb = mv_thumb_lookup; o.item_text = mv_thumb_text; o.thumb_user = ts; }
     cJSON *sum = NULL;
     mv_error err = { 0 };
     int gf = 0;

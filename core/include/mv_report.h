@@ -28,6 +28,8 @@ typedef struct mv_report_options {
     mv_stats_options stats;
     mv_thumb_fn thumb;      /* may be NULL */
     void *thumb_user;
+    mv_thumb_fn item_text;  /* the item's text (caption / document), mv_malloc'd; may be NULL.
+                               Called with thumb_user. */
     size_t worst_items;     /* per metric in the report (default 5) */
 } mv_report_options;
 void mv_report_options_default(mv_report_options *o);
@@ -47,7 +49,8 @@ mv_status mv_report_build_run(const char *run_dir, const mv_report_options *o, c
 /* Render. Returned strings are malloc'd (free()). */
 char *mv_report_junit(const cJSON *summary);
 char *mv_report_markdown(const cJSON *summary);
-/* thumbs: object evaluation → item id → data URI (may be NULL). */
+/* thumbs: object evaluation → item id → {"src": data URI, "text": item text} (either may be
+ * absent; a plain string is taken as "src"); may be NULL. */
 char *mv_report_html(const cJSON *summary, const cJSON *thumbs);
 /* Plain-text table for the terminal. */
 void mv_report_print(FILE *f, const cJSON *summary);
@@ -66,6 +69,7 @@ typedef struct mv_thumb_source mv_thumb_source;
 mv_thumb_source *mv_thumb_source_new(mv_context *ctx, const char *run_dir);
 void mv_thumb_source_free(mv_thumb_source *t);
 char *mv_thumb_lookup(void *thumb_source, const char *evaluation, const char *item_id);
+char *mv_thumb_text(void *thumb_source, const char *evaluation, const char *item_id);
 
 /* Encode RGB pixels as a PNG data URI (scaled up by an integer factor). mv_malloc'd. */
 char *mv_png_data_uri(const unsigned char *rgb, int w, int h, int scale);

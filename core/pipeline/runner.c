@@ -368,7 +368,7 @@ mv_status mv_pipeline_run(mv_context *ctx, const mv_pipeline *p, const mv_run_op
         ro.stats.resamples = p->resamples;
         ro.stats.seed = p->seed * 31 + 7;
         mv_thumb_source *ts = mv_thumb_source_new(ctx, o->out_dir);
-        if (ts) { ro.thumb = mv_thumb_lookup; ro.thumb_user = ts; }
+        if (ts) { ro.thumb = mv_thumb_lookup; ro.item_text = mv_thumb_text; ro.thumb_user = ts; }
         st = mv_report_run(o->out_dir, &ro, gates_failed, err);
         mv_thumb_source_free(ts);
     }

@@ -196,8 +196,16 @@ char *mv_report_html(const cJSON *summary, const cJSON *thumbs)
         for (const cJSON *it = w->child; it; it = it->next) {
             sb_raw(&b, "<tr><td class=\"l\"><code>");
             sb_esc(&b, jstr(it, "id"));
-            sb_raw(&b, "</code></td><td>");
-            const cJSON *uri = tev ? cJSON_GetObjectItem(tev, jstr(it, "id")) : NULL;
+            sb_raw(&b, "</code>");
+            const cJSON *entry = tev ? cJSON_GetObjectItem(tev, jstr(it, "id")) : NULL;
+            const cJSON *uri = cJSON_IsObject(entry) ? cJSON_GetObjectItem(entry, "src") : entry;
+            const cJSON *text = cJSON_IsObject(entry) ? cJSON_GetObjectItem(entry, "text") : NULL;
+            if (cJSON_IsString(text)) {
+                sb_raw(&b, "<br><span class=\"meta\">");
+                sb_esc(&b, text->valuestring);
+                sb_raw(&b, "</span>");
+            }
+            sb_raw(&b, "</td><td>");
             if (cJSON_IsString(uri)) {
                 sb_raw(&b, "<img class=\"thumb\" alt=\"\" src=\"");
                 sb_raw(&b, uri->valuestring);

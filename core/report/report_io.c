@@ -21,7 +21,7 @@ mv_status mv_report_write_all(const char *dir, const cJSON *summary, const mv_re
 {
     cJSON *thumbs = cJSON_CreateObject();
     const cJSON *metrics = cJSON_GetObjectItem(summary, "metrics");
-    if (o && o->thumb)
+    if (o && (o->thumb || o->item_text))
         for (const cJSON *m = metrics ? metrics->child : NULL; m; m = m->next) {
             const char *ev = cJSON_GetObjectItem(m, "evaluation")->valuestring;
             const cJSON *w = cJSON_GetObjectItem(m, "worst_items");
@@ -30,9 +30,13 @@ mv_status mv_report_write_all(const char *dir, const cJSON *summary, const mv_re
                 cJSON *te = cJSON_GetObjectItem(thumbs, ev);
                 if (!te) te = cJSON_AddObjectToObject(thumbs, ev);
                 if (cJSON_GetObjectItem(te, id)) continue;
-                char *uri = o->thumb(o->thumb_user, ev, id);
-                if (uri) cJSON_AddStringToObject(te, id, uri);
+                cJSON *entry = cJSON_AddObjectToObject(te, id);
+                char *uri = o->thumb ? o->thumb(o->thumb_user, ev, id) : NULL;
+                if (uri) cJSON_AddStringToObject(entry, "src", uri);
                 mv_free(uri);
+                char *text = o->item_text ? o->item_text(o->thumb_user, ev, id) : NULL;
+                if (text) cJSON_AddStringToObject(entry, "text", text);
+                mv_free(text);
             }
         }
     char *json = cJSON_Print(summary);
@@ -134,21 +138,38 @@ static mv_dataset *dataset_for(mv_thumb_source *t, const char *evaluation)
     return ds;
 }
 
-char *mv_thumb_lookup(void *user, const char *evaluation, const char *item_id)
+/* The item with this id (linear scan: reports look up a handful of items). */
+static int find_item(void *user, const char *evaluation, const char *item_id, mv_item *it)
 {
     mv_thumb_source *t = user;
     mv_dataset *ds = t ? dataset_for(t, evaluation) : NULL;
-    if (!ds) return NULL;
-    for (size_t i = 0; i < ds->n_items; i++) {
-        mv_item it;
+    for (size_t i = 0; ds && i < ds->n_items; i++) {
         mv_error err;
-        if (mv_dataset_get(ds, i, &it, &err) != MV_OK) continue;
-        if (!it.id || strcmp(it.id, item_id) != 0) continue;
-        if (!it.has_image) return NULL;
-        int scale = it.image.width <= 48 ? 2 : 1;
-        return mv_png_data_uri(it.image.rgb, it.image.width, it.image.height, scale);
+        if (mv_dataset_get(ds, i, it, &err) != MV_OK) continue;
+        if (it->id && strcmp(it->id, item_id) == 0) return 1;
     }
-    return NULL;
+    return 0;
+}
+
+char *mv_thumb_lookup(void *user, const char *evaluation, const char *item_id)
+{
+    mv_item it;
+    if (!find_item(user, evaluation, item_id, &it) || !it.has_image) return NULL;
+    int scale = it.image.width <= 48 ? 2 : 1;
+    return mv_png_data_uri(it.image.rgb, it.image.width, it.image.height, scale);
+}
+
+char *mv_thumb_text(void *user, const char *evaluation, const char *item_id)
+{
+    mv_item it;
+    if (!find_item(user, evaluation, item_id, &it) || !it.text) return NULL;
+    /* A line of context, not the whole document. */
+    size_t n = strlen(it.text), max = 140;
+    char *out = mv_malloc((n < max ? n : max) + 4);
+    if (!out) return NULL;
+    memcpy(out, it.text, n < max ? n : max);
+    strcpy(out + (n < max ? n : max), n < max ? "" : "...");
+    return out;
 }
 
 /* ---------------------------------------------------------------- history */
