@@ -296,10 +296,16 @@ static double model_loss(void *c_) {
     return L;
 }
 
+static const char *LLAMA_TINY_TIED = "{\"hidden_size\": 16, \"num_hidden_layers\": 2, "
+    "\"num_attention_heads\": 2, \"num_key_value_heads\": 1, \"intermediate_size\": 20, "
+    "\"max_position_embeddings\": 32, \"tie_word_embeddings\": true, \"rope_theta\": 500000.0}";
+static int g_tied; /* model_setup: use the tied-head llama config */
+
 static void model_setup(model_ctx *c, int vlm) {
     mv_error err;
     memset(c, 0, sizeof *c);
-    ck_assert_int_eq(mdl_create(vlm ? VLM_TINY : LLAMA_TINY, 5, vlm, &c->m, &err), MV_OK);
+    const char *cfg = vlm ? VLM_TINY : g_tied ? LLAMA_TINY_TIED : LLAMA_TINY;
+    ck_assert_int_eq(mdl_create(cfg, 5, vlm, &c->m, &err), MV_OK);
     /* larger weights than the 0.02 init so gradients are well above float noise */
     for (size_t i = 0; i < c->m->ops->n_params(c->m); i++) {
         mv_param_ref *p = c->m->ops->param(c->m, i);
@@ -381,6 +387,12 @@ static void check_model(int vlm, int ckpt, int lora, int freeze_vision) {
 START_TEST(test_llama_grad) { check_model(0, 0, 0, 0); }
 END_TEST
 START_TEST(test_llama_grad_ckpt) { check_model(0, 1, 0, 0); }
+END_TEST
+START_TEST(test_llama_grad_tied_mqa) { /* tied head (grads from head + embedding), 1 kv head */
+    g_tied = 1;
+    check_model(0, 0, 0, 0);
+    g_tied = 0;
+}
 END_TEST
 START_TEST(test_llama_grad_lora_frozen) { check_model(0, 0, 1, 0); }
 END_TEST
@@ -590,6 +602,7 @@ static Suite *suite(void) {
     tcase_set_timeout(mt, 60);
     tcase_add_test(mt, test_llama_grad);
     tcase_add_test(mt, test_llama_grad_ckpt);
+    tcase_add_test(mt, test_llama_grad_tied_mqa);
     tcase_add_test(mt, test_llama_grad_lora_frozen);
     tcase_add_test(mt, test_vlm_grad);
     tcase_add_test(mt, test_vlm_grad_ckpt);
