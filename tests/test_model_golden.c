@@ -278,6 +278,9 @@ START_TEST(test_create_and_probe) {
     ck_assert_int_eq(mv_model_create(g_ctx, "llama", "{\"hidden_size\": 30, \"num_attention_heads\": 4}",
                                      7, NULL, &m, &err), MV_E_INPUT);
     ck_assert_ptr_nonnull(strstr(err.msg, "hidden_size"));
+    ck_assert_int_eq(mv_model_create(g_ctx, "llama", "{\"rope_scaling\": {\"rope_type\": \"llama3\"}}",
+                                     7, NULL, &m, &err), MV_E_UNSUPPORTED);
+    ck_assert_ptr_nonnull(strstr(err.msg, "rope_scaling"));
     ck_assert_int_eq(mv_model_create(g_ctx, "nosuch", NULL, 7, NULL, &m, &err), MV_E_NOT_FOUND);
     ck_assert_ptr_nonnull(strstr(err.msg, "tinyvlm"));
 }

@@ -86,6 +86,21 @@ mv_status mdl_config_parse(mdl *m, const char *json, int is_vlm, mv_error *err) 
         goto fail;
     }
     c->HS = c->C / c->NH;
+    if (u) { /* HF Llama options this implementation does not have: refuse, don't ignore */
+        const cJSON *rs = cJSON_GetObjectItemCaseSensitive(u, "rope_scaling");
+        const cJSON *ab = cJSON_GetObjectItemCaseSensitive(u, "attention_bias");
+        const cJSON *mb = cJSON_GetObjectItemCaseSensitive(u, "mlp_bias");
+        const cJSON *act = cJSON_GetObjectItemCaseSensitive(u, "hidden_act");
+        const char *what = rs && !cJSON_IsNull(rs) ? "rope_scaling" : cJSON_IsTrue(ab) ? "attention_bias"
+                         : cJSON_IsTrue(mb) ? "mlp_bias"
+                         : act && !(cJSON_IsString(act) && strcmp(act->valuestring, "silu") == 0) ? "hidden_act"
+                         : NULL;
+        if (what) {
+            st = mv_errorf(err, MV_E_UNSUPPORTED, "config.json: $.%s: not supported by the "
+                           "reference llama (plain RoPE, no attention/MLP biases, SiLU only)", what);
+            goto fail;
+        }
+    }
     if (is_vlm) {
         const cJSON *uv = u ? cJSON_GetObjectItemCaseSensitive(u, "vision_config") : NULL;
         const cJSON *dv = cJSON_GetObjectItemCaseSensitive(d, "vision_config");
