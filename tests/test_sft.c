@@ -822,6 +822,13 @@ START_TEST(peft_adapter_written)
     char *tmp = mv_path_join(d, ".output.tmp");
     ck_assert(!mv_path_exists(tmp)); /* published, nothing left behind */
     mv_free(tmp);
+    /* the same directory reused for full weights: the adapter files go away */
+    c.output_full = 1;
+    ck_assert_msg(run_train(&c, d, 0, NULL, &res, &err) == MV_OK, "%s", err.msg);
+    char *gone = mv_path_join(d, "adapter_config.json"), *there = mv_path_join(d, "params.bin");
+    ck_assert(!mv_path_exists(gone) && mv_path_exists(there));
+    mv_free(gone);
+    mv_free(there);
     t_free(&m->base);
     mv_remove_tree(d, NULL);
     free(d);

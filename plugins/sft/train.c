@@ -187,8 +187,31 @@ static mv_status write_output(loop *L, const char *target, const char *base_mode
     } else {
         st = sft_write_adapter(L->ctx, L->m, L->c, target, base_model_path, tmp, err);
     }
-    if (st == MV_OK)
+    if (st == MV_OK) {
+        /* an earlier run's output of the other kind (adapter vs full weights) must not
+         * survive beside this one: loaders would see both */
+        DIR *dd = opendir(out_dir);
+        struct dirent *e;
+        while (dd && (e = readdir(dd)) != NULL) {
+            const char *n = e->d_name;
+            size_t len = strlen(n);
+            int ours = strcmp(n, "adapter_config.json") == 0 ||
+                       strcmp(n, "adapter_model.safetensors") == 0 ||
+                       strcmp(n, "config.json") == 0 ||
+                       strcmp(n, "model.safetensors.index.json") == 0 ||
+                       (strncmp(n, "model", 5) == 0 && len > 12 &&
+                        strcmp(n + len - 12, ".safetensors") == 0);
+            if (ours) {
+                char *path = mv_path_join(out_dir, n);
+                if (path)
+                    remove(path);
+                mv_free(path);
+            }
+        }
+        if (dd)
+            closedir(dd);
         st = sft_move_files(tmp, out_dir, err);
+    }
     if (st != MV_OK && mv_path_exists(tmp))
         mv_remove_tree(tmp, NULL);
     mv_free(tmp);
