@@ -24,7 +24,7 @@ static const double POS_XY[][2] = {{0.27, 0.27}, {0.73, 0.27}, {0.27, 0.73}, {0.
                                    {0.5, 0.5}};
 #define N_POS 5
 static const char *SIZE_NAMES[] = {"small", "large"};
-static const double SIZE_R[] = {0.13, 0.21};   /* half-extent as a fraction of the side */
+static const double SIZE_R[] = {0.15, 0.24};   /* half-extent as a fraction of the side */
 static const char *PROMPTS[] = {"Describe the image.", "What is in the picture?",
                                 "Write a short caption for this image."};
 
