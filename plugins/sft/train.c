@@ -370,6 +370,7 @@ mv_status sft_train(mv_context *ctx, mv_model *m, const sft_source *sources, siz
     int64_t window_all_tokens = 0;
     double lr = 0, gnorm = 0;
     char status[96] = "";
+    int warned_count = 0;
     while (st.step < L.total_steps) {
         if ((rc = fill_batches(&L, err)) != MV_OK)
             goto fail;
@@ -396,8 +397,14 @@ mv_status sft_train(mv_context *ctx, mv_model *m, const sft_source *sources, siz
             got += nt;
             window_all_tokens += L.micro[a].n_tokens;
         }
-        if (got > 0 && got != expect) /* the model scored a different count: renormalise */
+        if (got > 0 && got != expect) { /* the model scored a different count: renormalise */
+            if (!warned_count)
+                mv_log(ctx, MV_LOG_WARN, "step %" PRId64 ": model '%s' scored %" PRId64 " tokens, "
+                       "the trainer expected %" PRId64 "; gradients renormalised",
+                       st.step + 1, m->arch ? m->arch : "?", got, expect);
+            warned_count = 1;
             sft_grad_scale(m, (float)((double)expect / (double)got));
+        }
         double loss = got > 0 ? loss_sum / (double)got : 0.0;
         if (!isfinite(loss)) {
             rc = mv_errorf(err, MV_E_NUMERIC, "step %" PRId64 ": loss is %g; lower lr (now "
