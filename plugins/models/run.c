@@ -305,6 +305,9 @@ typedef struct part_job {
     float **logprobs;
     float *out;
     const mv_image *images;     /* kind 3: encode_images slice, written to out */
+    struct gate *gate;          /* kind 0 with several workers: all parts done → reduce */
+    struct part_job *all;       /* every job, for the reduction */
+    int T;
     double loss;
     int64_t ntok;
     size_t act_bytes;
@@ -315,10 +318,57 @@ typedef struct part_job {
 static mv_status encode_part(mdl *m, int tid, const mv_image *images, size_t n, float *dst,
                              mv_error *err);
 
+/* A barrier whose participant count can shrink after the workers started (a thread that
+ * could not be created runs inline instead and does not take part). */
+typedef struct gate {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int arrived, expected;
+} gate;
+
+static void gate_wait(gate *g) {
+    pthread_mutex_lock(&g->mu);
+    g->arrived++;
+    if (g->arrived >= g->expected) pthread_cond_broadcast(&g->cv);
+    while (g->arrived < g->expected) pthread_cond_wait(&g->cv, &g->mu);
+    pthread_mutex_unlock(&g->mu);
+}
+
+static void gate_expect(gate *g, int expected) {
+    pthread_mutex_lock(&g->mu);
+    g->expected = expected;
+    if (g->arrived >= g->expected) pthread_cond_broadcast(&g->cv);
+    pthread_mutex_unlock(&g->mu);
+}
+
+/* After every worker finished its part: worker t adds the extra workers' gradient blocks
+ * into P[].grad for its share of the flat parameter range, always in worker order, so the
+ * result does not depend on timing. */
+static void reduce_share(part_job *j) {
+    mdl *m = j->m;
+    for (int t = 0; t < j->T; t++)
+        if (j->all[t].st) return;
+    size_t total = m->nP ? m->goff[m->nP - 1] + m->P[m->nP - 1].numel : 0;
+    size_t lo = total * (size_t)j->tid / (size_t)j->T, hi = total * (size_t)(j->tid + 1) / (size_t)j->T;
+    for (size_t i = 0; i < m->nP; i++) {
+        mv_param_ref *p = &m->P[i];
+        size_t a = m->goff[i], b = a + p->numel;
+        if (!p->trainable || b <= lo || a >= hi) continue;
+        size_t s0 = (a > lo ? a : lo) - a, s1 = (b < hi ? b : hi) - a;
+        for (int t = 1; t < j->T; t++) {
+            const float *g = m->shadow[t] + a;
+            for (size_t k = s0; k < s1; k++) p->grad[k] += g[k];
+        }
+    }
+}
+
 static void *part_main(void *arg) {
     part_job *j = arg;
     mdl *m = j->m;
     if (j->tid > 0 && j->kind == 0) {
+        /* this worker's gradient block starts at zero for the trainable parameters */
+        for (size_t i = 0; i < m->nP; i++)
+            if (m->P[i].trainable) memset(m->shadow[j->tid] + m->goff[i], 0, m->P[i].numel * sizeof(float));
         mdl_tls_grad_block = m->shadow[j->tid];
         mdl_tls_grad_off = m->goff;
     }
@@ -332,6 +382,10 @@ static void *part_main(void *arg) {
                               j->out ? j->out + j->first * (size_t)m->dec.c.V : NULL, &j->err);
     mdl_tls_grad_block = NULL;
     mdl_tls_grad_off = NULL;
+    if (j->gate) {
+        gate_wait(j->gate);
+        reduce_share(j);
+    }
     return NULL;
 }
 
@@ -342,14 +396,30 @@ static mv_status run_jobs(part_job *jobs, int T, mv_error *err) {
     int started[MDL_MAX_THREADS] = {0};
     if (T > 1) {
         openblas_set_num_threads(1); /* one BLAS thread per worker: no oversubscription */
-        for (int t = 1; t < T; t++) started[t] = pthread_create(&th[t], NULL, part_main, &jobs[t]) == 0;
+        int n_started = 1;
+        for (int t = 1; t < T; t++) {
+            started[t] = pthread_create(&th[t], NULL, part_main, &jobs[t]) == 0;
+            n_started += started[t];
+        }
+        if (n_started < T && jobs[0].gate) {
+            /* run the parts whose thread did not start here, outside the gate; their share
+             * of the reduction is done below, after everyone joined */
+            gate_expect(jobs[0].gate, n_started);
+            for (int t = 1; t < T; t++)
+                if (!started[t]) {
+                    jobs[t].gate = NULL;
+                    part_main(&jobs[t]);
+                }
+        }
     }
     part_main(&jobs[0]);
     for (int t = 1; t < T; t++) {
         if (started[t]) pthread_join(th[t], NULL);
-        else part_main(&jobs[t]); /* could not start a thread: run it here */
+        else if (jobs[t].kind != 0 || !jobs[0].gate) part_main(&jobs[t]); /* no thread: run here */
     }
     if (T > 1) openblas_set_num_threads(blas);
+    for (int t = 1; t < T; t++)
+        if (!started[t] && jobs[0].gate) reduce_share(&jobs[t]);
     for (int t = 0; t < T; t++)
         if (jobs[t].st) {
             if (err) *err = jobs[t].err;
@@ -386,12 +456,9 @@ static mv_status shadow_setup(mdl *m, int T, mv_error *err) {
         }
         m->shadow_floats = total;
     }
-    for (int t = 1; t < T; t++) {
+    for (int t = 1; t < T; t++)
         if (!m->shadow[t] && !(m->shadow[t] = malloc((total ? total : 1) * sizeof(float))))
             return mv_errorf(err, MV_E_NOMEM, "model: out of memory for worker gradients");
-        for (size_t i = 0; i < m->nP; i++)
-            if (m->P[i].trainable) memset(m->shadow[t] + off[i], 0, m->P[i].numel * sizeof(float));
-    }
     return MV_OK;
 }
 
@@ -424,6 +491,12 @@ static mv_status run_parallel(mdl *m, int kind, const mv_sequence *seqs, size_t 
         j->first = start; j->opt = opt; j->logprobs = logprobs; j->out = out;
         start = end;
     }
+    gate g = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, T};
+    for (int t = 0; t < T; t++) {
+        jobs[t].gate = kind == 0 && T > 1 ? &g : NULL;
+        jobs[t].all = jobs;
+        jobs[t].T = T;
+    }
     st = run_jobs(jobs, T, err);
     double loss = 0;
     int64_t ntok = 0;
@@ -434,13 +507,6 @@ static mv_status run_parallel(mdl *m, int kind, const mv_sequence *seqs, size_t 
         m->last_act_bytes += jobs[t].act_bytes;
     }
     if (kind == 0 && !st) {
-        for (int t = 1; t < T; t++)
-            for (size_t i = 0; i < m->nP; i++) {
-                mv_param_ref *p = &m->P[i];
-                if (!p->trainable) continue;
-                const float *g = m->shadow[t] + m->goff[i];
-                for (size_t k = 0; k < p->numel; k++) p->grad[k] += g[k];
-            }
         if (loss_sum) *loss_sum = loss;
         if (n_loss_tokens) *n_loss_tokens = ntok;
     }
