@@ -237,6 +237,13 @@ START_TEST(test_full_run)
     ck_assert_uint_eq(strlen(cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(rj, "inputs"), 0), "sha256")->valuestring), 64);
     cJSON *stages = cJSON_GetObjectItem(rj, "stages");
     ck_assert_str_eq(cJSON_GetObjectItem(cJSON_GetObjectItem(stages, "iter-1/train"), "status")->valuestring, "done");
+    /* Consumes/produces: the retrain starts from the merged model. */
+    cJSON *tr = cJSON_GetObjectItem(stages, "iter-1/train");
+    ck_assert(strstr(cJSON_GetArrayItem(cJSON_GetObjectItem(tr, "consumes"), 0)->valuestring, "iter-1/merge") != NULL);
+    ck_assert(strstr(cJSON_GetObjectItem(tr, "produces")->valuestring, "iter-1/train") != NULL);
+    cJSON *ap = cJSON_GetObjectItem(stages, "iter-2/model");
+    ck_assert(strstr(cJSON_GetArrayItem(cJSON_GetObjectItem(ap, "consumes"), 0)->valuestring, "iter-1/model") != NULL);
+    ck_assert(strstr(cJSON_GetArrayItem(cJSON_GetObjectItem(ap, "consumes"), 1)->valuestring, "iter-2/train") != NULL);
     ck_assert(cJSON_IsObject(cJSON_GetObjectItem(rj, "host")));
     ck_assert(cJSON_IsObject(cJSON_GetObjectItem(rj, "config")));
     cJSON_Delete(rj);

@@ -283,6 +283,25 @@ mv_status mv_pipeline_run(mv_context *ctx, const mv_pipeline *p, const mv_run_op
         char *out = mv_path_join(o->out_dir, s->id);
         const char *status = stage_status(stages, s->id);
         int done = strcmp(status, "done") == 0 || strcmp(status, "skipped") == 0;
+        /* What the stage consumes and produces, explicit in run.json. */
+        {
+            cJSON *in = cJSON_CreateArray();
+            cJSON_AddItemToArray(in, cJSON_CreateString(model));
+            if (s->kind == STAGE_MERGE)
+                for (size_t a = 0; a < p->n_adapters; a++)
+                    cJSON_AddItemToArray(in, cJSON_CreateString(p->adapters[a].path));
+            if (s->kind == STAGE_APPLY && train_dir) cJSON_AddItemToArray(in, cJSON_CreateString(train_dir));
+            if (s->kind == STAGE_TRAIN)
+                for (size_t k = 0; k < p->n_mix; k++)
+                    cJSON_AddItemToArray(in, cJSON_CreateString(
+                        p->datasets[mv_pipeline_dataset(p, p->mix[k].dataset)].path));
+            if (s->kind == STAGE_EVAL && p->evals[s->eval_index].dataset)
+                cJSON_AddItemToArray(in, cJSON_CreateString(
+                    p->datasets[mv_pipeline_dataset(p, p->evals[s->eval_index].dataset)].path));
+            cJSON_DeleteItemFromObjectCaseSensitive(so, "consumes");
+            cJSON_AddItemToObject(so, "consumes", in);
+            set_str(so, "produces", out);
+        }
         /* APPLY runs only when training produced an adapter; full weights are the model. */
         int skip_apply = 0;
         if (s->kind == STAGE_APPLY) {
