@@ -144,6 +144,18 @@ SFT_HIDDEN mv_status sft_write_adapter(mv_context *ctx, mv_model *m, const sft_c
 /* Publish the files of directory src into dst (each rename atomic), then remove src. */
 SFT_HIDDEN mv_status sft_move_files(const char *src, const char *dst, mv_error *err);
 
+/* ---------------------------------------------------------------- output directory */
+/* Steps of the "step-N.bin" files in dir, ascending (malloc'd; *n gets the count). */
+SFT_HIDDEN int64_t *sft_list_checkpoints(const char *dir, size_t *n);
+SFT_HIDDEN char *sft_checkpoint_path(const char *dir, int64_t step); /* mv_malloc'd */
+/* Keep the train_log.jsonl lines of steps <= step (a resumed run rewrites what follows). */
+SFT_HIDDEN mv_status sft_truncate_log(const char *path, int64_t step, mv_error *err);
+SFT_HIDDEN mv_status sft_append_log(const char *path, int64_t step, double loss, double lr,
+                                    double gnorm, double tps, double elapsed, int64_t tokens,
+                                    mv_error *err);
+/* Remove adapter/full-weight files an earlier run left in out_dir. */
+SFT_HIDDEN void sft_remove_outputs(const char *out_dir);
+
 /* ---------------------------------------------------------------- training state */
 typedef struct sft_state {
     int64_t step;                /* optimizer steps done */

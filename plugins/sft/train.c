@@ -3,7 +3,6 @@
  * warmup schedule, the JSONL log and progress bar, periodic resumable checkpoints and the
  * final output (PEFT adapter or full weights). Model and data are reached only through
  * their public interfaces; loading them is plugin.c's job. */
-#include <dirent.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,75 +11,6 @@
 #include "sft.h"
 
 #define CKPT_KEEP 2
-
-static int cmp_i64(const void *a, const void *b)
-{
-    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-    return x < y ? -1 : x > y;
-}
-
-/* Steps of the "step-N.bin" files in dir, ascending (malloc'd; *n gets the count). */
-static int64_t *list_checkpoints(const char *dir, size_t *n)
-{
-    size_t cap = 0;
-    int64_t *steps = NULL;
-    *n = 0;
-    DIR *d = opendir(dir);
-    if (!d)
-        return NULL;
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL) {
-        long long s;
-        char tail[8];
-        if (sscanf(e->d_name, "step-%lld.%7s", &s, tail) != 2 || strcmp(tail, "bin") != 0)
-            continue;
-        if (*n == cap) {
-            cap = cap ? 2 * cap : 8;
-            int64_t *t = realloc(steps, cap * sizeof *t);
-            if (!t)
-                break;
-            steps = t;
-        }
-        steps[(*n)++] = s;
-    }
-    closedir(d);
-    if (*n > 1)
-        qsort(steps, *n, sizeof *steps, cmp_i64);
-    return steps;
-}
-
-static char *checkpoint_path(const char *dir, int64_t step)
-{
-    char name[64];
-    snprintf(name, sizeof name, "step-%08" PRId64 ".bin", step);
-    return mv_path_join(dir, name);
-}
-
-/* Keep the log lines of steps <= step (a resumed run rewrites what follows). */
-static mv_status truncate_log(const char *path, int64_t step, mv_error *err)
-{
-    char *text = NULL;
-    size_t len = 0;
-    if (!mv_path_exists(path))
-        return MV_OK;
-    mv_status st = mv_read_file(path, 0, &text, &len, err);
-    if (st != MV_OK)
-        return st;
-    size_t keep = 0;
-    for (char *line = text; *line;) {
-        char *nl = strchr(line, '\n');
-        size_t ll = nl ? (size_t)(nl - line + 1) : strlen(line);
-        long long s = -1;
-        if (sscanf(line, "{\"step\":%lld", &s) != 1 || s > step || !nl)
-            break;
-        keep += ll;
-        line += ll;
-    }
-    text[keep] = '\0';
-    st = mv_write_text_atomic(path, text, err);
-    mv_free(text);
-    return st;
-}
 
 static void zero_grads(mv_model *m)
 {
@@ -128,24 +58,9 @@ static mv_status fill_batches(loop *L, mv_error *err)
     return MV_OK;
 }
 
-static mv_status append_log(const char *path, int64_t step, double loss, double lr,
-                            double gnorm, double tps, double elapsed, int64_t tokens,
-                            mv_error *err)
-{
-    FILE *f = fopen(path, "a");
-    if (!f)
-        return mv_errorf(err, MV_E_IO, "cannot append to %s", path);
-    fprintf(f, "{\"step\":%" PRId64 ",\"loss\":%.9g,\"lr\":%.9g,\"grad_norm\":%.9g,"
-            "\"tokens_per_s\":%.1f,\"elapsed\":%.3f,\"tokens\":%" PRId64 "}\n",
-            step, loss, lr, gnorm, tps, elapsed, tokens);
-    int bad = fflush(f) != 0;
-    bad |= fclose(f) != 0;
-    return bad ? mv_errorf(err, MV_E_IO, "cannot write %s", path) : MV_OK;
-}
-
 static mv_status save_checkpoint(loop *L, sft_state *st, mv_error *err)
 {
-    char *path = checkpoint_path(L->ckpt_dir, st->step);
+    char *path = sft_checkpoint_path(L->ckpt_dir, st->step);
     if (!path)
         return mv_errorf(err, MV_E_NOMEM, "out of memory");
     sft_state snap = *st; /* the sampler's live arrays, not st's (resume) copies */
@@ -160,9 +75,9 @@ static mv_status save_checkpoint(loop *L, sft_state *st, mv_error *err)
         return rc;
     /* keep the newest CKPT_KEEP checkpoints */
     size_t n = 0;
-    int64_t *steps = list_checkpoints(L->ckpt_dir, &n);
+    int64_t *steps = sft_list_checkpoints(L->ckpt_dir, &n);
     for (size_t i = 0; i + CKPT_KEEP < n; i++) {
-        char *old = checkpoint_path(L->ckpt_dir, steps[i]);
+        char *old = sft_checkpoint_path(L->ckpt_dir, steps[i]);
         if (old)
             remove(old);
         mv_free(old);
@@ -188,28 +103,7 @@ static mv_status write_output(loop *L, const char *target, const char *base_mode
         st = sft_write_adapter(L->ctx, L->m, L->c, target, base_model_path, tmp, err);
     }
     if (st == MV_OK) {
-        /* an earlier run's output of the other kind (adapter vs full weights) must not
-         * survive beside this one: loaders would see both */
-        DIR *dd = opendir(out_dir);
-        struct dirent *e;
-        while (dd && (e = readdir(dd)) != NULL) {
-            const char *n = e->d_name;
-            size_t len = strlen(n);
-            int ours = strcmp(n, "adapter_config.json") == 0 ||
-                       strcmp(n, "adapter_model.safetensors") == 0 ||
-                       strcmp(n, "config.json") == 0 ||
-                       strcmp(n, "model.safetensors.index.json") == 0 ||
-                       (strncmp(n, "model", 5) == 0 && len > 12 &&
-                        strcmp(n + len - 12, ".safetensors") == 0);
-            if (ours) {
-                char *path = mv_path_join(out_dir, n);
-                if (path)
-                    remove(path);
-                mv_free(path);
-            }
-        }
-        if (dd)
-            closedir(dd);
+        sft_remove_outputs(out_dir);
         st = sft_move_files(tmp, out_dir, err);
     }
     if (st != MV_OK && mv_path_exists(tmp))
@@ -334,10 +228,10 @@ mv_status sft_train(mv_context *ctx, mv_model *m, const sft_source *sources, siz
     int64_t found = -1;
     if (resume) {
         size_t n_ck = 0;
-        int64_t *steps = list_checkpoints(L.ckpt_dir, &n_ck);
+        int64_t *steps = sft_list_checkpoints(L.ckpt_dir, &n_ck);
         if (n_ck > 0) {
             found = steps[n_ck - 1];
-            resume_path = checkpoint_path(L.ckpt_dir, found);
+            resume_path = sft_checkpoint_path(L.ckpt_dir, found);
         }
         free(steps);
     }
@@ -350,7 +244,7 @@ mv_status sft_train(mv_context *ctx, mv_model *m, const sft_source *sources, siz
             goto fail;
         }
         sft_sampler_restore(&L.sampler, &st.sampler_rng, st.cursor, st.pass, st.drawn);
-        if ((rc = truncate_log(L.log_path, st.step, err)) != MV_OK)
+        if ((rc = sft_truncate_log(L.log_path, st.step, err)) != MV_OK)
             goto fail;
         mv_log(ctx, MV_LOG_INFO, "resuming from %s (step %" PRId64 " of %" PRId64 ")",
                resume_path, st.step, L.total_steps);
@@ -442,7 +336,7 @@ mv_status sft_train(mv_context *ctx, mv_model *m, const sft_source *sources, siz
             if (isnan(st.first_loss))
                 st.first_loss = wl;
             st.last_loss = wl;
-            rc = append_log(L.log_path, st.step, wl, lr, gnorm, tps,
+            rc = sft_append_log(L.log_path, st.step, wl, lr, gnorm, tps,
                             elapsed0 + (now - t_start), st.tokens_seen, err);
             if (rc != MV_OK)
                 goto fail;
