@@ -36,8 +36,9 @@ mv_status ds_store_add(ds_store *s, const char *id, const char *text, const char
                        const char *image_path, const char *source, mv_error *err);
 /* Record a skipped record's one-line reason (copied). */
 mv_status ds_store_skip(ds_store *s, const char *reason, mv_error *err);
-/* Decode every image now (on_error handling of bad images, verify: "decode"). Items whose
- * image fails are removed and recorded as skipped when skip != 0, else an error. */
+/* Check (decode != 0: fully decode and cache) every image now, on `threads` threads. Items
+ * whose image fails are removed and recorded as skipped (in file order) when skip != 0,
+ * otherwise the first failure in file order is the error. */
 mv_status ds_store_verify(ds_store *s, int decode, int skip, int threads, mv_error *err);
 /* Reject duplicate ids (MV_E_FORMAT naming both sources). */
 mv_status ds_store_check_ids(ds_store *s, int skip, mv_error *err);
