@@ -590,6 +590,27 @@ START_TEST(loss_decreases_and_log)
 }
 END_TEST
 
+START_TEST(epochs_define_steps)
+{
+    /* max_steps 0: ceil(epochs x items / (batch_size x grad_accum)); 14 items, batch 4 */
+    sft_config c;
+    base_config(&c);
+    c.max_steps = 0;
+    c.epochs = 2;
+    mv_error err;
+    char *d = tmpdir();
+    mv_train_result res;
+    ck_assert_int_eq(run_train(&c, d, 0, NULL, &res, &err), MV_OK);
+    ck_assert_int_eq(res.steps, 7);
+    c.epochs = 1;
+    c.grad_accum = 3;
+    ck_assert_int_eq(run_train(&c, d, 0, NULL, &res, &err), MV_OK);
+    ck_assert_int_eq(res.steps, 2);
+    mv_remove_tree(d, NULL);
+    free(d);
+}
+END_TEST
+
 START_TEST(grad_accum_equals_big_batch)
 {
     /* mean token NLL over the accumulated batch: 2 x 4 accumulated == 1 x 8 (no dropout,
@@ -748,6 +769,18 @@ START_TEST(params_validation)
     ck_assert_ptr_null(c.lora_target);
     sft_config_free(&c);
     mv_params_free(p);
+    ck_assert_int_eq(mv_params_parse(&p, sft_param_specs, "{\"steps\": 5, \"max_steps\": 6}",
+                                     "$.params", &err), MV_OK);
+    ck_assert_int_eq(sft_config_from_params(&c, p, &err), MV_E_INPUT);
+    ck_assert_ptr_nonnull(strstr(err.msg, "disagree"));
+    mv_params_free(p);
+    ck_assert_int_eq(mv_params_parse(&p, sft_param_specs, "{\"output\": \"adapter\"}",
+                                     "$.params", &err), MV_OK);
+    ck_assert_int_eq(sft_config_from_params(&c, p, &err), MV_E_INPUT); /* adapter needs LoRA */
+    mv_params_free(p);
+    ck_assert_int_eq(mv_params_parse(&p, sft_param_specs, "{\"lr_scheduler\": \"step\"}",
+                                     "$.train.params", &err), MV_E_INPUT);
+    ck_assert_ptr_nonnull(strstr(err.msg, "$.train.params.lr_scheduler"));
     ck_assert_int_eq(mv_params_parse(&p, sft_param_specs, "{\"betas\": [0.9]}", "$.params",
                                      &err), MV_OK);
     ck_assert_int_eq(sft_config_from_params(&c, p, &err), MV_E_INPUT);
@@ -1200,6 +1233,7 @@ static Suite *suite(void)
     tcase_add_test(t, freeze_semantics);
     tcase_add_test(t, loss_decreases_and_log);
     tcase_add_test(t, grad_accum_equals_big_batch);
+    tcase_add_test(t, epochs_define_steps);
     tcase_add_test(t, resume_is_bit_identical);
     tcase_add_test(t, corrupt_checkpoint_refused);
     suite_add_tcase(s, t);
