@@ -17,12 +17,64 @@ import time
 import numpy as np
 import torch
 import torch.nn.functional as F
-from PIL import Image
+
+try:
+    from PIL import Image
+except ImportError:  # python3-pil is not in the bench dependencies: a minimal PNG reader
+    Image = None
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "golden"))
 from torch_models import Cfg, TinyVLM  # noqa: E402
 
 BOS, EOS, PAD = 256, 257, -100
+
+
+def read_png_rgb(path):
+    """8-bit, non-interlaced grey/RGB/RGBA PNG -> (H, W, 3) uint8 (what mergeval gen writes)."""
+    if Image is not None:
+        return np.asarray(Image.open(path).convert("RGB"))
+    import struct
+    import zlib
+    with open(path, "rb") as f:
+        raw = f.read()
+    assert raw[:8] == b"\x89PNG\r\n\x1a\n", path
+    pos, idat, w = 8, b"", 0
+    while pos < len(raw):
+        n, kind = struct.unpack(">I4s", raw[pos:pos + 8])
+        body = raw[pos + 8:pos + 8 + n]
+        if kind == b"IHDR":
+            w, h, depth, ctype, _, _, interlace = struct.unpack(">IIBBBBB", body)
+            assert depth == 8 and interlace == 0 and ctype in (0, 2, 6), path
+        elif kind == b"IDAT":
+            idat += body
+        pos += 12 + n
+    ch = {0: 1, 2: 3, 6: 4}[ctype]
+    data, stride = zlib.decompress(idat), w * ch
+    out = np.zeros((h, stride), dtype=np.int32)
+    prev = np.zeros(stride, dtype=np.int32)
+    for y in range(h):
+        ft = data[y * (stride + 1)]
+        row = np.frombuffer(data, np.uint8, stride, y * (stride + 1) + 1).astype(np.int32)
+        cur = np.zeros(stride, dtype=np.int32)
+        for x in range(stride):
+            a = cur[x - ch] if x >= ch else 0
+            b = prev[x]
+            c = prev[x - ch] if x >= ch else 0
+            if ft == 0:
+                p = 0
+            elif ft == 1:
+                p = a
+            elif ft == 2:
+                p = b
+            elif ft == 3:
+                p = (a + b) // 2
+            else:  # Paeth
+                pa, pb, pc = abs(b - c), abs(a - c), abs(a + b - 2 * c)
+                p = a if pa <= pb and pa <= pc else (b if pb <= pc else c)
+            cur[x] = (row[x] + p) & 255
+        out[y], prev = cur, cur
+    img = out.reshape(h, w, ch).astype(np.uint8)
+    return np.repeat(img, 3, axis=2) if ch == 1 else img[:, :, :3]
 
 
 def load_safetensors(path):
@@ -65,7 +117,7 @@ def main():
     with open(a.data) as f:
         for line in f:
             r = json.loads(line)
-            img = np.asarray(Image.open(os.path.join(root, r["image"])).convert("RGB"))
+            img = read_png_rgb(os.path.join(root, r["image"]))
             toks = list(r["text"].encode("utf-8"))[: a.max_len]
             if len(toks) < a.max_len:
                 toks.append(EOS)
