@@ -241,6 +241,7 @@ START_TEST(test_full_run)
     cJSON *tr = cJSON_GetObjectItem(stages, "iter-1/train");
     ck_assert(strstr(cJSON_GetArrayItem(cJSON_GetObjectItem(tr, "consumes"), 0)->valuestring, "iter-1/merge") != NULL);
     ck_assert(strstr(cJSON_GetObjectItem(tr, "produces")->valuestring, "iter-1/train") != NULL);
+    ck_assert_int_eq((int)cJSON_GetNumberValue(cJSON_GetObjectItem(cJSON_GetObjectItem(tr, "result"), "steps")), 10);
     cJSON *ap = cJSON_GetObjectItem(stages, "iter-2/model");
     ck_assert(strstr(cJSON_GetArrayItem(cJSON_GetObjectItem(ap, "consumes"), 0)->valuestring, "iter-1/model") != NULL);
     ck_assert(strstr(cJSON_GetArrayItem(cJSON_GetObjectItem(ap, "consumes"), 1)->valuestring, "iter-2/train") != NULL);
@@ -418,6 +419,16 @@ START_TEST(test_isolate_crash_and_timeout)
     st = run_into(out, "refuse", 0, 0, 1, NULL, 0, &gf, &err);
     ck_assert_int_eq(st, MV_E_NOT_FOUND);
     ck_assert_msg(strstr(err.msg, "target modules not found") && strstr(err.msg, "key_map"), "%s", err.msg);
+    /* A successful isolated run records the same things (training result via its file). */
+    path_in(out, sizeof out, g_tmp, "isolated-ok");
+    st = run_into(out, "lora", 0, 0, 1, NULL, 0, &gf, &err);
+    ck_assert_msg(st == MV_OK, "%s", err.msg);
+    path_in(p, sizeof p, out, "run.json");
+    rj = read_json(p);
+    cJSON *tr = cJSON_GetObjectItem(cJSON_GetObjectItem(rj, "stages"), "iter-2/train");
+    ck_assert_int_eq((int)cJSON_GetNumberValue(cJSON_GetObjectItem(cJSON_GetObjectItem(tr, "result"), "steps")), 10);
+    ck_assert_str_eq(cJSON_GetObjectItem(rj, "isolation")->valuestring, "fork");
+    cJSON_Delete(rj);
     /* A hanging stage is killed after stage_timeout. */
     path_in(out, sizeof out, g_tmp, "hang");
     double t0 = mv_now();

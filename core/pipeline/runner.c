@@ -47,8 +47,19 @@ static mv_status stage_exec(void *arg, mv_error *err)
         return ops->merge(ops->user, c->ctx, p, p->adapter_merge, NULL, c->model_in, &in, 1,
                           c->out, c->s->seed, err);
     }
-    case STAGE_TRAIN:
-        return ops->train(ops->user, c->ctx, p, c->model_in, c->out, c->s->seed, &c->tr, err);
+    case STAGE_TRAIN: {
+        mv_status st = ops->train(ops->user, c->ctx, p, c->model_in, c->out, c->s->seed, &c->tr, err);
+        if (st != MV_OK) return st;
+        /* The result also as a file, so it survives --isolate's process boundary. */
+        char text[256];
+        snprintf(text, sizeof text, "{\"steps\": %lld, \"first_loss\": %.9g, \"final_loss\": %.9g, "
+                 "\"wrote_adapter\": %s}\n", (long long)c->tr.steps, c->tr.first_loss, c->tr.final_loss,
+                 c->tr.wrote_adapter ? "true" : "false");
+        char *path = mv_path_join(c->out, "train_result.json");
+        st = path ? mv_write_text_atomic(path, text, err) : mv_errorf(err, MV_E_NOMEM, "out of memory");
+        mv_free(path);
+        return st;
+    }
     default:
         return ops->eval(ops->user, c->ctx, p, c->s->eval_index, c->model_in, c->out,
                          c->s->seed, err);
@@ -351,13 +362,20 @@ mv_status mv_pipeline_run(mv_context *ctx, const mv_pipeline *p, const mv_run_op
                 mv_free(out);
                 goto fail;
             }
-            if (s->kind == STAGE_TRAIN && !o->isolate) {
-                cJSON *tr = cJSON_CreateObject();
-                cJSON_AddNumberToObject(tr, "steps", (double)call.tr.steps);
-                cJSON_AddNumberToObject(tr, "first_loss", call.tr.first_loss);
-                cJSON_AddNumberToObject(tr, "final_loss", call.tr.final_loss);
-                cJSON_DeleteItemFromObjectCaseSensitive(so, "result");
-                cJSON_AddItemToObject(so, "result", tr);
+            if (s->kind == STAGE_TRAIN) {
+                char *rp = mv_path_join(out, "train_result.json"), *rt = NULL;
+                size_t rl;
+                if (rp && mv_read_file(rp, 0, &rt, &rl, NULL) == MV_OK) {
+                    cJSON *tr = cJSON_Parse(rt);
+                    cJSON_DeleteItemFromObjectCaseSensitive(so, "result");
+                    if (tr) cJSON_AddItemToObject(so, "result", tr);
+                    if (tr) mv_log(ctx, MV_LOG_INFO, "    %.0f steps, loss %.4f -> %.4f",
+                                   cJSON_GetNumberValue(cJSON_GetObjectItem(tr, "steps")),
+                                   cJSON_GetNumberValue(cJSON_GetObjectItem(tr, "first_loss")),
+                                   cJSON_GetNumberValue(cJSON_GetObjectItem(tr, "final_loss")));
+                }
+                mv_free(rt);
+                mv_free(rp);
             }
             set_str(so, "status", "done");
             iso_time(now, sizeof now);
