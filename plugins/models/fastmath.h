@@ -70,7 +70,7 @@ static inline float nn_max(const float *a, int n) {
 }
 
 /* Functions whose loops are worth AVX-512/AVX2 copies; the loader picks one at run time. */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
 #define NN_HOT __attribute__((target_clones("avx512f", "avx2", "default")))
 #else
 #define NN_HOT
