@@ -167,7 +167,7 @@ static mv_status open_run_dir(const mv_pipeline *p, const mv_run_options *o, con
     if (mv_path_exists(rj)) {
         st = mv_read_file(rj, 0, &text, &len, err);
         if (st != MV_OK) goto out;
-        state = cJSON_Parse(text);
+        state = o->restart ? NULL : cJSON_Parse(text);  /* --restart: always start over */
         if (!state) {
             if (!o->restart) {
                 st = mv_errorf(err, MV_E_FORMAT, "%s is not valid JSON; rerun with --restart to start over", rj);
