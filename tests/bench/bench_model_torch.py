@@ -55,6 +55,7 @@ def main():
     def text_logits(lg):  # rows predicting text token j: position nv + j
         return lg[:, nv:nv + T, :]
 
+    # default implementation: foreach=True measured no faster here (74-75 vs 77-80 CPU ms/step)
     opt = torch.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=0.01)
     for s in range(-2, a.steps):
         if s == 0:
