@@ -11,6 +11,14 @@
 #include <mergeval/mergeval.h>
 #include "mv_registry_host.h"
 
+/* Check's ck_assert records a mark point per call (a pipe write in fork mode): assert
+ * element-wise conditions once, on the first element that fails. */
+#define ASSERT_EACH(var, n, cond, ...) do { \
+        size_t bad_ = (size_t)-1; \
+        for (size_t var = 0; var < (size_t)(n); var++) if (!(cond)) { bad_ = var; break; } \
+        if (bad_ != (size_t)-1) { size_t var = bad_; ck_assert_msg(cond, __VA_ARGS__); } \
+    } while (0)
+
 static mv_registry *T_reg;
 static mv_context *T_ctx;
 
@@ -95,11 +103,9 @@ __attribute__((unused)) static void t_compare(const char *got_dir, const char *e
         size_t n = (size_t)(e->nbytes / mv_dtype_size(e->dtype));
         double rel = e->dtype == MV_DTYPE_F32 ? 2e-5 : e->dtype == MV_DTYPE_F16 ? 1.0 / 1024 : 1.0 / 128;
         size_t off_by_ulp = 0;
-        for (size_t k = 0; k < n; k++) {
-            double tol = rel * fabs(ev[k]) + 1e-5;
-            ck_assert_msg(fabs(gv[k] - ev[k]) <= tol, "%s[%zu]: got %.8g expected %.8g", e->name, k, gv[k], ev[k]);
-            off_by_ulp += gv[k] != ev[k];
-        }
+        ASSERT_EACH(k, n, fabs(gv[k] - ev[k]) <= rel * fabs(ev[k]) + 1e-5, "%s[%zu]: got %.8g expected %.8g",
+                    e->name, k, gv[k], ev[k]);
+        for (size_t k = 0; k < n; k++) off_by_ulp += gv[k] != ev[k];
         /* one rounding from fp32: at most a few elements may land on the other side */
         ck_assert_msg(e->dtype == MV_DTYPE_F32 || off_by_ulp * 20 <= n + 20, "%s: %zu of %zu elements differ", e->name, off_by_ulp, n);
         free(gv);

@@ -11,6 +11,14 @@
 #include "mv_registry_host.h"
 #include "../plugins/merges/kernels.h"
 
+/* Check's ck_assert records a mark point per call (a pipe write in fork mode): assert
+ * element-wise conditions once, on the first element that fails. */
+#define ASSERT_EACH(var, n, cond, ...) do { \
+        size_t bad_ = (size_t)-1; \
+        for (size_t var = 0; var < (size_t)(n); var++) if (!(cond)) { bad_ = var; break; } \
+        if (bad_ != (size_t)-1) { size_t var = bad_; ck_assert_msg(cond, __VA_ARGS__); } \
+    } while (0)
+
 static mv_registry *reg;
 static mv_context *ctx;
 static mv_checkpoint *ck;
@@ -61,11 +69,8 @@ static void expect_close(const char *what, const float *got, const char *exp_nam
     ck_assert_int_eq(mv_convert_from_f32(tmp, dt, got, n, &err), MV_OK);
     ck_assert_int_eq(mv_convert_to_f32(rt, tmp, dt, n, &err), MV_OK);
     double rel = dt == MV_DTYPE_F32 ? 1e-5 : dt == MV_DTYPE_F16 ? 1.0 / 1024 : 1.0 / 128;
-    for (size_t i = 0; i < n; i++) {
-        double tol = rel * fabs(exp[i]) + 1e-6;
-        ck_assert_msg(fabs(rt[i] - exp[i]) <= tol, "%s [%s] element %zu: got %.8g expected %.8g",
-                      what, mv_dtype_name(dt), i, rt[i], exp[i]);
-    }
+    ASSERT_EACH(i, n, fabs(rt[i] - exp[i]) <= rel * fabs(exp[i]) + 1e-6, "%s [%s] element %zu: got %.8g expected %.8g",
+                what, mv_dtype_name(dt), i, rt[i], exp[i]);
     free(exp); free(tmp); free(rt);
 }
 
@@ -143,10 +148,8 @@ START_TEST(lora_and_dora)
             for (int o = 0; o < 24; o++) w[i * 24 + o] = plain[o * 16 + i];
         ck_assert_int_eq(mk_dora_rescale(w, 16, 24, mag, 1), -1);
         mk_dora_rescale(plain, 24, 16, mag, 0);
-        for (int i = 0; i < 16; i++)
-            for (int o = 0; o < 24; o++)
-                ck_assert_msg(fabsf(w[i * 24 + o] - plain[o * 16 + i]) <= 1e-5f * fabsf(plain[o * 16 + i]) + 1e-6f,
-                              "fifo dora [%d,%d]", i, o);
+        ASSERT_EACH(k, 16 * 24, fabsf(w[k] - plain[(k % 24) * 16 + k / 24]) <= 1e-5f * fabsf(plain[(k % 24) * 16 + k / 24]) + 1e-6f,
+                    "fifo dora [%zu,%zu]", k / 24, k % 24);
         free(plain); free(w);
     }
     free(a); free(b); free(mag);
@@ -237,8 +240,7 @@ START_TEST(selection_with_heavy_ties_matches_naive_reference)
             mk_select_end2(&s);
             for (size_t o = 0; o < n; o += ch) mk_select_apply(&s, y + o, o + ch <= n ? ch : n - o);
             mk_select_free(&s);
-            for (size_t i = 0; i < n; i++)
-                ck_assert_msg(y[i] == r[i], "window [%zu,%zu) chunk %zu: element %zu got %g want %g", from, to, ch, i, y[i], r[i]);
+            ASSERT_EACH(i, n, y[i] == r[i], "window [%zu,%zu) chunk %zu: element %zu got %g want %g", from, to, ch, i, y[i], r[i]);
         }
     }
     free(x); free(y); free(r); free(idx);
@@ -258,7 +260,7 @@ START_TEST(dare_statistics_and_determinism)
     /* binomial sd of the fraction: sqrt(.3*.7/n) ~ 7e-4 -> 6 sd */
     ck_assert_msg(fabs(frac - 0.3) < 0.0045, "kept fraction %f", frac);
     ck_assert_msg(fabs(mean - 1.0) < 0.015, "rescaled mean %f", mean);   /* E = 1 with rescale */
-    for (size_t i = 0; i < n; i++) ck_assert(x[i] == 0.0f || fabsf(x[i] - 1 / 0.3f) < 1e-6f);
+    ASSERT_EACH(i, n, x[i] == 0.0f || fabsf(x[i] - 1 / 0.3f) < 1e-6f, "element %zu = %g", i, x[i]);
     /* same seed, chunked in even pieces: identical */
     mk_rng r;
     mk_rng_init(&r, seed);
@@ -270,7 +272,7 @@ START_TEST(dare_statistics_and_determinism)
     /* no rescale keeps the values */
     for (size_t i = 0; i < n; i++) z[i] = 2.0f;
     mk_sparsify_random(z, n, 0.5, 0, 7);
-    for (size_t i = 0; i < n; i++) ck_assert(z[i] == 0.0f || z[i] == 2.0f);
+    ASSERT_EACH(i, n, z[i] == 0.0f || z[i] == 2.0f, "element %zu = %g", i, z[i]);
     free(x); free(y); free(z);
 }
 END_TEST

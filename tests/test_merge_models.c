@@ -80,9 +80,8 @@ static void check_method(const char *root, const char *dt, const char *method, c
     float *gv = t_f32(got, 0), *ev = t_f32(gold, (size_t)ei);
     size_t n = (size_t)(got->tensors[0].nbytes / mv_dtype_size(got->tensors[0].dtype));
     double rel = !strcmp(dt, "F32") ? 1e-5 : !strcmp(dt, "F16") ? 1.0 / 1024 : 1.0 / 128;
-    for (size_t k = 0; k < n; k++)
-        ck_assert_msg(fabs(gv[k] - ev[k]) <= rel * fabs(ev[k]) + 1e-6, "%s %s [%zu]: got %.8g expected %.8g",
-                      method, dt, k, gv[k], ev[k]);
+    ASSERT_EACH(k, n, fabs(gv[k] - ev[k]) <= rel * fabs(ev[k]) + 1e-6, "%s %s [%zu]: got %.8g expected %.8g",
+                method, dt, k, gv[k], ev[k]);
     ck_assert_str_eq(mv_checkpoint_metadata(got, "mergeval_method"), method);
     free(gv); free(ev);
     mv_checkpoint_close(got);
@@ -220,10 +219,10 @@ START_TEST(chunked_equals_in_memory)
     ck_assert_msg(t_merge("slerp", &rs, "{\"t\": [0, 1]}", &err) == MV_OK, "%s", err.msg);
     c1 = t_open(out);
     x1 = t_f32(c1, (size_t)mv_checkpoint_find(c1, "model.layers.0.mlp.up_proj.weight"));
-    for (size_t k = 0; k < n; k += 997) ck_assert(fabsf(x1[k] - base[k]) <= 1e-6f * fabsf(base[k]) + 1e-7f);
+    ASSERT_EACH(k, n, fabsf(x1[k] - base[k]) <= 1e-6f * fabsf(base[k]) + 1e-7f, "layer 0 [%zu]", k);
     free(x1);
     x1 = t_f32(c1, (size_t)mv_checkpoint_find(c1, "model.layers.1.mlp.up_proj.weight"));
-    for (size_t k = 0; k < 32; k++) ck_assert(fabsf(x1[k] - m[1][7 + k]) <= 1e-6f * fabsf(m[1][7 + k]) + 1e-7f);
+    ASSERT_EACH(k, 32, fabsf(x1[k] - m[1][7 + k]) <= 1e-6f * fabsf(m[1][7 + k]) + 1e-7f, "layer 1 [%zu]", k);
     free(x1);
     mv_checkpoint_close(c1);
     t_rmrf(out);
