@@ -1104,6 +1104,47 @@ START_TEST(e2e_tinyvlm_lora_mixed)
     ck_assert(x && y && la == lb && memcmp(x, y, la) == 0);
     mv_free(x);
     mv_free(y);
+    /* freezing with the real model: full weights after tune_vision=false,
+     * tune_resampler=false, tune_llm=true — vpm.* and resampler.* bit-identical to the
+     * starting checkpoint, llm.* moved. The start is saved by a lr-0 step. */
+    char *v0 = mv_path_join(d, "v0"), *v1 = mv_path_join(d, "v1");
+    char j3[2048];
+    char *cut = strstr(j1, "\"params\"");
+    ck_assert_ptr_nonnull(cut);
+    snprintf(j3, sizeof j3, "%.*s\"params\": {\"tune_llm\": true, \"lr\": 0, \"batch_size\": 2, "
+             "\"max_steps\": 1, \"save_every\": 0, \"seed\": 5}}", (int)(cut - j1), j1);
+    ck_assert_msg(train_json(j3, v0, &res, &err) == MV_OK, "%s", err.msg);
+    char *rest = strstr(j3, "\"datasets\""), *cut3 = strstr(j3, "\"params\"");
+    ck_assert(rest && cut3);
+    char j4[2048];
+    snprintf(j4, sizeof j4, "{\"model\": \"%s\", %.*s\"params\": {\"tune_llm\": true, "
+             "\"tune_vision\": false, \"tune_resampler\": false, \"lr\": 1e-2, \"batch_size\": 4, "
+             "\"max_steps\": 3, \"save_every\": 0, \"max_len\": 32}}", v0,
+             (int)(cut3 - rest), rest);
+    ck_assert_msg(train_json(j4, v1, &res, &err) == MV_OK, "%s (%s)", err.msg, j4);
+    mv_checkpoint *k0 = NULL, *k1 = NULL;
+    ck_assert_msg(mv_checkpoint_open(g_ctx, v0, NULL, &k0, &err) == MV_OK, "%s", err.msg);
+    ck_assert_msg(mv_checkpoint_open(g_ctx, v1, NULL, &k1, &err) == MV_OK, "%s", err.msg);
+    int frozen = 0, moved = 0;
+    for (size_t t = 0; t < k0->n_tensors; t++) {
+        const char *nm = k0->tensors[t].name;
+        long u = mv_checkpoint_find(k1, nm);
+        ck_assert_msg(u >= 0, "%s", nm);
+        int same = memcmp(mv_checkpoint_data(k0, t, &err), mv_checkpoint_data(k1, (size_t)u, &err),
+                          k0->tensors[t].nbytes) == 0;
+        if (strncmp(nm, "vpm.", 4) == 0 || strncmp(nm, "resampler.", 10) == 0) {
+            ck_assert_msg(same, "frozen %s changed", nm);
+            frozen++;
+        } else {
+            moved += !same;
+        }
+    }
+    ck_assert_int_gt(frozen, 10);
+    ck_assert_int_gt(moved, 5);
+    mv_checkpoint_close(k0);
+    mv_checkpoint_close(k1);
+    mv_free(v0);
+    mv_free(v1);
     char *ad = mv_path_join(a, "adapter_model.safetensors");
     mv_checkpoint *ck = NULL;
     ck_assert_msg(mv_checkpoint_open(g_ctx, ad, NULL, &ck, &err) == MV_OK, "%s", err.msg);
