@@ -225,14 +225,20 @@ mv_status mg_run(mg_job *job, mv_error *err)
     if ((st = mv_checkpoint_create(job->ctx, req->out_dir, "safetensors", infos, job->n_out, &opts, &job->w, err)))
         goto done;
 
-    int nthreads = mv_context_threads(job->ctx);
+    int cores = mv_context_threads(job->ctx), nthreads = cores;
+    /* Default: one worker per core, each with single-threaded BLAS — LoRA products are thin
+     * (rank r) and the work is conversion and memory traffic; nested threads would
+     * oversubscribe. MERGEVAL_MERGE_WORKERS=N overrides (BLAS then gets cores / N threads),
+     * which is how the alternative was measured (docs/merging.md). */
+    const char *env = getenv("MERGEVAL_MERGE_WORKERS");
+    if (env && atoi(env) > 0) nthreads = atoi(env);
+    if (cores < 1) cores = 1;
     if (nthreads < 1) nthreads = 1;
     if (nthreads > 16) nthreads = 16;
+    int blas_inner = cores / nthreads > 1 ? cores / nthreads : 1;
     if ((size_t)nthreads > job->n_out) nthreads = job->n_out ? (int)job->n_out : 1;
-    /* tensor-level parallelism with single-threaded BLAS: LoRA products are thin (rank r),
-     * the work is conversion and memory traffic, and nested threads would oversubscribe */
     int blas_threads = openblas_get_num_threads();
-    openblas_set_num_threads(1);
+    openblas_set_num_threads(blas_inner);
     uint64_t total = 0;
     for (size_t i = 0; i < job->n_out; i++) total += job->out[i].info.nbytes;
     job->prog = mv_progress_begin(job->ctx, job->method, total, "B");
