@@ -114,6 +114,17 @@ START_TEST(delta_only_out_dtype_shards_metadata)
     ck_assert_int_gt(got->n_shards, 1);
     mv_checkpoint_close(got);
     t_compare(out, P "basic_bf16/expected.safetensors", P "basic_bf16/base");
+    /* a sharded base is mirrored (shard size = its largest shard) when no size is given */
+    char *out2 = t_tmpdir();
+    mv_merge_input in2 = { P "basic_bf16/adapter2", NULL, NULL };
+    mv_merge_request r3 = { .base_path = out, .inputs = &in2, .n_inputs = 1, .out_dir = out2 };
+    ck_assert_msg(t_merge("lora", &r3, NULL, &err) == MV_OK, "%s", err.msg);
+    got = t_open(out2);
+    ck_assert_int_gt(got->n_shards, 1);
+    ck_assert_ptr_nonnull(got->config_json);
+    mv_checkpoint_close(got);
+    t_rmrf(out2);
+    free(out2);
     t_rmrf(out);
     free(out);
     t_down();
