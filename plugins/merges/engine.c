@@ -60,7 +60,8 @@ void mg_drop(mv_checkpoint *ck, size_t index, size_t off, size_t n)
      * drops clean pages that fault back in from the file. Other loaders might hand out
      * heap memory, which DONTNEED would zero — so only for that one. */
     if (!ck || !ck->format || strcmp(ck->format, "safetensors") != 0) return;
-    const unsigned char *p = mv_checkpoint_data(ck, index, NULL);
+    mv_error ignored = { 0 };
+    const unsigned char *p = mv_checkpoint_data(ck, index, &ignored);
     if (!p) return;
     size_t es = mv_dtype_size(ck->tensors[index].dtype);
     uintptr_t pg = (uintptr_t)sysconf(_SC_PAGESIZE);

@@ -42,8 +42,11 @@ static mv_status lora_compute(mg_job *job, mg_worker *wk, size_t oi, mv_error *e
     if (n == 0) return MV_OK;
     int64_t rows = bt->ndim >= 2 ? bt->shape[0] : 1, cols = (int64_t)n / rows;
     int full = 0;
-    const float *A[8], *B[8], *M[8];
-    if (p->n > 8) return mv_errorf(err, MV_E_UNSUPPORTED, "tensor %s: more than 8 adapters change it", bt->name);
+    const float *A[MG_SLOTS], *B[MG_SLOTS], *M[MG_SLOTS];
+    /* scratch slots: 0 values, 1 delta-only base, then A/B/magnitude per adapter */
+    if (p->n > (MG_SLOTS - 2) / 3)
+        return mv_errorf(err, MV_E_UNSUPPORTED, "tensor %s: more than %d adapters change it; merge them "
+                         "in several steps", bt->name, (MG_SLOTS - 2) / 3);
     for (size_t k = 0; k < p->n; k++) {
         const mv_lora_module *m = p->c[k].m;
         float *a = mg_slot(wk, 2 + 3 * (int)k, (size_t)(m->a->nbytes / mv_dtype_size(m->a->dtype)));
