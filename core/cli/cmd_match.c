@@ -66,7 +66,9 @@ int mv_cmd_match(mv_cli *cli, int argc, char **argv)
                    m->saved[i].target, "-", "-", m->saved[i].base_index < 0 ? "NOT FOUND" : m->saved[i].shape_ok ? "ok" : "SHAPE MISMATCH");
         printf("%zu modules, %zu mapped, %zu not found, %zu shape mismatches\n", m->n_bindings + m->n_saved,
                m->n_bindings + m->n_saved - m->n_unmatched - m->n_bad_shape, m->n_unmatched, m->n_bad_shape);
-        if (m->suggested_key_map_json)
+        if (m->suggested_key_map_json && !strcmp(m->suggested_key_map_json, "{}"))
+            printf("suggestion: drop the key_map (the adapter's own names match the base)\n");
+        else if (m->suggested_key_map_json)
             printf("suggested key_map: %s\n  CLI: %s\n", m->suggested_key_map_json, m->suggested_key_map_flags);
     }
     if (!m->all_mapped) {

@@ -296,6 +296,16 @@ static mv_status suggest(const mv_adapter *a, const base_view *bv, const mv_tens
         if (!fixed) { nrules--; free(rules[nrules].from); free(rules[nrules].to); break; }
     }
     if (nrules) {
+        /* identity rules ("model." -> "model.") mean the raw names already fit: the fix is to
+         * drop those rewrites, so they are left out of the suggestion */
+        size_t w = 0;
+        for (size_t r = 0; r < nrules; r++) {
+            if (!strcmp(rules[r].from, rules[r].to)) { free(rules[r].from); free(rules[r].to); continue; }
+            rules[w++] = rules[r];
+        }
+        nrules = w;
+    }
+    if (nrules || ntot) {
         /* longer FROM first: the first matching entry wins, so specific rules must precede general ones */
         qsort(rules, nrules, sizeof *rules, cmp_vote_len);
         cJSON *obj = cJSON_CreateObject();
@@ -318,6 +328,11 @@ static mv_status suggest(const mv_adapter *a, const base_view *bv, const mv_tens
         size_t fixes = 0;
         for (size_t i = 0; i < ntot; i++) fixes += !left[i];
         res->suggestion_fixes = fixes;
+        if (!fixes) {   /* nothing found */
+            mv_free(res->suggested_key_map_json);
+            mv_free(res->suggested_key_map_flags);
+            res->suggested_key_map_json = res->suggested_key_map_flags = NULL;
+        }
     }
 done:
     for (size_t v = 0; v < nvotes; v++) { free(votes[v].from); free(votes[v].to); }

@@ -114,7 +114,10 @@ mv_status mv_adapter_match_error(const mv_adapter *a, const mv_adapter_match *m,
         if (!shown)
             for (size_t i = 0; i < m->n_saved; i++)
                 if (m->saved[i].base_index < 0) { ADD(": e.g. modules_to_save tensor %s", m->saved[i].target); break; }
-        if (m->suggested_key_map_json)
+        if (m->suggested_key_map_json && !strcmp(m->suggested_key_map_json, "{}"))
+            ADD(". The adapter's own module names match the base model (%zu of %zu): remove the "
+                "key_map", m->suggestion_fixes, total);
+        else if (m->suggested_key_map_json)
             ADD(". The names differ by a systematic prefix: add \"key_map\": %s to the adapter "
                 "(CLI: %s), which maps %zu of %zu", m->suggested_key_map_json,
                 m->suggested_key_map_flags, m->suggestion_fixes, total);
