@@ -261,6 +261,25 @@ START_TEST(seed_diagnosis_and_fix)
 }
 END_TEST
 
+START_TEST(breaking_key_map_is_diagnosed)
+{
+    /* names already match; a wrong key_map breaks them: the fix is to drop it */
+    mv_adapter_match *m = NULL;
+    mv_key_map *km = NULL;
+    mv_error err = { 0 };
+    build("");
+    ck_assert_int_eq(mv_key_map_parse("{\"model.\": \"llm.model.\"}", "km", &km, &err), MV_OK);
+    ck_assert_int_eq(mv_adapter_match_base(&fake, base_infos, n_base, km, &m, &err), MV_OK);
+    ck_assert_int_eq(m->all_mapped, 0);
+    ck_assert_str_eq(m->suggested_key_map_json, "{}");
+    ck_assert_int_eq(mv_adapter_match_error(&fake, m, base_infos, n_base, &err), MV_E_INPUT);
+    ck_assert_ptr_nonnull(strstr(err.msg, "remove the key_map"));
+    mv_adapter_match_free(m);
+    mv_key_map_free(km);
+    unbuild();
+}
+END_TEST
+
 START_TEST(reverse_prefix_and_shapes)
 {
     /* adapter model.layers.* against a base without "model." (e.g. "layers.*") */
@@ -378,6 +397,7 @@ int main(void)
     tcase_add_test(tc, rank_alpha_patterns);
     tcase_add_test(tc, key_map_rules);
     tcase_add_test(tc, seed_diagnosis_and_fix);
+    tcase_add_test(tc, breaking_key_map_is_diagnosed);
     tcase_add_test(tc, reverse_prefix_and_shapes);
     suite_add_tcase(s, tc);
     TCase *tp = tcase_create("fixtures");
