@@ -327,7 +327,7 @@ size_t mv_registry_load_dir(mv_registry *r, const char *dir, FILE *diag, size_t 
         names[n++] = mv_path_join(dir, e->d_name);
     }
     closedir(d);
-    qsort(names, n, sizeof *names, cmp_str);
+    if (n > 1) qsort(names, n, sizeof *names, cmp_str);
     for (size_t i = 0; i < n; i++) {
         if (names[i]) total += mv_registry_load_file(r, names[i], diag, n_rejected);
         mv_free(names[i]);

@@ -154,7 +154,7 @@ static mv_status hash_tree(sha256_ctx *c, const char *root, const char *rel, mv_
         names[n++] = mv_strdup(e->d_name);
     }
     closedir(d);
-    if (st == MV_OK) qsort(names, n, sizeof *names, cmp_str);
+    if (st == MV_OK && n > 1) qsort(names, n, sizeof *names, cmp_str); /* qsort(NULL, 0) is UB */
     for (size_t i = 0; i < n && st == MV_OK; i++) {
         char *r = rel[0] ? mv_path_join(rel, names[i]) : mv_strdup(names[i]);
         char *full = mv_path_join(root, r);
