@@ -84,9 +84,13 @@ START_TEST(shapes_deterministic_and_held_out)
 
     size_t l1, l2;
     char *train = slurp(a, "train.jsonl", &l1), *test = slurp(a, "test.jsonl", &l2);
-    int in_train[30] = {0}, in_test[30] = {0};
+    int in_train[30] = {0}, in_test[30] = {0}, in_seen[30] = {0};
     pairs_in(train, in_train);
     pairs_in(test, in_test);
+    char *seen = slurp(a, "test_seen.jsonl", &l2);
+    pairs_in(seen, in_seen);
+    for (int k = 0; k < 30; k++) ck_assert_msg(!in_seen[k] || in_train[k], "seen split has an unseen pair");
+    mv_free(seen);
     int held = 0, seen_train = 0;
     for (int k = 0; k < 30; k++) {
         ck_assert_msg(!(in_train[k] && in_test[k]), "pair %s %s in both splits", COLOURS[k / 5],

@@ -1,7 +1,8 @@
 /* core/gen/shapes.c — `mergeval gen shapes`: procedural image-text pairs (coloured shapes ×
  * positions × sizes × counts, anti-aliased PNGs via stb_image_write) with varied natural
  * captions; the test split holds out (colour, shape) combinations never seen in training.
- * Writes train.jsonl, test.jsonl, train.json (MiniCPM-V finetune form), images/, meta.json. */
+ * Writes train.jsonl, test.jsonl, test_seen.jsonl (new images of seen combinations), train.json
+ * (MiniCPM-V finetune form), images/, meta.json. */
 #include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
@@ -182,7 +183,7 @@ static mv_status write_split(const char *tmp, const char *split, int n, int want
 mv_status mv_gen_shapes(const mv_gen_shapes_options *o, mv_error *err)
 {
     char *tmp = NULL, *images = NULL;
-    mv_gen_buf train = {0}, test = {0}, minicpm = {0}, meta = {0};
+    mv_gen_buf train = {0}, test = {0}, seen = {0}, minicpm = {0}, meta = {0};
     mv_status st;
     if (!o->out_dir || !*o->out_dir) return mv_errorf(err, MV_E_INPUT, "gen shapes: --out is required");
     if (o->size < 8 || o->size > 1024)
@@ -221,6 +222,11 @@ mv_status mv_gen_shapes(const mv_gen_shapes_options *o, mv_error *err)
     if ((st = write_split(tmp, "test", o->n_test, 1, held, o->p_two, o->size, &r, &test, NULL,
                           err)) != MV_OK)
         goto fail;
+    /* new images of combinations seen in training: separates "did not learn to see" from
+     * "does not compose" (generated last, so train and test do not depend on it) */
+    if ((st = write_split(tmp, "seen", o->n_test, 0, held, o->p_two, o->size, &r, &seen, NULL,
+                          err)) != MV_OK)
+        goto fail;
 
     mv_gen_buf_printf(&meta, "{\n  \"generator\": \"mergeval gen shapes\",\n  \"seed\": %llu,\n"
                       "  \"size\": %d,\n  \"train\": %d,\n  \"test\": %d,\n  \"p_two\": %g,\n"
@@ -235,12 +241,13 @@ mv_status mv_gen_shapes(const mv_gen_shapes_options *o, mv_error *err)
             }
     mv_gen_buf_printf(&meta, "],\n  \"colours\": %d, \"shapes\": %d, \"positions\": %d, \"sizes\": 2\n}\n",
                       N_COLOURS, N_SHAPES, N_POS);
-    if (train.failed || test.failed || minicpm.failed || meta.failed) {
+    if (train.failed || test.failed || seen.failed || minicpm.failed || meta.failed) {
         st = mv_errorf(err, MV_E_NOMEM, "out of memory");
         goto fail;
     }
     if ((st = mv_gen_write(tmp, "train.jsonl", train.data ? train.data : "", train.len, err)) ||
         (st = mv_gen_write(tmp, "test.jsonl", test.data ? test.data : "", test.len, err)) ||
+        (st = mv_gen_write(tmp, "test_seen.jsonl", seen.data ? seen.data : "", seen.len, err)) ||
         (st = mv_gen_write(tmp, "train.json", minicpm.data, minicpm.len, err)) ||
         (st = mv_gen_write(tmp, "meta.json", meta.data, meta.len, err)))
         goto fail;
@@ -256,6 +263,7 @@ done:
     mv_free(images);
     mv_gen_buf_free(&train);
     mv_gen_buf_free(&test);
+    mv_gen_buf_free(&seen);
     mv_gen_buf_free(&minicpm);
     mv_gen_buf_free(&meta);
     return st;
