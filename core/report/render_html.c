@@ -8,42 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include "mv_report.h"
+#include "mv_strbuf.h"
 
-typedef struct sbuf { char *s; size_t n, cap; } sbuf;
-static void sb_add(sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void sb_add(sbuf *b, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    char *t = NULL;
-    int len = vasprintf(&t, fmt, ap);
-    va_end(ap);
-    if (len < 0) return;
-    if (b->n + (size_t)len + 1 > b->cap) {
-        b->cap = (b->n + (size_t)len + 1) * 2;
-        b->s = realloc(b->s, b->cap);
-    }
-    memcpy(b->s + b->n, t, (size_t)len + 1);
-    b->n += (size_t)len;
-    free(t);
-}
-static void sb_raw(sbuf *b, const char *s)
-{
-    size_t len = strlen(s);
-    if (b->n + len + 1 > b->cap) { b->cap = (b->n + len + 1) * 2; b->s = realloc(b->s, b->cap); }
-    memcpy(b->s + b->n, s, len + 1);
-    b->n += len;
-}
-static void sb_esc(sbuf *b, const char *s)
-{
-    for (; s && *s; s++) {
-        if (*s == '<') sb_raw(b, "&lt;");
-        else if (*s == '>') sb_raw(b, "&gt;");
-        else if (*s == '&') sb_raw(b, "&amp;");
-        else if (*s == '"') sb_raw(b, "&quot;");
-        else { char c[2] = { *s, 0 }; sb_raw(b, c); }
-    }
-}
 static const char *jstr(const cJSON *o, const char *k)
 {
     const cJSON *v = cJSON_GetObjectItem(o, k);
@@ -78,7 +44,7 @@ static const char *CSS =
 
 char *mv_report_html(const cJSON *summary, const cJSON *thumbs)
 {
-    sbuf b = { 0 };
+    mv_strbuf b = { 0 };
     const cJSON *run = cJSON_GetObjectItem(summary, "run");
     const cJSON *points = cJSON_GetObjectItem(summary, "points");
     const cJSON *metrics = cJSON_GetObjectItem(summary, "metrics");
@@ -86,61 +52,61 @@ char *mv_report_html(const cJSON *summary, const cJSON *thumbs)
     int np = cJSON_GetArraySize(points);
     int nf = (int)jnum(summary, "gates_failed"), npass = (int)jnum(summary, "gates_passed");
     const char *name = *jstr(run, "name") ? jstr(run, "name") : "mergeval run";
-    sb_raw(&b, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+    mv_sb_raw(&b, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
                "<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\"><title>mergeval: ");
-    sb_esc(&b, name);
-    sb_raw(&b, "</title><style>");
-    sb_raw(&b, CSS);
-    sb_raw(&b, "</style></head><body>\n<h1>mergeval report: ");
-    sb_esc(&b, name);
-    sb_raw(&b, "</h1>\n<div class=\"meta\">");
-    if (*jstr(run, "kind")) { sb_esc(&b, jstr(run, "kind")); sb_raw(&b, " · "); }
-    if (*jstr(run, "created")) { sb_raw(&b, "started "); sb_esc(&b, jstr(run, "created")); sb_raw(&b, " · "); }
-    if (isfinite(jnum(run, "elapsed_seconds"))) sb_add(&b, "%.1f s · ", jnum(run, "elapsed_seconds"));
-    sb_add(&b, "%d evaluation points · mergeval %s</div>\n", np, jstr(summary, "mergeval_version"));
+    mv_sb_xml(&b, name);
+    mv_sb_raw(&b, "</title><style>");
+    mv_sb_raw(&b, CSS);
+    mv_sb_raw(&b, "</style></head><body>\n<h1>mergeval report: ");
+    mv_sb_xml(&b, name);
+    mv_sb_raw(&b, "</h1>\n<div class=\"meta\">");
+    if (*jstr(run, "kind")) { mv_sb_xml(&b, jstr(run, "kind")); mv_sb_raw(&b, " · "); }
+    if (*jstr(run, "created")) { mv_sb_raw(&b, "started "); mv_sb_xml(&b, jstr(run, "created")); mv_sb_raw(&b, " · "); }
+    if (isfinite(jnum(run, "elapsed_seconds"))) mv_sb_add(&b, "%.1f s · ", jnum(run, "elapsed_seconds"));
+    mv_sb_add(&b, "%d evaluation points · mergeval %s</div>\n", np, jstr(summary, "mergeval_version"));
     if (cJSON_GetArraySize(gates) > 0) {
-        sb_add(&b, "<p><span class=\"badge %s\">gates: %d passed, %d failed</span></p>\n",
+        mv_sb_add(&b, "<p><span class=\"badge %s\">gates: %d passed, %d failed</span></p>\n",
                nf ? "fail" : "pass", npass, nf);
-        sb_raw(&b, "<h2>Gates</h2>\n<table><tr><th class=\"l\">gate</th><th class=\"l\">status</th><th class=\"l\">detail</th></tr>\n");
+        mv_sb_raw(&b, "<h2>Gates</h2>\n<table><tr><th class=\"l\">gate</th><th class=\"l\">status</th><th class=\"l\">detail</th></tr>\n");
         for (const cJSON *g = gates->child; g; g = g->next) {
             const char *st = jstr(g, "status");
-            sb_add(&b, "<tr class=\"gate-%s\"><td class=\"l\"><code>", st);
-            sb_esc(&b, jstr(g, "name"));
-            sb_add(&b, "</code></td><td class=\"l\"><span class=\"badge %s\">%s</span></td><td class=\"l\">", st, st);
-            sb_esc(&b, jstr(g, "message"));
-            sb_raw(&b, "</td></tr>\n");
+            mv_sb_add(&b, "<tr class=\"gate-%s\"><td class=\"l\"><code>", st);
+            mv_sb_xml(&b, jstr(g, "name"));
+            mv_sb_add(&b, "</code></td><td class=\"l\"><span class=\"badge %s\">%s</span></td><td class=\"l\">", st, st);
+            mv_sb_xml(&b, jstr(g, "message"));
+            mv_sb_raw(&b, "</td></tr>\n");
         }
-        sb_raw(&b, "</table>\n");
+        mv_sb_raw(&b, "</table>\n");
     }
     /* The table: rows = metrics, columns = points, cells coloured by the verdict vs baseline. */
-    sb_raw(&b, "<h2>Metrics</h2>\n<table><tr><th class=\"l\">metric</th><th>better</th>");
-    for (const cJSON *p = points->child; p; p = p->next) { sb_raw(&b, "<th>"); sb_esc(&b, jstr(p, "label")); sb_raw(&b, "</th>"); }
-    sb_raw(&b, "<th class=\"l\">final vs baseline</th></tr>\n");
+    mv_sb_raw(&b, "<h2>Metrics</h2>\n<table><tr><th class=\"l\">metric</th><th>better</th>");
+    for (const cJSON *p = points->child; p; p = p->next) { mv_sb_raw(&b, "<th>"); mv_sb_xml(&b, jstr(p, "label")); mv_sb_raw(&b, "</th>"); }
+    mv_sb_raw(&b, "<th class=\"l\">final vs baseline</th></tr>\n");
     int mi = 0;
     for (const cJSON *m = metrics ? metrics->child : NULL; m; m = m->next, mi++) {
-        sb_raw(&b, "<tr><td class=\"l\"><a href=\"#m");
-        sb_add(&b, "%d\"><code>", mi);
-        sb_esc(&b, jstr(m, "name"));
-        sb_add(&b, "</code></a></td><td>%s</td>", jstr(m, "direction"));
+        mv_sb_raw(&b, "<tr><td class=\"l\"><a href=\"#m");
+        mv_sb_add(&b, "%d\"><code>", mi);
+        mv_sb_xml(&b, jstr(m, "name"));
+        mv_sb_add(&b, "</code></a></td><td>%s</td>", jstr(m, "direction"));
         const cJSON *vals = cJSON_GetObjectItem(m, "values");
         const cJSON *vb = cJSON_GetObjectItem(m, "vs_baseline");
         for (int i = 0; i < np; i++) {
             const cJSON *v = cJSON_GetArrayItem(vals, i), *c = cJSON_GetArrayItem(vb, i);
             const char *cls = cJSON_IsObject(c) ? verdict_class(jstr(c, "verdict")) : "neutral";
-            if (cJSON_IsNumber(v)) sb_add(&b, "<td class=\"%s\" title=\"", cls);
-            else sb_raw(&b, "<td title=\"");
-            if (cJSON_IsObject(c)) sb_esc(&b, jstr(c, "reason"));
-            if (cJSON_IsNumber(v)) sb_add(&b, "\">%.4g</td>", v->valuedouble);
-            else sb_raw(&b, "\">–</td>");
+            if (cJSON_IsNumber(v)) mv_sb_add(&b, "<td class=\"%s\" title=\"", cls);
+            else mv_sb_raw(&b, "<td title=\"");
+            if (cJSON_IsObject(c)) mv_sb_xml(&b, jstr(c, "reason"));
+            if (cJSON_IsNumber(v)) mv_sb_add(&b, "\">%.4g</td>", v->valuedouble);
+            else mv_sb_raw(&b, "\">–</td>");
         }
         const cJSON *c = cJSON_GetArrayItem(vb, np - 1);
-        sb_raw(&b, "<td class=\"l\">");
-        if (cJSON_IsObject(c)) sb_esc(&b, jstr(c, "reason"));
-        sb_raw(&b, "</td></tr>\n");
+        mv_sb_raw(&b, "<td class=\"l\">");
+        if (cJSON_IsObject(c)) mv_sb_xml(&b, jstr(c, "reason"));
+        mv_sb_raw(&b, "</td></tr>\n");
     }
-    sb_raw(&b, "</table>\n");
+    mv_sb_raw(&b, "</table>\n");
     /* Trend charts. */
-    sb_raw(&b, "<h2>Trends (band: 95% CI of the change vs baseline)</h2>\n<div class=\"grid\">\n");
+    mv_sb_raw(&b, "<h2>Trends (band: 95% CI of the change vs baseline)</h2>\n<div class=\"grid\">\n");
     const char **labels = calloc((size_t)np + 1, sizeof *labels);
     double *ys = calloc((size_t)np + 1, sizeof *ys), *lo = calloc((size_t)np + 1, sizeof *lo),
            *hi = calloc((size_t)np + 1, sizeof *hi);
@@ -168,19 +134,19 @@ char *mv_report_html(const cJSON *summary, const cJSON *thumbs)
         snprintf(title, sizeof title, "%s (%s is better)", jstr(m, "name"), jstr(m, "direction"));
         char *svg = mv_svg_chart(title, labels, ys, lo, hi, (size_t)np, colors);
         int align = cJSON_IsTrue(cJSON_GetObjectItem(m, "alignment"));
-        sb_add(&b, "<div class=\"card%s\" id=\"m%d\">", align ? " align" : "", mi);
-        if (svg) sb_raw(&b, svg);
+        mv_sb_add(&b, "<div class=\"card%s\" id=\"m%d\">", align ? " align" : "", mi);
+        if (svg) mv_sb_raw(&b, svg);
         free(svg);
         const cJSON *c = cJSON_GetArrayItem(vb, np - 1);
-        sb_raw(&b, "<p>");
-        if (*jstr(m, "doc")) { sb_esc(&b, jstr(m, "doc")); sb_raw(&b, ". "); }
-        if (cJSON_IsObject(c)) sb_esc(&b, jstr(c, "reason"));
-        sb_raw(&b, "</p>");
+        mv_sb_raw(&b, "<p>");
+        if (*jstr(m, "doc")) { mv_sb_xml(&b, jstr(m, "doc")); mv_sb_raw(&b, ". "); }
+        if (cJSON_IsObject(c)) mv_sb_xml(&b, jstr(c, "reason"));
+        mv_sb_raw(&b, "</p>");
         if (cJSON_GetArraySize(cJSON_GetObjectItem(m, "worst_items")) > 0)
-            sb_add(&b, "<p><a href=\"#w%d\">items that got worst ↓</a></p>", mi);
-        sb_raw(&b, "</div>\n");
+            mv_sb_add(&b, "<p><a href=\"#w%d\">items that got worst ↓</a></p>", mi);
+        mv_sb_raw(&b, "</div>\n");
     }
-    sb_raw(&b, "</div>\n");
+    mv_sb_raw(&b, "</div>\n");
     free(labels); free(ys); free(lo); free(hi); free(colors);
     /* Worst items. */
     int any = 0;
@@ -188,50 +154,50 @@ char *mv_report_html(const cJSON *summary, const cJSON *thumbs)
     for (const cJSON *m = metrics ? metrics->child : NULL; m; m = m->next, mi++) {
         const cJSON *w = cJSON_GetObjectItem(m, "worst_items");
         if (cJSON_GetArraySize(w) == 0) continue;
-        if (!any++) sb_raw(&b, "<h2>Per-item regressions (baseline → final)</h2>\n");
+        if (!any++) mv_sb_raw(&b, "<h2>Per-item regressions (baseline → final)</h2>\n");
         const cJSON *tev = thumbs ? cJSON_GetObjectItem(thumbs, jstr(m, "evaluation")) : NULL;
-        sb_add(&b, "<h3 id=\"w%d\" style=\"font-size:14px\"><code>", mi);
-        sb_esc(&b, jstr(m, "name"));
-        sb_raw(&b, "</code></h3>\n<table><tr><th class=\"l\">item</th><th>image</th><th>baseline</th><th>final</th><th>change</th></tr>\n");
+        mv_sb_add(&b, "<h3 id=\"w%d\" style=\"font-size:14px\"><code>", mi);
+        mv_sb_xml(&b, jstr(m, "name"));
+        mv_sb_raw(&b, "</code></h3>\n<table><tr><th class=\"l\">item</th><th>image</th><th>baseline</th><th>final</th><th>change</th></tr>\n");
         for (const cJSON *it = w->child; it; it = it->next) {
-            sb_raw(&b, "<tr><td class=\"l\"><code>");
-            sb_esc(&b, jstr(it, "id"));
-            sb_raw(&b, "</code>");
+            mv_sb_raw(&b, "<tr><td class=\"l\"><code>");
+            mv_sb_xml(&b, jstr(it, "id"));
+            mv_sb_raw(&b, "</code>");
             const cJSON *entry = tev ? cJSON_GetObjectItem(tev, jstr(it, "id")) : NULL;
             const cJSON *uri = cJSON_IsObject(entry) ? cJSON_GetObjectItem(entry, "src") : entry;
             const cJSON *text = cJSON_IsObject(entry) ? cJSON_GetObjectItem(entry, "text") : NULL;
             if (cJSON_IsString(text)) {
-                sb_raw(&b, "<br><span class=\"meta\">");
-                sb_esc(&b, text->valuestring);
-                sb_raw(&b, "</span>");
+                mv_sb_raw(&b, "<br><span class=\"meta\">");
+                mv_sb_xml(&b, text->valuestring);
+                mv_sb_raw(&b, "</span>");
             }
-            sb_raw(&b, "</td><td>");
+            mv_sb_raw(&b, "</td><td>");
             if (cJSON_IsString(uri)) {
-                sb_raw(&b, "<img class=\"thumb\" alt=\"\" src=\"");
-                sb_raw(&b, uri->valuestring);
-                sb_raw(&b, "\">");
-            } else sb_raw(&b, "–");
-            sb_add(&b, "</td><td>%.4g</td><td>%.4g</td><td class=\"bad\">%+.4g</td></tr>\n",
+                mv_sb_raw(&b, "<img class=\"thumb\" alt=\"\" src=\"");
+                mv_sb_raw(&b, uri->valuestring);
+                mv_sb_raw(&b, "\">");
+            } else mv_sb_raw(&b, "–");
+            mv_sb_add(&b, "</td><td>%.4g</td><td>%.4g</td><td class=\"bad\">%+.4g</td></tr>\n",
                    jnum(it, "baseline"), jnum(it, "final"), jnum(it, "delta"));
         }
-        sb_raw(&b, "</table>\n");
+        mv_sb_raw(&b, "</table>\n");
     }
     const cJSON *stats = cJSON_GetObjectItem(summary, "statistics");
-    sb_add(&b, "<h2>Method</h2><p class=\"meta\">Intervals: paired percentile bootstrap over items matched by id "
+    mv_sb_add(&b, "<h2>Method</h2><p class=\"meta\">Intervals: paired percentile bootstrap over items matched by id "
                "(%d resamples, seed %.0f; documents are resampled as units for ratio metrics such as perplexity). "
                "0/1 metrics also get an exact McNemar test. A change is <b>regressed</b>/<b>improved</b> when the 95%% "
                "interval excludes 0 (and McNemar p &lt; %.2g for 0/1 metrics), otherwise <b>within noise</b>.</p>\n",
            (int)jnum(stats, "resamples"), jnum(stats, "seed"), jnum(stats, "alpha"));
     const cJSON *plugins = cJSON_GetObjectItem(run, "plugins");
     if (cJSON_GetArraySize(plugins) > 0) {
-        sb_raw(&b, "<p class=\"meta\">Plugins: ");
+        mv_sb_raw(&b, "<p class=\"meta\">Plugins: ");
         for (const cJSON *p = plugins->child; p; p = p->next) {
-            sb_esc(&b, jstr(p, "kind")); sb_raw(&b, " ");
-            sb_esc(&b, jstr(p, "name")); sb_raw(&b, " "); sb_esc(&b, jstr(p, "version"));
-            sb_raw(&b, p->next ? ", " : "");
+            mv_sb_xml(&b, jstr(p, "kind")); mv_sb_raw(&b, " ");
+            mv_sb_xml(&b, jstr(p, "name")); mv_sb_raw(&b, " "); mv_sb_xml(&b, jstr(p, "version"));
+            mv_sb_raw(&b, p->next ? ", " : "");
         }
-        sb_raw(&b, "</p>\n");
+        mv_sb_raw(&b, "</p>\n");
     }
-    sb_raw(&b, "</body></html>\n");
-    return b.s;
+    mv_sb_raw(&b, "</body></html>\n");
+    return mv_sb_take(&b);
 }

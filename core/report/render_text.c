@@ -10,42 +10,9 @@
 #include <time.h>
 #include <unistd.h>
 #include "mv_report.h"
+#include "mv_strbuf.h"
 
-typedef struct sbuf { char *s; size_t n, cap; } sbuf;
 
-static void sb_add(sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void sb_add(sbuf *b, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    char *t = NULL;
-    int len = vasprintf(&t, fmt, ap);
-    va_end(ap);
-    if (len < 0) return;
-    if (b->n + (size_t)len + 1 > b->cap) {
-        b->cap = (b->n + (size_t)len + 1) * 2;
-        b->s = realloc(b->s, b->cap);
-    }
-    memcpy(b->s + b->n, t, (size_t)len + 1);
-    b->n += (size_t)len;
-    free(t);
-}
-
-static void sb_xml(sbuf *b, const char *s)
-{
-    for (; s && *s; s++) {
-        switch (*s) {
-        case '<': sb_add(b, "&lt;"); break;
-        case '>': sb_add(b, "&gt;"); break;
-        case '&': sb_add(b, "&amp;"); break;
-        case '"': sb_add(b, "&quot;"); break;
-        case '\'': sb_add(b, "&apos;"); break;
-        default:
-            if ((unsigned char)*s < 0x20 && *s != '\n' && *s != '\t') sb_add(b, " ");
-            else sb_add(b, "%c", *s);
-        }
-    }
-}
 
 static const char *jstr(const cJSON *o, const char *k)
 {
@@ -61,7 +28,7 @@ static double jnum(const cJSON *o, const char *k)
 
 char *mv_report_junit(const cJSON *summary)
 {
-    sbuf b = { 0 };
+    mv_strbuf b = { 0 };
     const cJSON *gates = cJSON_GetObjectItem(summary, "gates");
     const cJSON *run = cJSON_GetObjectItem(summary, "run");
     int n = cJSON_GetArraySize(gates), failures = 0, errors = 0;
@@ -76,35 +43,35 @@ char *mv_report_junit(const cJSON *summary)
     strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%S", &tm);
     gethostname(host, sizeof host - 1);
     double secs = jnum(run, "elapsed_seconds");
-    sb_add(&b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites>\n");
-    sb_add(&b, "  <testsuite package=\"mergeval\" id=\"0\" name=\"");
-    sb_xml(&b, *jstr(run, "name") ? jstr(run, "name") : "mergeval");
-    sb_add(&b, ".gates\" timestamp=\"%s\" hostname=\"", ts);
-    sb_xml(&b, host);
-    sb_add(&b, "\" tests=\"%d\" failures=\"%d\" errors=\"%d\" time=\"%.3f\">\n", n, failures, errors,
+    mv_sb_add(&b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites>\n");
+    mv_sb_add(&b, "  <testsuite package=\"mergeval\" id=\"0\" name=\"");
+    mv_sb_xml(&b, *jstr(run, "name") ? jstr(run, "name") : "mergeval");
+    mv_sb_add(&b, ".gates\" timestamp=\"%s\" hostname=\"", ts);
+    mv_sb_xml(&b, host);
+    mv_sb_add(&b, "\" tests=\"%d\" failures=\"%d\" errors=\"%d\" time=\"%.3f\">\n", n, failures, errors,
            isfinite(secs) ? secs : 0.0);
-    sb_add(&b, "    <properties>\n");
+    mv_sb_add(&b, "    <properties>\n");
     const cJSON *metrics = cJSON_GetObjectItem(summary, "metrics");
     const cJSON *points = cJSON_GetObjectItem(summary, "points");
     int np = cJSON_GetArraySize(points);
     for (const cJSON *m = metrics ? metrics->child : NULL; m; m = m->next) {
         const cJSON *v = cJSON_GetArrayItem(cJSON_GetObjectItem(m, "values"), np - 1);
-        sb_add(&b, "      <property name=\"");
-        sb_xml(&b, jstr(m, "name"));
-        if (cJSON_IsNumber(v)) sb_add(&b, "\" value=\"%.6g\"/>\n", v->valuedouble);
-        else sb_add(&b, "\" value=\"\"/>\n");
+        mv_sb_add(&b, "      <property name=\"");
+        mv_sb_xml(&b, jstr(m, "name"));
+        if (cJSON_IsNumber(v)) mv_sb_add(&b, "\" value=\"%.6g\"/>\n", v->valuedouble);
+        else mv_sb_add(&b, "\" value=\"\"/>\n");
     }
-    sb_add(&b, "    </properties>\n");
+    mv_sb_add(&b, "    </properties>\n");
     for (const cJSON *g = gates ? gates->child : NULL; g; g = g->next) {
         const char *status = jstr(g, "status");
-        sb_add(&b, "    <testcase name=\"");
-        sb_xml(&b, jstr(g, "name"));
-        sb_add(&b, "\" classname=\"mergeval.gates\" time=\"0\"");
-        if (strcmp(status, "pass") == 0) { sb_add(&b, "/>\n"); continue; }
+        mv_sb_add(&b, "    <testcase name=\"");
+        mv_sb_xml(&b, jstr(g, "name"));
+        mv_sb_add(&b, "\" classname=\"mergeval.gates\" time=\"0\"");
+        if (strcmp(status, "pass") == 0) { mv_sb_add(&b, "/>\n"); continue; }
         const char *tag = strcmp(status, "error") == 0 ? "error" : "failure";
-        sb_add(&b, ">\n      <%s message=\"", tag);
-        sb_xml(&b, jstr(g, "message"));
-        sb_add(&b, "\" type=\"%s\">", strcmp(status, "error") == 0 ? "GateError" : "GateFailed");
+        mv_sb_add(&b, ">\n      <%s message=\"", tag);
+        mv_sb_xml(&b, jstr(g, "message"));
+        mv_sb_add(&b, "\" type=\"%s\">", strcmp(status, "error") == 0 ? "GateError" : "GateFailed");
         const cJSON *checks = cJSON_GetObjectItem(g, "checks");
         for (const cJSON *c = checks ? checks->child : NULL; c; c = c->next) {
             char line[512];
@@ -113,19 +80,19 @@ char *mv_report_junit(const cJSON *summary)
                      jnum(c, "drop"), jnum(c, "drop_rel"),
                      cJSON_IsTrue(cJSON_GetObjectItem(c, "significant_regression")) ? ", significant" : "",
                      cJSON_IsTrue(cJSON_GetObjectItem(c, "failed")) ? " FAILED" : "");
-            sb_xml(&b, line);
+            mv_sb_xml(&b, line);
         }
-        sb_add(&b, "</%s>\n    </testcase>\n", tag);
+        mv_sb_add(&b, "</%s>\n    </testcase>\n", tag);
     }
-    sb_add(&b, "    <system-out>");
+    mv_sb_add(&b, "    <system-out>");
     for (const cJSON *g = gates ? gates->child : NULL; g; g = g->next) {
-        sb_xml(&b, jstr(g, "name"));
-        sb_add(&b, ": %s — ", jstr(g, "status"));
-        sb_xml(&b, jstr(g, "message"));
-        sb_add(&b, "\n");
+        mv_sb_xml(&b, jstr(g, "name"));
+        mv_sb_add(&b, ": %s — ", jstr(g, "status"));
+        mv_sb_xml(&b, jstr(g, "message"));
+        mv_sb_add(&b, "\n");
     }
-    sb_add(&b, "</system-out>\n    <system-err/>\n  </testsuite>\n</testsuites>\n");
-    return b.s;
+    mv_sb_add(&b, "</system-out>\n    <system-err/>\n  </testsuite>\n</testsuites>\n");
+    return mv_sb_take(&b);
 }
 
 static void fmt_val(char *buf, size_t n, const cJSON *v)
@@ -171,45 +138,45 @@ static const char *verdict_icon(const char *v)
 
 char *mv_report_markdown(const cJSON *summary)
 {
-    sbuf b = { 0 };
+    mv_strbuf b = { 0 };
     const cJSON *run = cJSON_GetObjectItem(summary, "run");
     const cJSON *gates = cJSON_GetObjectItem(summary, "gates");
     const cJSON *points = cJSON_GetObjectItem(summary, "points");
     const cJSON *metrics = cJSON_GetObjectItem(summary, "metrics");
     int np = cJSON_GetArraySize(points);
     int nf = (int)jnum(summary, "gates_failed"), npass = (int)jnum(summary, "gates_passed");
-    sb_add(&b, "# mergeval report: %s\n\n", *jstr(run, "name") ? jstr(run, "name") : "run");
-    sb_add(&b, "**Gates: %d passed, %d failed** — %s\n\n", npass, nf,
+    mv_sb_add(&b, "# mergeval report: %s\n\n", *jstr(run, "name") ? jstr(run, "name") : "run");
+    mv_sb_add(&b, "**Gates: %d passed, %d failed** — %s\n\n", npass, nf,
            nf ? "❌ exit code 1" : "✅ exit code 0");
     if (cJSON_GetArraySize(gates) > 0) {
-        sb_add(&b, "| Gate | Status | Detail |\n|---|---|---|\n");
+        mv_sb_add(&b, "| Gate | Status | Detail |\n|---|---|---|\n");
         for (const cJSON *g = gates->child; g; g = g->next) {
             const char *st = jstr(g, "status");
-            sb_add(&b, "| `%s` | %s | %s |\n", jstr(g, "name"),
+            mv_sb_add(&b, "| `%s` | %s | %s |\n", jstr(g, "name"),
                    strcmp(st, "pass") == 0 ? "✅ pass" : strcmp(st, "fail") == 0 ? "❌ fail" : "⚠️ error",
                    jstr(g, "message"));
         }
-        sb_add(&b, "\n");
+        mv_sb_add(&b, "\n");
     }
-    sb_add(&b, "## Metrics\n\n🟢 / 🔻 after a value: significantly better / worse than the baseline "
+    mv_sb_add(&b, "## Metrics\n\n🟢 / 🔻 after a value: significantly better / worse than the baseline "
            "(paired bootstrap 95%% CI; McNemar for 0/1 metrics).\n\n| Metric | better |");
-    for (const cJSON *p = points->child; p; p = p->next) sb_add(&b, " %s |", jstr(p, "label"));
-    sb_add(&b, " Δ vs baseline | 95%% CI | verdict |\n|---|---|");
-    for (int i = 0; i < np; i++) sb_add(&b, "---:|");
-    sb_add(&b, "---:|---|---|\n");
+    for (const cJSON *p = points->child; p; p = p->next) mv_sb_add(&b, " %s |", jstr(p, "label"));
+    mv_sb_add(&b, " Δ vs baseline | 95%% CI | verdict |\n|---|---|");
+    for (int i = 0; i < np; i++) mv_sb_add(&b, "---:|");
+    mv_sb_add(&b, "---:|---|---|\n");
     for (const cJSON *m = metrics ? metrics->child : NULL; m; m = m->next) {
-        sb_add(&b, "| `%s` | %s |", jstr(m, "name"), jstr(m, "direction"));
+        mv_sb_add(&b, "| `%s` | %s |", jstr(m, "name"), jstr(m, "direction"));
         const cJSON *vals = cJSON_GetObjectItem(m, "values");
         for (int i = 0; i < np; i++) {
             char v[32];
             fmt_val(v, sizeof v, cJSON_GetArrayItem(vals, i));
-            sb_add(&b, " %s%s |", v, mark(m, i, 1));
+            mv_sb_add(&b, " %s%s |", v, mark(m, i, 1));
         }
         const cJSON *c = final_cmp(m, np);
         char ci[64];
         fmt_ci(ci, sizeof ci, c);
-        if (c) sb_add(&b, " %+.4g | %s | %s |\n", jnum(c, "delta"), ci, verdict_icon(jstr(c, "verdict")));
-        else sb_add(&b, " – | – | – |\n");
+        if (c) mv_sb_add(&b, " %+.4g | %s | %s |\n", jnum(c, "delta"), ci, verdict_icon(jstr(c, "verdict")));
+        else mv_sb_add(&b, " – | – | – |\n");
     }
     /* Biggest changes: final vs baseline by relative size. */
     double rel[256];
@@ -229,17 +196,17 @@ char *mv_report_markdown(const cJSON *summary)
                     double t = rel[i]; rel[i] = rel[j]; rel[j] = t;
                     const cJSON *w = which[i]; which[i] = which[j]; which[j] = w;
                 }
-        sb_add(&b, "\n## Biggest changes (final vs baseline)\n\n");
+        mv_sb_add(&b, "\n## Biggest changes (final vs baseline)\n\n");
         for (int i = 0; i < k && i < 6; i++) {
             const cJSON *c = final_cmp(which[i], np);
-            sb_add(&b, "- `%s`: %.4g → %.4g (%+.1f%%) — %s\n", jstr(which[i], "name"), jnum(c, "ref"),
+            mv_sb_add(&b, "- `%s`: %.4g → %.4g (%+.1f%%) — %s\n", jstr(which[i], "name"), jnum(c, "ref"),
                    jnum(c, "value"), 100.0 * rel[i], jstr(c, "reason"));
         }
     }
-    sb_add(&b, "\nStatistics: paired bootstrap (%d resamples) over items matched by id; exact McNemar test "
+    mv_sb_add(&b, "\nStatistics: paired bootstrap (%d resamples) over items matched by id; exact McNemar test "
            "for 0/1 metrics; α = %.2g.\n", (int)jnum(cJSON_GetObjectItem(summary, "statistics"), "resamples"),
            jnum(cJSON_GetObjectItem(summary, "statistics"), "alpha"));
-    return b.s;
+    return mv_sb_take(&b);
 }
 
 void mv_report_print(FILE *f, const cJSON *summary)
