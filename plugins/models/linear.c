@@ -2,6 +2,7 @@
  * the LoRA input, scale alpha/r or alpha/sqrt(r) applied by the caller's `scale`), forward
  * and backward on OpenBLAS sgemm. No parameter bookkeeping here (see model code). */
 #include "nn.h"
+#include "fastmath.h"
 #include <cblas.h>
 #include <string.h>
 
@@ -41,25 +42,42 @@ void nn_linear_backward_ex(float *dinp, int overwrite_dinp, float *dw, float *db
     }
 }
 
-/* splitmix64 finaliser: a good 64-bit mix, so mask bits are independent per element. */
-static uint64_t mix64(uint64_t x) {
-    x += 0x9E3779B97F4A7C15ull;
-    x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
-    x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
-    return x ^ (x >> 31);
+/* Dropout mask bit for element i: a 32-bit finaliser (murmur3 fmix32) of i and the seed —
+ * cheap and vectorisable, so regenerating the mask in backward costs little. */
+static inline uint32_t fmix32(uint32_t h) {
+    h ^= h >> 16;
+    h *= 0x85EBCA6Bu;
+    h ^= h >> 13;
+    h *= 0xC2B2AE35u;
+    h ^= h >> 16;
+    return h;
+}
+
+static inline uint32_t seed32(uint64_t seed) { return (uint32_t)(seed ^ (seed >> 32)); }
+
+static inline uint32_t drop_threshold(float p) {
+    double t = (double)p * 4294967296.0;
+    return t >= 4294967295.0 ? 0xFFFFFFFFu : (uint32_t)t;
 }
 
 int nn_dropout_keep(uint64_t seed, uint64_t i, float p) {
-    uint64_t h = mix64(seed ^ mix64(i));
-    double r = (double)(h >> 11) * (1.0 / 9007199254740992.0);
-    return r >= (double)p;
+    return fmix32((uint32_t)i * 0x9E3779B1u ^ seed32(seed)) >= drop_threshold(p);
+}
+
+NN_HOT static void dropout_mask_apply(float *dst, const float *src, size_t n, float p,
+                                      uint64_t seed, int accumulate) {
+    uint32_t s = seed32(seed), thr = drop_threshold(p);
+    float keep_scale = 1.0f / (1.0f - p);
+    for (size_t i = 0; i < n; i++) {
+        float v = fmix32((uint32_t)i * 0x9E3779B1u ^ s) >= thr ? src[i] * keep_scale : 0.0f;
+        dst[i] = accumulate ? dst[i] + v : v;
+    }
 }
 
 static const float *dropout_apply(float *xd, const float *inp, size_t n, float p,
                                   uint64_t seed) {
     if (p <= 0.0f) return inp;
-    float keep_scale = 1.0f / (1.0f - p);
-    for (size_t i = 0; i < n; i++) xd[i] = nn_dropout_keep(seed, i, p) ? inp[i] * keep_scale : 0.0f;
+    dropout_mask_apply(xd, inp, n, p, seed, 0);
     return xd;
 }
 
@@ -102,10 +120,7 @@ void nn_lora_backward(float *dinp, float *dA, float *dB, float *du, float *xd,
             // through the mask: dx = mask/(1-p) ⊙ (du · A)
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, IC, R, 1.0f, du, R, A, IC,
                         0.0f, xd, IC);
-            float keep_scale = 1.0f / (1.0f - p);
-            size_t n = (size_t)N * IC;
-            for (size_t i = 0; i < n; i++)
-                if (nn_dropout_keep(seed, i, p)) dinp[i] += xd[i] * keep_scale;
+            dropout_mask_apply(dinp, xd, (size_t)N * IC, p, seed, 1);
         }
     }
 }
