@@ -200,6 +200,19 @@ typedef struct batch {
     const mv_image **raw;/* (NI) distinct raw images */
 } batch;
 
+/* The model-owned encoded images (opaque to callers). */
+struct mv_image_embeds {
+    size_t n;
+    int Q, C;
+    float *data;         /* (n, Q, C) visual tokens */
+};
+
+/* batch.c. next: score only the position after each sequence's last token (next_logits);
+ * allow_raw: sequences may carry raw images to encode in the call. */
+mv_status batch_build(const mdl *m, const mv_sequence *seqs, size_t n, int next, int allow_raw,
+                      batch *bt, mv_error *err);
+void batch_free(batch *bt);
+
 /* decoder workspace */
 typedef struct dec_ws {
     float **xs;          /* (L+1) residual stream at each block input, (N, C) */
