@@ -98,8 +98,8 @@ int mv_cmd_gen(mv_cli *cli, int argc, char **argv)
         st = mv_gen_shapes(&so, &err);
         if (st != MV_OK) return mv_cli_fail(&err);
         if (!cli->quiet)
-            fprintf(stderr, "wrote %d train + %d test image-text pairs (%dx%d) to %s in %.1f s\n",
-                    so.n_train, so.n_test, so.size, so.size, out, mv_now() - t0);
+            fprintf(stderr, "wrote %d train + %d test (held-out combinations) + %d test_seen image-text pairs (%dx%d) to %s in %.1f s\n",
+                    so.n_train, so.n_test, so.n_test, so.size, so.size, out, mv_now() - t0);
     } else if (strcmp(what, "text") == 0) {
         if (!kind) return mv_cli_usage_error("gen", "gen text needs --kind general|clinical");
         to.kind = kind;
