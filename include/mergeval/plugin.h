@@ -2,7 +2,10 @@
  * function, MV_PLUGIN_ENTRY, that returns its components one index at a time (NULL past the
  * end), like LADSPA's ladspa_descriptor(i). Each component starts with the ABI version, its
  * own size and the build signature, which the host checks before reading anything else.
- * Structs only ever grow at the end; a host never reads past `size`.
+ * Structs only ever grow at the end; a host never reads past `size`. Operation tables that
+ * plugins return at run time (mv_checkpoint_ops, mv_writer_ops, mv_dataset_ops,
+ * mv_model_ops) are versioned by the creating component's abi_minor: a field added in minor
+ * N is only read from components with abi_minor >= N.
  *
  * Minimal plugin:
  *     #include <mergeval/mergeval.h>
