@@ -44,7 +44,10 @@ static void teardown(void) {
 }
 
 typedef struct golden {
-    int n_cases, V;
+    int n_cases, V, n_grads;
+    char grad_name[16][96];
+    long grad_off[16], grad_numel[16];
+    float *grads;
     int32_t *tokens[8];
     int n_tokens[8], image[8];
     long offset[8];
@@ -79,8 +82,19 @@ static void golden_load(const char *dir, golden *g) {
         g->image[i] = cJSON_GetObjectItem(c, "image")->valueint;
         g->offset[i] = (long)cJSON_GetObjectItem(c, "offset")->valuedouble;
     }
+    cJSON *gr = cJSON_GetObjectItem(root, "grads");
+    cJSON_ArrayForEach(c, gr) {
+        int i = g->n_grads++;
+        snprintf(g->grad_name[i], sizeof g->grad_name[i], "%s", cJSON_GetObjectItem(c, "name")->valuestring);
+        g->grad_off[i] = (long)cJSON_GetObjectItem(c, "offset")->valuedouble;
+        g->grad_numel[i] = (long)cJSON_GetObjectItem(c, "numel")->valuedouble;
+    }
     cJSON_Delete(root);
     mv_free(txt);
+    if (g->n_grads) {
+        snprintf(path, sizeof path, "%s/grads.bin", dir);
+        g->grads = slurp(path, &len);
+    }
     snprintf(path, sizeof path, "%s/expected.bin", dir);
     g->expected = slurp(path, &len);
     snprintf(path, sizeof path, "%s/images.bin", dir);
@@ -95,6 +109,46 @@ static void golden_free(golden *g) {
     for (int i = 0; i < g->n_cases; i++) free(g->tokens[i]);
     mv_free(g->expected);
     mv_free(g->images);
+    mv_free(g->grads);
+}
+
+/* forward_backward of the summed NLL of all cases (raw images, everything trainable) against
+ * PyTorch autograd. Returns the worst |Δ| relative to the tensor's largest |gradient|. */
+static double compare_grads(mv_model *m, const golden *g) {
+    mv_error err;
+    mv_sequence s[8];
+    memset(s, 0, sizeof s);
+    for (int i = 0; i < g->n_cases; i++) {
+        s[i].tokens = g->tokens[i];
+        s[i].n_tokens = g->n_tokens[i];
+        s[i].n_context = 0;
+        if (g->image[i] >= 0) s[i].raw_image = &g->img[g->image[i]];
+    }
+    for (size_t i = 0; i < m->ops->n_params(m); i++) {
+        mv_param_ref *p = m->ops->param(m, i);
+        p->trainable = 1;
+        memset(p->grad, 0, p->numel * sizeof(float));
+    }
+    mv_train_options opt = {0, 1.0f, 0};
+    double loss;
+    int64_t nt;
+    ck_assert_int_eq(m->ops->forward_backward(m, s, (size_t)g->n_cases, &opt, &loss, &nt, &err), MV_OK);
+    double worst = 0;
+    for (int k = 0; k < g->n_grads; k++) {
+        mv_param_ref *p = NULL;
+        for (size_t i = 0; i < m->ops->n_params(m); i++)
+            if (!strcmp(m->ops->param(m, i)->name, g->grad_name[k])) p = m->ops->param(m, i);
+        ck_assert_msg(p != NULL, "no parameter %s", g->grad_name[k]);
+        ck_assert_int_eq((long)p->numel, g->grad_numel[k]);
+        const float *ref = g->grads + g->grad_off[k];
+        double mx = 1e-6, d = 0;
+        for (long j = 0; j < g->grad_numel[k]; j++) mx = fmax(mx, fabs(ref[j]));
+        for (long j = 0; j < g->grad_numel[k]; j++) d = fmax(d, fabs((double)p->grad[j] - ref[j]));
+        ck_assert_msg(d / mx < 1e-3, "gradient of %s differs from PyTorch: max |Δ| %g, max |g| %g",
+                      g->grad_name[k], d, mx);
+        if (d / mx > worst) worst = d / mx;
+    }
+    return worst;
 }
 
 /* next_logits for every prefix of every case in ONE call (exercises packing), compared
@@ -168,6 +222,9 @@ static void check_golden(const char *name, const char *arch) {
     double worst = compare_logits(m, &g);
     fprintf(stderr, "golden %s: max |logit - torch| = %.3g over %d cases\n", name, worst, g.n_cases);
     ck_assert_msg(worst < TOL, "%s logits differ from PyTorch by %g (tolerance %g)", name, worst, TOL);
+    double gw = compare_grads(m, &g);
+    fprintf(stderr, "golden %s: %d gradient tensors vs torch autograd, worst max|Δ|/max|g| = %.3g\n",
+            name, g.n_grads, gw);
 
     /* save and reload: identical logits */
     char out[300];

@@ -4,8 +4,10 @@ random checkpoint (model.safetensors + config.json), test inputs and the logits 
 checkpoint through mergeval and must reproduce the logits.
 
 Files per model: model.safetensors, config.json, cases.json (token lists, image index,
-offset into expected.bin), images.bin (uint8 RGB 32×32 images), expected.bin (little-endian
-f32: for each case, the next-token logits after each prefix of its text, (n + 1) × V).
+offset into expected.bin; "grads": name, offset into grads.bin, numel), images.bin (uint8 RGB
+32×32 images), expected.bin (little-endian f32: for each case, the next-token logits after
+each prefix of its text, (n + 1) × V), grads.bin (f32: PyTorch autograd gradients of the
+summed NLL of every text token of every case, for a few parameters of each kind).
 Run: /usr/bin/python3 tests/golden/make_model_goldens.py (deterministic, seed 1234).
 """
 import json
@@ -14,6 +16,7 @@ import sys
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from torch_models import Cfg, LlamaForCausalLM, TinyVLM, save_safetensors  # noqa: E402
@@ -48,15 +51,45 @@ def randomise(model, g):
                 p.copy_(0.15 * torch.randn(p.shape, generator=g))
 
 
-def write(dirname, model, cfg_dict, cases, images, expected):
+GRAD_NAMES = {
+    "llama": ["model.embed_tokens.weight", "model.layers.0.self_attn.q_proj.weight",
+              "model.layers.0.self_attn.k_proj.weight", "model.layers.1.mlp.down_proj.weight",
+              "model.layers.1.input_layernorm.weight", "model.norm.weight", "lm_head.weight"],
+    "tinyvlm": ["llm.model.layers.0.self_attn.v_proj.weight", "llm.model.layers.1.mlp.gate_proj.weight",
+                "resampler.query", "resampler.attn.in_proj_weight", "resampler.proj",
+                "resampler.ln_kv.bias", "vpm.embeddings.patch_embedding.weight",
+                "vpm.encoder.layers.0.self_attn.q_proj.bias", "vpm.encoder.layers.1.mlp.fc1.weight",
+                "vpm.post_layernorm.weight"],
+}
+
+
+def grads_of(model, dirname, loss):
+    """Backprop loss; return (list of {name, offset, numel}, flat f32 array)."""
+    model.zero_grad()
+    loss.backward()
+    params = dict(model.named_parameters())
+    meta, flat, off = [], [], 0
+    for n in GRAD_NAMES[dirname]:
+        g = params[n].grad.detach().reshape(-1).numpy()
+        meta.append({"name": n, "offset": off, "numel": int(g.size)})
+        flat.append(g)
+        off += g.size
+    return meta, np.concatenate(flat)
+
+
+def write(dirname, model, cfg_dict, cases, images, expected, grads=None):
     d = os.path.join(OUT, dirname)
     os.makedirs(d, exist_ok=True)
     sd = {k: v for k, v in model.state_dict().items()}
     save_safetensors(os.path.join(d, "model.safetensors"), sd)
     with open(os.path.join(d, "config.json"), "w") as f:
         json.dump(cfg_dict, f, indent=2)
+    doc = {"vocab_size": cfg_dict["vocab_size"], "cases": cases}
+    if grads is not None:
+        doc["grads"] = grads[0]
+        grads[1].astype("<f4").tofile(os.path.join(d, "grads.bin"))
     with open(os.path.join(d, "cases.json"), "w") as f:
-        json.dump({"vocab_size": cfg_dict["vocab_size"], "cases": cases}, f, indent=1)
+        json.dump(doc, f, indent=1)
     with open(os.path.join(d, "images.bin"), "wb") as f:
         f.write(images.tobytes())
     np.concatenate(expected).astype("<f4").tofile(os.path.join(d, "expected.bin"))
@@ -79,7 +112,12 @@ def main():
             cases.append({"tokens": ids[0].tolist(), "image": -1, "offset": off})
             expected.append(logits.numpy().reshape(-1))
             off += logits.numel()
-    write("llama", m, LLAMA, cases, np.zeros(0, np.uint8), expected)
+    loss = 0
+    for t in TEXTS:  # summed NLL of every text token (BOS predicts the first)
+        ids = torch.tensor([list(t.encode())], dtype=torch.int64)
+        lg = m(ids)[0][:-1]
+        loss = loss + F.cross_entropy(lg, ids[0], reduction="sum")
+    write("llama", m, LLAMA, cases, np.zeros(0, np.uint8), expected, grads_of(m, "llama", loss))
 
     # ---------------- tinyvlm (tied head inside llm.*)
     c = Cfg(VLM)
@@ -102,7 +140,17 @@ def main():
             cases.append({"tokens": ids[0].tolist(), "image": img, "offset": off})
             expected.append(logits.numpy().reshape(-1))
             off += logits.numel()
-    write("tinyvlm", m, VLM, cases, images, expected)
+    loss = 0
+    pix = m.preprocess(torch.from_numpy(images))
+    for i, t in enumerate(TEXTS):
+        img = [0, 1, -1, 1][i]
+        ids = torch.tensor([list(t.encode())], dtype=torch.int64)
+        if img >= 0:
+            lg = m(pix[img:img + 1], ids)[0][c.Q:-1]
+        else:
+            lg = m.llm(ids)[0][:-1]
+        loss = loss + F.cross_entropy(lg, ids[0], reduction="sum")
+    write("tinyvlm", m, VLM, cases, images, expected, grads_of(m, "tinyvlm", loss))
     print("wrote", OUT)
 
 
