@@ -75,11 +75,26 @@ def main():
             lp = text_logits(logits_of()).log_softmax(-1).gather(-1, ids.unsqueeze(-1))
     score_s = (time.perf_counter() - t0) / reps
     score_cpu = (time.process_time() - c0) / reps
+    # alignment-style: every image against every caption, images encoded once per round
+    pairs_per_s = 0.0
+    if not a.llama:
+        preps = max(1, a.steps // 4)
+        with torch.inference_mode():
+            for s in range(-1, preps):
+                if s == 0:
+                    t0 = time.perf_counter()
+                vis = model.encode_images(model.preprocess(px))          # (B, Q, C)
+                v = vis.repeat_interleave(B, dim=0)                       # image i for B captions
+                tid = ids.repeat(B, 1)                                    # every caption
+                lg = model(None, tid, vis=v)[:, nv:nv + T, :]
+                lp = lg.log_softmax(-1).gather(-1, tid.unsqueeze(-1))
+        pairs_per_s = B * B / ((time.perf_counter() - t0) / preps)
     print(json.dumps({"impl": "torch", "torch": torch.__version__, "model": "llama" if a.llama else "tinyvlm",
                       "params": sum(p.numel() for p in model.parameters()), "batch": B, "text": T,
                       "threads": a.threads, "blas_threads": os.environ.get("OPENBLAS_NUM_THREADS", "default"),
                       "train_step_s": round(train_s, 5), "train_steps_per_s": round(1 / train_s, 2),
                       "score_seqs_per_s": round(B / score_s, 1), "train_cpu_s": round(train_cpu, 5), "score_cpu_s": round(score_cpu, 5),
+                      "align_pairs_per_s": round(pairs_per_s, 1),
                       "final_loss": round(float(loss), 4)}))
 
 
