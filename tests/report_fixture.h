@@ -54,6 +54,8 @@ static int fx_write_point(const char *root, int point)
         double vals[] = { nll, tokens };
         if (mv_metrics_add_item(m, id, 2, cols, vals, NULL, &err) != MV_OK) return -1;
     }
+    /* The loader dropped 3 malformed records: reports must show it. */
+    mv_metrics_set_count(m, "skipped", 3);
     if (mv_metrics_finalize(m, &err) != MV_OK || mv_metrics_write(m, dir, "perplexity", NULL, &err) != MV_OK)
         return -1;
     mv_metrics_free(m);

@@ -233,6 +233,9 @@ START_TEST(test_markdown_html_and_files)
     ck_assert_int_eq(mv_read_file(p, 0, &t, &n, &err), MV_OK);
     ck_assert(strstr(t, "| Gate | Status | Detail |") && strstr(t, "❌ fail") && strstr(t, "## Biggest changes"));
     ck_assert(strstr(t, "| `alignment.i2t_r1` | higher | 0.8 | 0.4833 🔻 | 0.5833 🔻 |") != NULL);
+    /* Skipped records are visible, per evaluation. */
+    ck_assert_msg(strstr(t, "| `clinical` | 80 | 3 ⚠️ |") != NULL, "%s", strstr(t, "## Data") ? strstr(t, "## Data") : t);
+    ck_assert(strstr(t, "| `alignment` | ") != NULL);
     mv_free(t);
     snprintf(p, sizeof p, "%s/report.html", g_dir);
     ck_assert_int_eq(mv_read_file(p, 0, &t, &n, &err), MV_OK);

@@ -183,6 +183,24 @@ char *mv_report_html(const cJSON *summary, const cJSON *thumbs)
         mv_sb_raw(&b, "</table>\n");
     }
     const cJSON *stats = cJSON_GetObjectItem(summary, "statistics");
+    /* Data coverage: items scored and loader-skipped records at the final point. */
+    const cJSON *evs = cJSON_GetObjectItem(summary, "evaluations");
+    if (evs && evs->child) {
+        mv_sb_raw(&b, "<h2>Data</h2>\n<table><tr><th class=\"l\">evaluation</th><th>items scored</th><th>records skipped</th></tr>\n");
+        for (const cJSON *e = evs->child; e; e = e->next) {
+            const cJSON *last = NULL, *counts = cJSON_GetObjectItem(e, "counts");
+            for (const cJSON *c = counts ? counts->child : NULL; c; c = c->next)
+                if (cJSON_IsObject(c)) last = c;
+            if (!last) continue;
+            const cJSON *it = cJSON_GetObjectItem(last, "items"), *sk = cJSON_GetObjectItem(last, "skipped");
+            double skipped = cJSON_IsNumber(sk) ? sk->valuedouble : 0;
+            mv_sb_raw(&b, "<tr><td class=\"l\">");
+            mv_sb_xml(&b, jstr(e, "name"));
+            mv_sb_add(&b, "</td><td>%.0f</td><td%s>%.0f</td></tr>\n", cJSON_IsNumber(it) ? it->valuedouble : 0,
+                      skipped > 0 ? " class=\"fail\"" : "", skipped);
+        }
+        mv_sb_raw(&b, "</table>\n");
+    }
     mv_sb_add(&b, "<h2>Method</h2><p class=\"meta\">Intervals: paired percentile bootstrap over items matched by id "
                "(%d resamples, seed %.0f; documents are resampled as units for ratio metrics such as perplexity). "
                "0/1 metrics also get an exact McNemar test. A change is <b>regressed</b>/<b>improved</b> when the 95%% "

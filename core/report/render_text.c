@@ -203,6 +203,21 @@ char *mv_report_markdown(const cJSON *summary)
                    jnum(c, "value"), 100.0 * rel[i], jstr(c, "reason"));
         }
     }
+    /* Data coverage: items scored and records skipped per evaluation (final point). */
+    const cJSON *evs = cJSON_GetObjectItem(summary, "evaluations");
+    if (evs && evs->child) {
+        mv_sb_add(&b, "\n## Data\n\n| Evaluation | items scored | records skipped |\n|---|---:|---:|\n");
+        for (const cJSON *e = evs->child; e; e = e->next) {
+            const cJSON *counts = cJSON_GetObjectItem(e, "counts");
+            const cJSON *last = NULL;
+            for (const cJSON *c = counts ? counts->child : NULL; c; c = c->next)
+                if (cJSON_IsObject(c)) last = c;
+            if (!last) continue;
+            double skipped = jnum(last, "skipped");
+            mv_sb_add(&b, "| `%s` | %.0f | %.0f%s |\n", jstr(e, "name"), jnum(last, "items"), skipped,
+                      skipped > 0 ? " ⚠️" : "");
+        }
+    }
     mv_sb_add(&b, "\nStatistics: paired bootstrap (%d resamples) over items matched by id; exact McNemar test "
            "for 0/1 metrics; α = %.2g.\n", (int)jnum(cJSON_GetObjectItem(summary, "statistics"), "resamples"),
            jnum(cJSON_GetObjectItem(summary, "statistics"), "alpha"));

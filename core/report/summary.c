@@ -341,6 +341,28 @@ mv_status mv_report_build(const mv_report_point *points, size_t np,
                 cJSON_AddItemToArray(metrics, m);
             }
         }
+    /* Per evaluation and point: how many items were scored and how many records the
+     * dataset loader skipped (on_error: "skip"), so dropped data is never invisible. */
+    cJSON *jev = cJSON_AddArrayToObject(sum, "evaluations");
+    for (size_t e = 0; e < n_evals; e++) {
+        cJSON *x = cJSON_CreateObject();
+        cJSON_AddStringToObject(x, "name", eval_names[e]);
+        cJSON *pc = cJSON_AddArrayToObject(x, "counts");
+        for (size_t p = 0; p < np; p++) {
+            const mv_metrics *cur = sets[p * n_evals + e];
+            if (!cur) { cJSON_AddItemToArray(pc, cJSON_CreateNull()); continue; }
+            cJSON *c = cJSON_CreateObject();
+            cJSON_AddNumberToObject(c, "items", (double)mv_metrics_n_items(cur));
+            cJSON_AddNumberToObject(c, "skipped", (double)mv_metrics_count_value(cur, "skipped"));
+            for (size_t k = 0; k < mv_metrics_n_counts(cur); k++) {
+                const char *cn = mv_metrics_count_name(cur, k);
+                if (strcmp(cn, "skipped") != 0 && strcmp(cn, "items") != 0)
+                    cJSON_AddNumberToObject(c, cn, (double)mv_metrics_count_value(cur, cn));
+            }
+            cJSON_AddItemToArray(pc, c);
+        }
+        cJSON_AddItemToArray(jev, x);
+    }
     cJSON *jg = cJSON_AddArrayToObject(sum, "gates");
     int n_failed = 0, n_passed = 0;
     for (const cJSON *g = gates ? gates->child : NULL; g; g = g->next) {
