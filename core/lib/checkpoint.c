@@ -179,6 +179,13 @@ const void *mv_checkpoint_data(mv_checkpoint *ck, size_t index, mv_error *err)
     return ck->ops->data(ck, index, err);
 }
 
+void mv_checkpoint_release_range(mv_checkpoint *ck, size_t index, uint64_t offset, uint64_t len)
+{
+    if (ck && ck->ops && ck->ops->release_range && index < ck->n_tensors &&
+        offset <= ck->tensors[index].nbytes && len <= ck->tensors[index].nbytes - offset)
+        ck->ops->release_range(ck, index, offset, len);
+}
+
 void mv_checkpoint_release(mv_checkpoint *ck, size_t index)
 {
     if (ck && ck->ops && ck->ops->release && index < ck->n_tensors)

@@ -30,6 +30,10 @@ typedef struct mv_checkpoint_ops {
     void (*release)(mv_checkpoint *ck, size_t index);
     /* MUST: unmap and free everything, including ck itself. */
     void (*close)(mv_checkpoint *ck);
+    /* SHOULD: like release, for bytes [offset, offset+len) of tensor `index` only, so a
+     * reader streaming one huge tensor in chunks can drop what it has consumed. Only whole
+     * pages inside the range are dropped. May be NULL. */
+    void (*release_range)(mv_checkpoint *ck, size_t index, uint64_t offset, uint64_t len);
 } mv_checkpoint_ops;
 
 /* An open checkpoint. Filled by the loader; read-only for everyone else. */
@@ -65,6 +69,9 @@ long mv_checkpoint_find(mv_checkpoint *ck, const char *name);
 const void *mv_checkpoint_data(mv_checkpoint *ck, size_t index, mv_error *err);
 /* Drop the pages of tensor `index` from memory if the loader supports it. */
 void mv_checkpoint_release(mv_checkpoint *ck, size_t index);
+/* Drop the pages of bytes [offset, offset+len) of tensor `index` if the loader supports it
+ * (a no-op otherwise). For streaming one large tensor in chunks. */
+void mv_checkpoint_release_range(mv_checkpoint *ck, size_t index, uint64_t offset, uint64_t len);
 /* Read tensor `index` converted to F32 into dst (numel floats). Math dtypes only. */
 mv_status mv_checkpoint_read_f32(mv_checkpoint *ck, size_t index, float *dst, mv_error *err);
 /* Value of a __metadata__ key, or NULL. */

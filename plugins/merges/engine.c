@@ -5,8 +5,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <unistd.h>
 #include <cblas.h>
 #include <cjson/cJSON.h>
 #include "merge.h"
@@ -56,18 +54,10 @@ mv_status mg_write_f32(mg_job *job, mg_worker *wk, size_t oi, size_t off, const 
 
 void mg_drop(mv_checkpoint *ck, size_t index, size_t off, size_t n)
 {
-    /* The safetensors loader maps files PROT_READ/MAP_PRIVATE, where MADV_DONTNEED only
-     * drops clean pages that fault back in from the file. Other loaders might hand out
-     * heap memory, which DONTNEED would zero — so only for that one. */
-    if (!ck || !ck->format || strcmp(ck->format, "safetensors") != 0) return;
-    mv_error ignored = { 0 };
-    const unsigned char *p = mv_checkpoint_data(ck, index, &ignored);
-    if (!p) return;
+    /* Drop the input pages behind the reader so resident memory stays flat on huge
+     * tensors; the loader knows whether its memory can be dropped safely. */
     size_t es = mv_dtype_size(ck->tensors[index].dtype);
-    uintptr_t pg = (uintptr_t)sysconf(_SC_PAGESIZE);
-    uintptr_t a = ((uintptr_t)(p + off * es) + pg - 1) & ~(pg - 1);
-    uintptr_t b = ((uintptr_t)(p + (off + n) * es)) & ~(pg - 1);
-    if (b > a) madvise((void *)a, b - a, MADV_DONTNEED);
+    mv_checkpoint_release_range(ck, index, (uint64_t)off * es, (uint64_t)n * es);
 }
 
 mv_status mg_check_finite(const mg_job *job, size_t oi, size_t off, const float *x, size_t n, mv_error *err)

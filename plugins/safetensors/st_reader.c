@@ -71,6 +71,19 @@ static void st_release(mv_checkpoint *ck, size_t index)
     madvise(s->map + begin, (size_t)(end - begin), MADV_DONTNEED);
 }
 
+static void st_release_range(mv_checkpoint *ck, size_t index, uint64_t offset, uint64_t len)
+{
+    st_reader *r = ck->impl;
+    if (index >= ck->n_tensors || len == 0)
+        return;
+    const st_shard *s = &r->shards[r->tensor_shard[index]];
+    /* Only pages entirely inside the range: the caller may still need its neighbours. */
+    uint64_t begin = (r->tensor_offset[index] + offset + r->page - 1) & ~(uint64_t)(r->page - 1);
+    uint64_t end = (r->tensor_offset[index] + offset + len) & ~(uint64_t)(r->page - 1);
+    if (end > begin)
+        madvise(s->map + begin, (size_t)(end - begin), MADV_DONTNEED);
+}
+
 static void st_close(mv_checkpoint *ck)
 {
     if (!ck)
@@ -103,7 +116,7 @@ static void st_close(mv_checkpoint *ck)
     mv_free(ck);
 }
 
-static const mv_checkpoint_ops ST_OPS = { st_data, st_release, st_close };
+static const mv_checkpoint_ops ST_OPS = { st_data, st_release, st_close, st_release_range };
 
 /* ------------------------------------------------------------------ helpers */
 static int ends_with(const char *s, const char *suffix)
