@@ -43,6 +43,15 @@ mv_status ds_store_verify(ds_store *s, int decode, int skip, int threads, mv_err
 /* Reject duplicate ids (MV_E_FORMAT naming both sources). */
 mv_status ds_store_check_ids(ds_store *s, int skip, mv_error *err);
 void ds_store_free(ds_store *s);
+
+/* One non-blank JSONL line: the line text (NUL-terminated in place, leading blanks
+ * skipped), "path:line" for messages and a default id "<file>:<line>" the callback may
+ * replace. Return non-OK to stop the walk. */
+typedef mv_status (*ds_line_fn)(ds_store *s, char *line, int lineno, const char *source,
+                                char *id, size_t id_cap, void *user, mv_error *err);
+/* Walk the JSONL lines of text (modified in place), calling fn for each non-blank one. */
+mv_status ds_each_jsonl_line(ds_store *s, char *text, const char *path, ds_line_fn fn,
+                             void *user, mv_error *err);
 extern const mv_dataset_ops ds_store_ops;
 
 /* Decode an image file to 8-bit RGB composited on bg. *rgb is malloc'd. On failure fills

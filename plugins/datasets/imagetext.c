@@ -250,38 +250,22 @@ out:
     return st;
 }
 
-static mv_status load_jsonl(ds_store *s, char *text, const char *path, const it_opts *o,
-                            mv_error *err)
+static mv_status jsonl_record(ds_store *s, char *q, int line, const char *source, char *id,
+                              size_t id_cap, void *user, mv_error *err)
 {
-    int line = 0;
-    char *p = text;
-    mv_status st = MV_OK;
-    while (*p) {
-        char *e = strchr(p, '\n');
-        if (e) *e = 0;
-        line++;
-        char *q = p;
-        while (*q && isspace((unsigned char)*q)) q++;
-        if (*q) {
-            char source[1024], id[512];
-            snprintf(source, sizeof source, "%s:%d", path, line);
-            snprintf(id, sizeof id, "%s:%d", s->file_base, line);
-            mv_error er = {0};
-            mv_status r;
-            cJSON *rec = cJSON_Parse(q);
-            if (!rec) r = mv_errorf(&er, MV_E_FORMAT, "malformed JSON line");
-            else {
-                r = record_id(rec, s->file_base, line, id, sizeof id, &er);
-                if (r == MV_OK) r = parse_record(s, rec, id, o, source, &er);
-            }
-            cJSON_Delete(rec);
-            if (r == MV_E_NOMEM) return mv_errorf(err, r, "%s", er.msg);
-            if (r != MV_OK && (st = bad_record(s, o, id, source, &er, err)) != MV_OK) return st;
-        }
-        if (!e) break;
-        p = e + 1;
+    const it_opts *o = user;
+    mv_error er = {0};
+    mv_status r;
+    cJSON *rec = cJSON_Parse(q);
+    if (!rec) r = mv_errorf(&er, MV_E_FORMAT, "malformed JSON line");
+    else {
+        r = record_id(rec, s->file_base, line, id, id_cap, &er);
+        if (r == MV_OK) r = parse_record(s, rec, id, o, source, &er);
     }
-    return st;
+    cJSON_Delete(rec);
+    if (r == MV_E_NOMEM) return mv_errorf(err, r, "%s", er.msg);
+    if (r != MV_OK) return bad_record(s, o, id, source, &er, err);
+    return MV_OK;
 }
 
 mv_status ds_open_imagetext(mv_context *ctx, const char *path, const mv_params *params,
@@ -312,7 +296,7 @@ mv_status ds_open_imagetext(mv_context *ctx, const char *path, const mv_params *
     while (*q && isspace((unsigned char)*q)) q++;
     int is_array = strcmp(format, "minicpm") == 0 || (strcmp(format, "auto") == 0 && *q == '[');
     if (is_array) st = load_minicpm(s, text, path, &o, err);
-    else st = load_jsonl(s, text, path, &o, err);
+    else st = ds_each_jsonl_line(s, text, path, jsonl_record, &o, err);
     if (st != MV_OK) goto fail;
     if ((st = ds_store_check_ids(s, o.skip, err)) != MV_OK) goto fail;
     if (strcmp(verify, "none") != 0 &&

@@ -1,6 +1,7 @@
 /* plugins/datasets/store.c — the item store both dataset loaders fill: items, skipped-record
  * reasons, and lazy image decoding with a thread-safe cache (decode outside the lock, first
  * result wins). Parsing of file formats lives in imagetext.c / text.c. */
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -263,3 +264,27 @@ static void store_close(mv_dataset *ds)
 }
 
 const mv_dataset_ops ds_store_ops = {store_get, store_close};
+
+mv_status ds_each_jsonl_line(ds_store *s, char *text, const char *path, ds_line_fn fn,
+                             void *user, mv_error *err)
+{
+    int line = 0;
+    char *p = text;
+    while (*p) {
+        char *e = strchr(p, '\n');
+        if (e) *e = 0;
+        line++;
+        char *q = p;
+        while (*q && isspace((unsigned char)*q)) q++;
+        if (*q) {
+            char source[1024], id[512];
+            snprintf(source, sizeof source, "%s:%d", path, line);
+            snprintf(id, sizeof id, "%s:%d", s->file_base, line);
+            mv_status st = fn(s, q, line, source, id, sizeof id, user, err);
+            if (st != MV_OK) return st;
+        }
+        if (!e) break;
+        p = e + 1;
+    }
+    return MV_OK;
+}

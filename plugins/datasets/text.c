@@ -19,41 +19,26 @@ static mv_status bad(ds_store *s, int skip, const char *id, const char *source, 
     return ds_store_skip(s, reason, err);
 }
 
-static mv_status load_jsonl(ds_store *s, char *text, const char *path, int skip, mv_error *err)
+static mv_status jsonl_record(ds_store *s, char *q, int line, const char *source, char *id,
+                              size_t id_cap, void *user, mv_error *err)
 {
-    int line = 0;
-    char *p = text;
-    mv_status st = MV_OK;
-    while (*p) {
-        char *e = strchr(p, '\n');
-        if (e) *e = 0;
-        line++;
-        char *q = p;
-        while (*q && isspace((unsigned char)*q)) q++;
-        if (*q) {
-            char source[1024], id[512];
-            snprintf(source, sizeof source, "%s:%d", path, line);
-            snprintf(id, sizeof id, "%s:%d", s->file_base, line);
-            cJSON *rec = cJSON_Parse(q);
-            const cJSON *tx = cJSON_GetObjectItemCaseSensitive(rec, "text");
-            const cJSON *jd = cJSON_GetObjectItemCaseSensitive(rec, "id");
-            if (cJSON_IsString(jd) && *jd->valuestring) snprintf(id, sizeof id, "%s", jd->valuestring);
-            else if (cJSON_IsNumber(jd)) snprintf(id, sizeof id, "%.17g", jd->valuedouble);
-            const char *problem = NULL;
-            if (!rec) problem = "malformed JSON line";
-            else if (!cJSON_IsObject(rec)) problem = "record is not a JSON object";
-            else if (!cJSON_IsString(tx)) problem = "record has no \"text\" string";
-            else if (!ds_utf8_valid(tx->valuestring, strlen(tx->valuestring)))
-                problem = "text is not valid UTF-8";
-            if (problem) st = bad(s, skip, id, source, problem, err);
-            else st = ds_store_add(s, id, tx->valuestring, NULL, NULL, source, err);
-            cJSON_Delete(rec);
-            if (st != MV_OK) return st;
-        }
-        if (!e) break;
-        p = e + 1;
-    }
-    return MV_OK;
+    (void)line;
+    int skip = *(const int *)user;
+    cJSON *rec = cJSON_Parse(q);
+    const cJSON *tx = cJSON_GetObjectItemCaseSensitive(rec, "text");
+    const cJSON *jd = cJSON_GetObjectItemCaseSensitive(rec, "id");
+    if (cJSON_IsString(jd) && *jd->valuestring) snprintf(id, id_cap, "%s", jd->valuestring);
+    else if (cJSON_IsNumber(jd)) snprintf(id, id_cap, "%.17g", jd->valuedouble);
+    const char *problem = NULL;
+    if (!rec) problem = "malformed JSON line";
+    else if (!cJSON_IsObject(rec)) problem = "record is not a JSON object";
+    else if (!cJSON_IsString(tx)) problem = "record has no \"text\" string";
+    else if (!ds_utf8_valid(tx->valuestring, strlen(tx->valuestring)))
+        problem = "text is not valid UTF-8";
+    mv_status st = problem ? bad(s, skip, id, source, problem, err)
+                           : ds_store_add(s, id, tx->valuestring, NULL, NULL, source, err);
+    cJSON_Delete(rec);
+    return st;
 }
 
 /* Plain text: documents are non-blank lines (split "line") or runs of non-blank lines
@@ -144,7 +129,7 @@ mv_status ds_open_text(mv_context *ctx, const char *path, const mv_params *param
     } else {
         jsonl = strcmp(format, "jsonl") == 0;
     }
-    st = jsonl ? load_jsonl(s, text, path, skip, err)
+    st = jsonl ? ds_each_jsonl_line(s, text, path, jsonl_record, &skip, err)
                : load_plain(s, text, len, path, paragraph, skip, err);
     if (st != MV_OK) goto fail;
     if ((st = ds_store_check_ids(s, skip, err)) != MV_OK) goto fail;
