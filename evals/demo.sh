@@ -52,24 +52,36 @@ cached() {
 
 [ -x "$MV" ] || { echo "demo: $MV not built (run make)" >&2; exit 3; }
 
+# The config files name build/demo/...; with another DEMO_DIR, use copies pointing there.
+C=evals/configs
+P=evals/pipelines/seed-scenario.json
+if [ "$D" != build/demo ]; then
+  mkdir -p "$D/.configs"
+  for f in "$C"/*.json "$P"; do
+    sed "s#build/demo/#$D/#g" "$f" > "$D/.configs/$(basename "$f")"
+  done
+  C=$D/.configs
+  P=$D/.configs/seed-scenario.json
+fi
+
 say "1/4 data"
 cached shapes "$D/shapes" "$MV gen shapes --out $D/shapes --seed 1 --train 2000 --test 150"
 cached general "$D/general" "$MV gen text --kind general --out $D/general --seed 2 --docs 2000"
 cached clinical "$D/clinical" "$MV gen text --kind clinical --out $D/clinical --seed 3 --docs 1500"
 
 say "2/4 base LLM on general text, then the VLM built from it on image-text pairs"
-cached base-llm "$D/base-llm" "$MV train evals/configs/base-llm.json --out $D/base-llm" \
-  evals/configs/base-llm.json "$S/general"
+cached base-llm "$D/base-llm" "$MV train $C/base-llm.json --out $D/base-llm" \
+  $C/base-llm.json "$S/general"
 # Two stages, as MiniCPM-V: first align vision + resampler to the frozen LLM (otherwise
 # the LLM learns the captions' distribution and never needs the image), then tune all.
-cached vlm-align "$D/vlm-align" "$MV train evals/configs/vlm-align.json --out $D/vlm-align" \
-  evals/configs/vlm-align.json "$S/shapes" "$S/base-llm"
-cached vlm "$D/vlm" "$MV train evals/configs/vlm.json --out $D/vlm" \
-  evals/configs/vlm.json "$S/shapes" "$S/vlm-align"
+cached vlm-align "$D/vlm-align" "$MV train $C/vlm-align.json --out $D/vlm-align" \
+  $C/vlm-align.json "$S/shapes" "$S/base-llm"
+cached vlm "$D/vlm" "$MV train $C/vlm.json --out $D/vlm" \
+  $C/vlm.json "$S/shapes" "$S/vlm-align"
 
 say "3/4 clinical LoRA on the base LLM (PEFT format)"
-cached clinical-lora "$D/clinical-lora" "$MV train evals/configs/clinical-lora.json --out $D/clinical-lora" \
-  evals/configs/clinical-lora.json "$S/clinical" "$S/base-llm"
+cached clinical-lora "$D/clinical-lora" "$MV train $C/clinical-lora.json --out $D/clinical-lora" \
+  $C/clinical-lora.json "$S/clinical" "$S/base-llm"
 
 say "4/4 merging the clinical LoRA into the VLM"
 echo "--- first, as PEFT would: the adapter's modules (model.layers.N...) against the VLM (llm.model.layers.N...)"
@@ -83,9 +95,9 @@ echo "--- with --key-map model.=llm.model.:"
 "$MV" match "$D/clinical-lora" "$D/vlm" --key-map model.=llm.model. 2>&1 | sed -n '1,6p'
 
 [ "${DEMO_FRESH:-0}" = 1 ] && rm -rf "$D/run"
-say "pipeline: $MV run evals/pipelines/seed-scenario.json --out $D/run"
+say "pipeline: $MV run $P --out $D/run"
 set +e
-"$MV" run evals/pipelines/seed-scenario.json --out "$D/run"
+"$MV" run "$P" --out "$D/run"
 rc=$?
 set -e
 case $rc in
