@@ -94,7 +94,13 @@ echo "--- (exit code $code: the diagnosis names the key_map; the pipeline file a
 echo "--- with --key-map model.=llm.model.:"
 "$MV" match "$D/clinical-lora" "$D/vlm" --key-map model.=llm.model. 2>&1 | sed -n '1,6p'
 
-[ "${DEMO_FRESH:-0}" = 1 ] && rm -rf "$D/run"
+# The run resumes (after a crash or kill -9) only while its inputs are unchanged: a changed
+# pipeline file or a retrained upstream model starts it over (the runner would refuse it).
+st=$(stamp run "$P" "$P" "$S/shapes" "$S/general" "$S/clinical" "$S/vlm" "$S/clinical-lora")
+if [ "${DEMO_FRESH:-0}" = 1 ] || [ ! -f "$S/run" ] || [ "$(cat "$S/run")" != "$st" ]; then
+  rm -rf "$D/run"
+fi
+echo "$st" > "$S/run"
 say "pipeline: $MV run $P --out $D/run"
 set +e
 "$MV" run "$P" --out "$D/run"
