@@ -133,7 +133,7 @@ check-asan: deps-check
 
 # ------------------------------------------------------------------ main job and benchmarks
 demo: deps all
-	@sh evals/demo.sh
+	@MV=$(BUILD)/bin/mergeval sh evals/demo.sh
 
 bench: deps-bench all
 	@sh tests/bench/run.sh

@@ -107,6 +107,8 @@ START_TEST(test_type_errors)
                    "$.merge.at: expected \"first\" or \"every\", got string \"sometimes\"");
     expect_variant("\"max_drop\":0.02", "\"max_drop\":0.02,\"require_significance\":\"yes\"",
                    "$.gates[0].require_significance: expected true or false, got string \"yes\"");
+    expect_variant("\"max_drop\":0.02", "\"max_drop\":0.02,\"at\":\"last\"",
+                   "$.gates[0].at: expected \"every\" (every evaluation point) or \"final\" (the last one), got string \"last\"");
     expect_variant("\"params\":{\"lr\":0.001}", "\"params\":[]",
                    "$.train.params: expected an object, got an array");
 }

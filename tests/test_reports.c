@@ -136,6 +136,36 @@ START_TEST(test_gate_significance_and_relative)
 }
 END_TEST
 
+/* "at": "final" judges only the last point: a dip in the middle (the damaged merge) fails
+ * an "every" gate but not a "final" one once the last point is back at the baseline. */
+START_TEST(test_gate_at_final)
+{
+    char d0[512], d1[512];
+    snprintf(d0, sizeof d0, "%s/%s", g_dir, FX_POINTS[0]);
+    snprintf(d1, sizeof d1, "%s/%s", g_dir, FX_POINTS[1]);
+    mv_report_point pts[3] = { { "baseline", d0, NULL }, { "merged", d1, NULL }, { "retrained", d0, NULL } };
+    cJSON *gj = cJSON_Parse("[{\"metric\":\"alignment.i2t_r1\",\"max_drop\":0.02},"
+                            "{\"metric\":\"alignment.i2t_r1\",\"max_drop\":0.02,\"at\":\"final\"},"
+                            "{\"metric\":\"alignment.i2t_r1\",\"max_drop\":0.02,\"at\":\"final\",\"vs\":\"previous\"}]");
+    mv_report_options o;
+    mv_report_options_default(&o);
+    o.stats.resamples = 1000;
+    cJSON *s = NULL;
+    mv_error err;
+    ck_assert_int_eq(mv_report_build(pts, 3, NULL, 0, gj, NULL, &o, &s, &err), MV_OK);
+    cJSON *g = cJSON_GetObjectItem(s, "gates");
+    ck_assert_str_eq(cJSON_GetObjectItem(cJSON_GetArrayItem(g, 0), "status")->valuestring, "fail");
+    ck_assert_str_eq(cJSON_GetObjectItem(cJSON_GetArrayItem(g, 1), "status")->valuestring, "pass");
+    ck_assert_str_eq(cJSON_GetObjectItem(cJSON_GetArrayItem(g, 1), "at")->valuestring, "final");
+    ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(cJSON_GetArrayItem(g, 1), "checks")), 1);
+    /* Final vs previous compares retrained with merged: an improvement, so it passes. */
+    ck_assert_str_eq(cJSON_GetObjectItem(cJSON_GetArrayItem(g, 2), "status")->valuestring, "pass");
+    ck_assert_int_eq((int)cJSON_GetObjectItem(s, "gates_failed")->valuedouble, 1);
+    cJSON_Delete(s);
+    cJSON_Delete(gj);
+}
+END_TEST
+
 /* Minimal XML walker: checks nesting, and records elements with their parent. */
 typedef struct xml_check { int depth; char stack[16][32]; int testcases, failures, errors; int ok; char why[200]; } xml_check;
 
@@ -283,6 +313,7 @@ int main(void)
     tcase_add_test(tc, test_summary_values_and_verdicts);
     tcase_add_test(tc, test_gates);
     tcase_add_test(tc, test_gate_significance_and_relative);
+    tcase_add_test(tc, test_gate_at_final);
     tcase_add_test(tc, test_junit_structure);
     tcase_add_test(tc, test_markdown_html_and_files);
     tcase_add_test(tc, test_history);

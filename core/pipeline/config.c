@@ -381,7 +381,7 @@ static void parse_evaluate(mv_pipeline *p, mv_diag *d, const cJSON *v, const mv_
 static void parse_gates(mv_pipeline *p, mv_diag *d, const cJSON *v)
 {
     static const char *const keys[] = { "metric", "vs", "max_drop", "max_drop_rel",
-                                        "require_significance", NULL };
+                                        "require_significance", "at", NULL };
     if (!v) return;
     if (!cJSON_IsArray(v)) { expected(d, "$.gates", "an array of {\"metric\", \"vs\", \"max_drop\"}", v); return; }
     p->gates = calloc((size_t)cJSON_GetArraySize(v) + 1, sizeof *p->gates);
@@ -416,6 +416,13 @@ static void parse_gates(mv_pipeline *p, mv_diag *d, const cJSON *v)
             else if (strcmp(vs, "baseline") != 0)
                 mv_diag_add(d, "%s.vs: expected \"baseline\" or \"previous\", got string \"%s\"", path, vs);
             free(vs);
+        }
+        char *at = get_string(d, c, path, "at", 0);
+        if (at) {
+            if (strcmp(at, "every") != 0 && strcmp(at, "final") != 0)
+                mv_diag_add(d, "%s.at: expected \"every\" (every evaluation point) or \"final\" (the last one), got string \"%s\"",
+                            path, at);
+            free(at);
         }
         const cJSON *md = get(c, "max_drop"), *mr = get(c, "max_drop_rel"), *rs = get(c, "require_significance");
         if (md) {

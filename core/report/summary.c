@@ -154,14 +154,20 @@ static cJSON *evaluate_gate(const cJSON *g, cJSON *metrics, cJSON *points, int *
     const char *metric = cJSON_IsString(jm) ? jm->valuestring : "?";
     int vs_prev = cJSON_IsString(jvs) && strcmp(jvs->valuestring, "previous") == 0;
     int req_sig = cJSON_IsTrue(js);
+    /* "every" (default): no evaluation point may regress beyond the bound; "final": only
+     * the last point counts — the model the loop ships — while earlier points (e.g. the
+     * damaged merge) still show their verdicts in the reports. */
+    const cJSON *jat = cJSON_GetObjectItem(g, "at");
+    int at_final = cJSON_IsString(jat) && strcmp(jat->valuestring, "final") == 0;
     char name[400];
-    snprintf(name, sizeof name, "%s vs %s", metric, vs_prev ? "previous" : "baseline");
+    snprintf(name, sizeof name, "%s vs %s%s", metric, vs_prev ? "previous" : "baseline", at_final ? " (final)" : "");
     cJSON_AddStringToObject(out, "name", name);
     cJSON_AddStringToObject(out, "metric", metric);
     cJSON_AddStringToObject(out, "vs", vs_prev ? "previous" : "baseline");
     if (cJSON_IsNumber(jd)) cJSON_AddNumberToObject(out, "max_drop", jd->valuedouble);
     if (cJSON_IsNumber(jr)) cJSON_AddNumberToObject(out, "max_drop_rel", jr->valuedouble);
     cJSON_AddBoolToObject(out, "require_significance", req_sig);
+    cJSON_AddStringToObject(out, "at", at_final ? "final" : "every");
     cJSON *m = find_metric(metrics, metric);
     if (!m) {
         char list[1500] = "";
@@ -183,7 +189,7 @@ static cJSON *evaluate_gate(const cJSON *g, cJSON *metrics, cJSON *points, int *
     int n = cJSON_GetArraySize(points), any_fail = 0;
     char first_fail[700] = "", worst_msg[400] = "";
     double worst_drop = -INFINITY;
-    for (int p = 1; p < n; p++) {
+    for (int p = at_final && n > 1 ? n - 1 : 1; p < n; p++) {
         int rp = vs_prev ? p - 1 : 0;
         cJSON *jv = cJSON_GetArrayItem(vals, p), *jref = cJSON_GetArrayItem(vals, rp);
         if (!cJSON_IsNumber(jv) || !cJSON_IsNumber(jref)) continue;
@@ -226,8 +232,8 @@ static cJSON *evaluate_gate(const cJSON *g, cJSON *metrics, cJSON *points, int *
                 snprintf(worst_msg, sizeof worst_msg, "largest drop %s at %s (%s vs %s %s; %s)%s", dd, label,
                          a, rlabel, b, bound, exceeded && req_sig && !sig_reg ? " — beyond the bound but not significant" : "");
             else
-                snprintf(worst_msg, sizeof worst_msg, "no drop at any point (least favourable: %s vs %s %s at %s; %s)",
-                         a, rlabel, b, label, bound);
+                snprintf(worst_msg, sizeof worst_msg, "no drop at %s (least favourable: %s vs %s %s at %s; %s)",
+                         at_final ? "the final point" : "any point", a, rlabel, b, label, bound);
         }
         any_fail |= fail;
     }
