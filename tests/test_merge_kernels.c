@@ -285,6 +285,19 @@ START_TEST(nonfinite_scan)
     ck_assert_int_eq((int)mk_first_nonfinite(v, 5), 3);
     v[1] = NAN;
     ck_assert_int_eq((int)mk_first_nonfinite(v, 5), 1);
+    /* Across block boundaries of the vectorised scan, and the largest finite value. */
+    size_t n = 3 * 4096 + 17;
+    float *w = malloc(n * sizeof *w);
+    for (size_t i = 0; i < n; i++) w[i] = (i % 2) ? 3.4028235e38f : -1e-45f;
+    ck_assert_int_eq((int)mk_first_nonfinite(w, n), -1);
+    const size_t at[] = { 0, 4095, 4096, 8191, 3 * 4096 + 16 };
+    for (size_t k = 0; k < sizeof at / sizeof at[0]; k++) {
+        w[at[k]] = k % 2 ? -INFINITY : NAN;
+        ck_assert_int_eq((int)mk_first_nonfinite(w, n), (int)at[k]);
+        ck_assert_int_eq((int)mk_first_nonfinite(w, at[k]), -1); /* n excludes it */
+        w[at[k]] = 1.0f;
+    }
+    free(w);
 }
 END_TEST
 
