@@ -107,6 +107,11 @@ static mv_status st_write(mv_checkpoint_writer *pw, size_t index, uint64_t offse
         pos += (uint64_t)k;
         left -= (uint64_t)k;
     }
+    /* Start writing this range to disk now (asynchronously), so writeback overlaps the rest
+     * of the merge instead of all happening in finish()'s fsync: a file-to-file merge is
+     * bound by writing its output (DESIGN.md §9). finish() still fsyncs for durability. */
+    if (len >= ((uint64_t)1 << 20))
+        sync_file_range(fd, (off64_t)(t->file_offset + offset), (off64_t)len, SYNC_FILE_RANGE_WRITE);
     uint64_t total = __atomic_add_fetch(&t->written, len, __ATOMIC_ACQ_REL);
     if (total > t->nbytes)
         return mv_errorf(err, MV_E_INPUT, "writer %s: tensor %s: %llu bytes written for a "

@@ -37,6 +37,9 @@ best_of() {  # n label logfile cmd...
   best=""
   i=0
   while [ $i -lt "$n" ]; do
+    # Removing the previous run's 2.5 GB output is not part of either side's work: do it
+    # (and flush) before the clock starts.
+    [ -n "${PRE:-}" ] && sh -c "$PRE"
     sync
     r=$(run_timed "$@")
     best=$(printf '%s\n%s\n' "$best" "$r" | awk 'NF == 3' | sort -n | head -1)
@@ -58,10 +61,10 @@ rm -f "$D/cp-copy.safetensors"
 FLOOR_BW=$(awk -v b="$BYTES" -v bw="$BW" 'BEGIN { printf "%.3f", 2 * b / (bw * 1e9) }')
 
 N=${RUNS:-2}
-set -- $(best_of "$N" mergeval "$D/mv-lora.log" sh -c "rm -rf '$D/out-mv-lora' && exec '$MV' -q merge --base '$D/base' --adapter '$D/lora' --out '$D/out-mv-lora'")
+set -- $(PRE="rm -rf '$D/out-mv-lora'" best_of "$N" mergeval "$D/mv-lora.log" "$MV" -q merge --base "$D/base" --adapter "$D/lora" --out "$D/out-mv-lora")
 MV_T=$1; MV_R=$2; MV_C=$3
 # PyTorch: 2 intra-op threads, OpenBLAS single-threaded (2 x 2 oversubscribes 2 cores)
-set -- $(best_of "$N" torch "$D/pt-lora.log" env OMP_NUM_THREADS=2 OPENBLAS_NUM_THREADS=1 $PY -c "import torch,sys; torch.set_num_threads(2); sys.argv=['x','$D/base','$D/lora','$D/pt-lora.safetensors']; sys.path.insert(0,'tests/bench'); import runpy; runpy.run_path('tests/bench/merge_peer_lora.py', run_name='__main__')")
+set -- $(PRE="rm -f '$D/pt-lora.safetensors'" best_of "$N" torch "$D/pt-lora.log" env OMP_NUM_THREADS=2 OPENBLAS_NUM_THREADS=1 $PY -c "import torch,sys; torch.set_num_threads(2); sys.argv=['x','$D/base','$D/lora','$D/pt-lora.safetensors']; sys.path.insert(0,'tests/bench'); import runpy; runpy.run_path('tests/bench/merge_peer_lora.py', run_name='__main__')")
 PT_T=$1; PT_R=$2; PT_C=$3
 # same bits? (both: fp32 delta, one rounding)
 SAME=$(cmp -s "$D/out-mv-lora/model.safetensors" "$D/pt-lora.safetensors" && echo identical-file || \
@@ -101,7 +104,7 @@ cat > "$D/ties.json" <<JSON
             {"path": "$D/ft2", "parameters": {"weight": 0.3, "density": 0.5}},
             {"path": "$D/ft3", "parameters": {"weight": 0.8, "density": 0.5}}]}
 JSON
-set -- $(best_of "$N" mergeval "$D/mv-ties.log" sh -c "rm -rf '$D/out-mv-ties' && exec '$MV' -q merge '$D/ties.json' --out '$D/out-mv-ties'"); MVT_T=$1; MVT_R=$2; MVT_C=$3
+set -- $(PRE="rm -rf '$D/out-mv-ties'" best_of "$N" mergeval "$D/mv-ties.log" "$MV" -q merge "$D/ties.json" --out "$D/out-mv-ties"); MVT_T=$1; MVT_R=$2; MVT_C=$3
 set -- $(run_timed torch "$D/pt-ties.log" env OMP_NUM_THREADS=2 OPENBLAS_NUM_THREADS=1 $PY -c "import torch,sys; torch.set_num_threads(2); sys.argv=['x','$D/base','$D/pt-ties.safetensors','$D/ft1','$D/ft2','$D/ft3']; import runpy; runpy.run_path('tests/bench/merge_peer_ties.py', run_name='__main__')")
 PTT_T=$1; PTT_R=$2; PTT_C=$3
 rm -f "$D/pt-ties.safetensors"
