@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <mergeval/mergeval.h>
 
@@ -101,6 +102,40 @@ START_TEST(publish_replaces_directory)
 }
 END_TEST
 
+/* Leftovers of a killed writer of the same destination are removed; a live writer's temp
+ * directory and unrelated names are not. */
+START_TEST(stale_temp_siblings_removed)
+{
+    mv_error err = {0};
+    pid_t child = fork();
+    if (child == 0) _exit(0);
+    waitpid(child, NULL, 0); /* now a pid that no longer runs */
+    char *dst = mv_path_join(tmpdir, "model"), path[1024];
+    char names[5][64];
+    snprintf(names[0], 64, "model.tmp-%d-3", (int)child);   /* dead writer: removed */
+    snprintf(names[1], 64, "model.old-%d", (int)child);     /* dead publisher: removed */
+    snprintf(names[2], 64, "model.tmp-%d-1", (int)getppid()); /* live process: kept */
+    snprintf(names[3], 64, "model.tmp-x-1");                 /* not our pattern: kept */
+    snprintf(names[4], 64, "modelX.tmp-%d-1", (int)child);  /* another destination: kept */
+    for (int i = 0; i < 5; i++) {
+        const char *name = names[i];
+        snprintf(path, sizeof path, "%s/%s", tmpdir, name);
+        ck_assert_int_eq(mv_mkdirs(path, &err), MV_OK);
+    }
+    char *tmp = NULL;
+    ck_assert_int_eq(mv_make_temp_sibling_dir(dst, &tmp, &err), MV_OK);
+    int expect_exists[] = {0, 0, 1, 1, 1};
+    for (int i = 0; i < 5; i++) {
+        const char *name = names[i];
+        snprintf(path, sizeof path, "%s/%s", tmpdir, name);
+        ck_assert_msg(mv_is_dir(path) == expect_exists[i], "%s: exists=%d", name, mv_is_dir(path));
+    }
+    ck_assert(mv_is_dir(tmp));
+    mv_free(tmp);
+    mv_free(dst);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("files");
@@ -109,6 +144,7 @@ int main(void)
     tcase_add_test(tc, sha256_vectors);
     tcase_add_test(tc, atomic_write_and_read);
     tcase_add_test(tc, publish_replaces_directory);
+    tcase_add_test(tc, stale_temp_siblings_removed);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_ENV);

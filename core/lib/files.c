@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <libgen.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -166,8 +167,49 @@ mv_status mv_remove_tree(const char *path, mv_error *err)
     return st;
 }
 
+/* A process killed while writing `dst` leaves "<dst>.tmp-<pid>-<n>" (or "<dst>.old-<pid>")
+ * behind. Remove such siblings whose writer no longer runs, so repeated crashes do not pile
+ * up gigabytes of half-written checkpoints; a live writer's temp directory is left alone. */
+static void remove_stale_siblings(const char *dst)
+{
+    char *copy = mv_strdup(dst), *copy2 = mv_strdup(dst);
+    if (!copy || !copy2) { mv_free(copy); mv_free(copy2); return; }
+    const char *dir = dirname(copy), *base = basename(copy2);
+    size_t blen = strlen(base);
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    while (d && (e = readdir(d)) != NULL) {
+        const char *n = e->d_name;
+        if (strncmp(n, base, blen) != 0) continue;
+        const char *rest = n + blen;
+        long pid = 0;
+        char *end = NULL;
+        if (strncmp(rest, ".tmp-", 5) == 0) {
+            pid = strtol(rest + 5, &end, 10);
+            if (!end || *end != '-') continue;
+            char *end2 = NULL;
+            strtoul(end + 1, &end2, 10);
+            if (!end2 || *end2 != '\0' || end2 == end + 1) continue;
+        } else if (strncmp(rest, ".old-", 5) == 0) {
+            pid = strtol(rest + 5, &end, 10);
+            if (!end || *end != '\0') continue;
+        } else {
+            continue;
+        }
+        if (pid <= 0 || pid == (long)getpid()) continue;
+        if (kill((pid_t)pid, 0) == 0 || errno != ESRCH) continue; /* still running (or not ours to judge) */
+        char *victim = mv_path_join(dir, n);
+        if (victim) mv_remove_tree(victim, NULL);
+        mv_free(victim);
+    }
+    if (d) closedir(d);
+    mv_free(copy);
+    mv_free(copy2);
+}
+
 mv_status mv_make_temp_sibling_dir(const char *dst, char **out, mv_error *err)
 {
+    remove_stale_siblings(dst);
     static unsigned counter;
     *out = NULL;
     /* Make sure the parent exists so the rename at publication stays within one fs. */

@@ -31,7 +31,8 @@ mv_status mv_remove_tree(const char *path, mv_error *err);
  * into place, the old one removed. Used to publish a fully written output directory. */
 mv_status mv_publish_dir(const char *src, const char *dst, mv_error *err);
 /* Make a fresh temporary sibling directory for building `dst` ("<dst>.tmp-<pid>-<n>").
- * *out is mv_malloc'd. */
+ * Leftovers of writers of `dst` that were killed ("<dst>.tmp-<pid>-<n>", "<dst>.old-<pid>"
+ * whose process no longer exists) are removed first. *out is mv_malloc'd. */
 mv_status mv_make_temp_sibling_dir(const char *dst, char **out, mv_error *err);
 
 int mv_path_exists(const char *path);
