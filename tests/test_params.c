@@ -67,6 +67,23 @@ START_TEST(bad_values_named_by_path)
 }
 END_TEST
 
+START_TEST(all_problems_reported_at_once)
+{
+    mv_params *p = NULL;
+    mv_error err = {0};
+    ck_assert_int_eq(parse("{\"lr\":\"fast\",\"stepz\":3,\"use_lora\":1}", &p, &err), MV_E_INPUT);
+    ck_assert_ptr_null(p);
+    ck_assert_str_eq(err.msg,
+                     "$.train.params.lr: expected number, got string \"fast\"; "
+                     "$.train.params.stepz: unknown parameter (known: lr, steps, use_lora, scheduler, name, mix, out); "
+                     "$.train.params.use_lora: expected boolean, got number 1; "
+                     "$.train.params.out: required parameter missing (output dir)");
+    /* An invalid value for a required parameter is reported once, not also as missing. */
+    ck_assert_int_eq(parse("{\"out\":5}", &p, &err), MV_E_INPUT);
+    ck_assert_str_eq(err.msg, "$.train.params.out: expected string, got number 5");
+}
+END_TEST
+
 START_TEST(no_specs_accepts_only_empty)
 {
     mv_params *p = NULL;
@@ -104,6 +121,7 @@ int main(void)
     TCase *tc = tcase_create("core");
     tcase_add_test(tc, defaults_and_values);
     tcase_add_loop_test(tc, bad_values_named_by_path, 0, (int)(sizeof bad / sizeof bad[0]));
+    tcase_add_test(tc, all_problems_reported_at_once);
     tcase_add_test(tc, no_specs_accepts_only_empty);
     tcase_add_test(tc, error_helpers);
     suite_add_tcase(s, tc);

@@ -109,6 +109,17 @@ static const mv_param_spec *find_spec(const mv_param_spec *specs, const char *na
     return NULL;
 }
 
+static void note_problem(mv_error *acc, int *n, const char *msg)
+{
+    size_t used = strlen(acc->msg);
+    if (*n > 0 && used + 2 < sizeof acc->msg) {
+        memcpy(acc->msg + used, "; ", 3);
+        used += 2;
+    }
+    snprintf(acc->msg + used, sizeof acc->msg - used, "%s", msg);
+    (*n)++;
+}
+
 mv_status mv_params_parse(mv_params **out, const mv_param_spec *specs, const char *json,
                           const char *where, mv_error *err)
 {
@@ -116,6 +127,10 @@ mv_status mv_params_parse(mv_params **out, const mv_param_spec *specs, const cha
     if (!where) where = "$";
     mv_status st = MV_OK;
     cJSON *in = NULL;
+    /* Every problem of the object is reported at once ("a; b; c"), so a user fixes a config
+     * in one pass instead of one error per run. */
+    mv_error problems = {0};
+    int n_problems = 0;
     mv_params *p = mv_calloc(1, sizeof *p);
     if (!p) return mv_errorf(err, MV_E_NOMEM, "out of memory");
     p->specs = specs;
@@ -136,32 +151,41 @@ mv_status mv_params_parse(mv_params **out, const mv_param_spec *specs, const cha
         }
         for (cJSON *v = in->child; v; v = v->next) {
             const mv_param_spec *s = find_spec(specs, v->string, NULL);
+            mv_error one = {0};
             if (!s) {
                 char known[1024] = "";
                 size_t used = 0;
                 for (size_t i = 0; i < p->n_specs && used + 2 < sizeof known; i++)
                     used += (size_t)snprintf(known + used, sizeof known - used, "%s%s",
                                              i ? ", " : "", specs[i].name);
-                st = mv_errorf(err, MV_E_INPUT, "%s.%s: unknown parameter (known: %s)", where,
-                               v->string, p->n_specs ? known : "none");
-                goto fail;
+                mv_errorf(&one, MV_E_INPUT, "%s.%s: unknown parameter (known: %s)", where, v->string,
+                          p->n_specs ? known : "none");
+                note_problem(&problems, &n_problems, one.msg);
+                continue;
             }
             if (cJSON_GetObjectItemCaseSensitive(p->given, v->string)) {
-                st = mv_errorf(err, MV_E_INPUT, "%s.%s: given twice", where, v->string);
-                goto fail;
+                mv_errorf(&one, MV_E_INPUT, "%s.%s: given twice", where, v->string);
+                note_problem(&problems, &n_problems, one.msg);
+                continue;
             }
-            if ((st = check_value(s, v, where, err)) != MV_OK) goto fail;
-            cJSON_AddItemToObject(p->values, s->name, cJSON_Duplicate(v, 1));
+            /* Marked as given even when invalid, so it is not also reported as missing. */
             cJSON_AddTrueToObject(p->given, s->name);
+            if (check_value(s, v, where, &one) != MV_OK) {
+                note_problem(&problems, &n_problems, one.msg);
+                continue;
+            }
+            cJSON_AddItemToObject(p->values, s->name, cJSON_Duplicate(v, 1));
         }
     }
     for (size_t i = 0; i < p->n_specs; i++) {
         const mv_param_spec *s = &specs[i];
         if (cJSON_GetObjectItemCaseSensitive(p->given, s->name)) continue;
         if (s->required) {
-            st = mv_errorf(err, MV_E_INPUT, "%s.%s: required parameter missing (%s)", where,
-                           s->name, s->doc ? s->doc : type_name(s->type));
-            goto fail;
+            mv_error one = {0};
+            mv_errorf(&one, MV_E_INPUT, "%s.%s: required parameter missing (%s)", where,
+                      s->name, s->doc ? s->doc : type_name(s->type));
+            note_problem(&problems, &n_problems, one.msg);
+            continue;
         }
         if (!s->default_json) continue;
         cJSON *d = cJSON_Parse(s->default_json);
@@ -175,6 +199,10 @@ mv_status mv_params_parse(mv_params **out, const mv_param_spec *specs, const cha
             goto fail;
         }
         cJSON_AddItemToObject(p->values, s->name, d);
+    }
+    if (n_problems) {
+        st = mv_errorf(err, MV_E_INPUT, "%s", problems.msg);
+        goto fail;
     }
     cJSON_Delete(in);
     *out = p;
