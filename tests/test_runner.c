@@ -436,6 +436,13 @@ START_TEST(test_isolate_crash_and_timeout)
     ck_assert_int_eq(st, MV_E_RUNTIME);
     ck_assert_msg(strstr(err.msg, "stage iter-1/train (trainer plugin sft)") && strstr(err.msg, "timed out"), "%s", err.msg);
     ck_assert(mv_now() - t0 < 10);
+    /* stage_timeout is enforced without --isolate too (it implies isolation). */
+    path_in(out, sizeof out, g_tmp, "hang-no-isolate");
+    t0 = mv_now();
+    st = run_into(out, "lora", 0.5, 0, 0, NULL, 0, &gf, &err);
+    ck_assert_int_eq(st, MV_E_RUNTIME);
+    ck_assert_msg(strstr(err.msg, "timed out"), "%s", err.msg);
+    ck_assert(mv_now() - t0 < 10);
 }
 END_TEST
 

@@ -262,7 +262,10 @@ mv_status mv_pipeline_run(mv_context *ctx, const mv_pipeline *p, const mv_run_op
     cJSON_DeleteItemFromObjectCaseSensitive(state, "host");
     cJSON_AddItemToObject(state, "host", mv_runner_host_json());
     set_str(state, "status", "running");
-    set_str(state, "isolation", o->isolate ? "fork" : "none");
+    /* A stage can only be stopped safely from outside its process: a stage_timeout makes
+     * every stage run isolated, so the limit is always enforced rather than ignored. */
+    int isolate = o->isolate || p->stage_timeout > 0;
+    set_str(state, "isolation", isolate ? "fork" : "none");
     double elapsed0 = cJSON_GetNumberValue(cJSON_GetObjectItem(state, "elapsed_seconds"));
     cJSON *stages = obj(state, "stages");
 
@@ -348,7 +351,7 @@ mv_status mv_pipeline_run(mv_context *ctx, const mv_pipeline *p, const mv_run_op
             mv_runner_save_state(o->out_dir, state, NULL);
             stage_call call = { ctx, p, ops, s, model, train_dir, out, { 0 } };
             double ts = mv_now();
-            st = o->isolate ? mv_run_isolated(stage_exec, &call, p->stage_timeout, desc, err)
+            st = isolate ? mv_run_isolated(stage_exec, &call, p->stage_timeout, desc, err)
                             : stage_exec(&call, err);
             double secs = mv_now() - ts;
             set_num(so, "seconds", secs);
