@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/wait.h>
 #include <time.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 #include "runner_internal.h"
 
@@ -20,12 +21,17 @@ mv_status mv_run_isolated(mv_stage_fn fn, void *arg, double timeout, const char 
     if (pipe(fds) != 0) return mv_errorf(err, MV_E_IO, "pipe: %s", strerror(errno));
     fflush(stdout);
     fflush(stderr);
+    pid_t parent = getpid();
     pid_t pid = fork();
     if (pid < 0) {
         close(fds[0]); close(fds[1]);
         return mv_errorf(err, MV_E_IO, "fork: %s", strerror(errno));
     }
     if (pid == 0) {
+        /* Die with the runner: after a kill -9 of `mergeval run`, an orphaned stage must not
+         * go on writing into the run directory while the resumed run redoes that stage. */
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (getppid() != parent) _exit(MV_E_RUNTIME);
         close(fds[0]);
         mv_error e;
         mv_error_clear(&e);
