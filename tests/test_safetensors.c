@@ -17,6 +17,7 @@
 #include <mergeval/mergeval.h>
 #include "mv_registry_host.h"
 #include "../plugins/safetensors/st_internal.h"
+#include "cli_runner.h"
 
 #define DATA "tests/data/safetensors/"
 
@@ -763,25 +764,11 @@ START_TEST(test_release_range_drops_pages)
 END_TEST
 
 /* ------------------------------------------------------------------ the CLI */
-/* Run the built `mergeval` (next to this test: ../bin) and capture stdout+stderr. */
-static int run_cli(const char *args, char *out, size_t cap)
-{
-    char *plugdir = mv_registry_builtin_dir(); /* <build>/lib/mergeval/plugins */
-    char cmd[2048];
-    snprintf(cmd, sizeof cmd, "%s/../../../bin/mergeval %s 2>&1", plugdir, args);
-    mv_free(plugdir);
-    FILE *f = popen(cmd, "r");
-    ck_assert_ptr_nonnull(f);
-    size_t n = fread(out, 1, cap - 1, f);
-    out[n] = '\0';
-    int st = pclose(f);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
 
 START_TEST(test_cli_inspect)
 {
     static char out[1 << 16];
-    ck_assert_int_eq(run_cli("inspect --json " DATA "valid/sharded", out, sizeof out), 0);
+    ck_assert_int_eq(mv_test_run_cli("inspect --json " DATA "valid/sharded", out, sizeof out), 0);
     cJSON *j = cJSON_Parse(out);
     ck_assert_msg(j != NULL, "not JSON: %s", out);
     const cJSON *t = cJSON_GetObjectItem(j, "tensors");
@@ -811,11 +798,11 @@ START_TEST(test_cli_inspect)
     ck_assert(seen_f8 && seen_bool);
     cJSON_Delete(j);
     /* a scalar has shape [] */
-    ck_assert_int_eq(run_cli("inspect --json " DATA "valid/all_dtypes.safetensors", out,
+    ck_assert_int_eq(mv_test_run_cli("inspect --json " DATA "valid/all_dtypes.safetensors", out,
                              sizeof out), 0);
     ck_assert_ptr_nonnull(strstr(out, "\"shape\":\t[]"));
 
-    ck_assert_int_eq(run_cli("inspect " DATA "valid/sharded", out, sizeof out), 0);
+    ck_assert_int_eq(mv_test_run_cli("inspect " DATA "valid/sharded", out, sizeof out), 0);
     ck_assert_ptr_nonnull(strstr(out, "llm.model.layers.*.self_attn.q_proj.weight"));
     ck_assert_ptr_nonnull(strstr(out, "\xc3\x97" "3  BF16"));
     ck_assert_ptr_nonnull(strstr(out, "F8_E4M3"));
@@ -827,7 +814,7 @@ START_TEST(test_cli_inspect)
         char args[600];
         snprintf(args, sizeof args, "inspect " DATA "%s",
                  cJSON_GetObjectItem(c, "path")->valuestring);
-        int rc = run_cli(args, out, sizeof out);
+        int rc = mv_test_run_cli(args, out, sizeof out);
         ck_assert_msg(rc == 2, "%s: exit %d: %s", args, rc, out);
         /* (lines about other, unrelated plugins may precede it: look at the last line) */
         size_t len = strlen(out);
@@ -840,8 +827,8 @@ START_TEST(test_cli_inspect)
         ck_assert_ptr_nonnull(strstr(out, cJSON_GetObjectItem(c, "substr")->valuestring));
     }
     cJSON_Delete(cases);
-    ck_assert_int_eq(run_cli("inspect", out, sizeof out), 2);
-    ck_assert_int_eq(run_cli("inspect --help", out, sizeof out), 0);
+    ck_assert_int_eq(mv_test_run_cli("inspect", out, sizeof out), 2);
+    ck_assert_int_eq(mv_test_run_cli("inspect --help", out, sizeof out), 0);
     ck_assert_ptr_nonnull(strstr(out, "usage: mergeval inspect PATH"));
 }
 END_TEST

@@ -14,6 +14,7 @@
 #include "../plugins/sft/sft.h"
 #include "mv_registry_host.h"
 #include "mv_train.h"
+#include "cli_runner.h"
 
 /* ================================================================ tiny test model */
 #define TV 12            /* vocabulary: 0 BOS, 1 EOS, 2..11 = byte % 10 + 2 */
@@ -1193,19 +1194,6 @@ START_TEST(corrupt_checkpoint_refused)
 END_TEST
 
 /* ================================================================ the CLI */
-static int run_cli(const char *args, char *out, size_t cap)
-{
-    char *plugdir = mv_registry_builtin_dir(); /* <build>/lib/mergeval/plugins */
-    char cmd[4096];
-    snprintf(cmd, sizeof cmd, "%s/../../../bin/mergeval --no-progress %s 2>&1", plugdir, args);
-    mv_free(plugdir);
-    FILE *f = popen(cmd, "r");
-    ck_assert_ptr_nonnull(f);
-    size_t n = fread(out, 1, cap - 1, f);
-    out[n] = '\0';
-    int st = pclose(f);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
 
 START_TEST(cli_train)
 {
@@ -1221,14 +1209,14 @@ START_TEST(cli_train)
     fclose(f);
     /* a parameter of the wrong type: exit 2, the JSON path in one error line */
     snprintf(args, sizeof args, "train %s --out %s/o --set lr='\"1e-4\"'", cfg, d);
-    ck_assert_int_eq(run_cli(args, out, sizeof out), 2);
+    ck_assert_int_eq(mv_test_run_cli(args, out, sizeof out), 2);
     ck_assert_msg(strstr(out, "$.params.lr: expected number, got string \"1e-4\"") != NULL, "%s", out);
     snprintf(args, sizeof args, "train %s", cfg);
-    ck_assert_int_eq(run_cli(args, out, sizeof out), 2);
+    ck_assert_int_eq(mv_test_run_cli(args, out, sizeof out), 2);
     ck_assert_msg(strstr(out, "--out") != NULL, "%s", out);
     /* a run, then --resume of a finished run gives the same files */
     snprintf(args, sizeof args, "train %s --out %s/o", cfg, d);
-    ck_assert_msg(run_cli(args, out, sizeof out) == 0, "%s", out);
+    ck_assert_msg(mv_test_run_cli(args, out, sizeof out) == 0, "%s", out);
     ck_assert_msg(strstr(out, "trained 6 steps") && strstr(out, "-> ") && strstr(out, "full weights"),
                   "%s", out);
     char p1[600], p2[600];
@@ -1238,7 +1226,7 @@ START_TEST(cli_train)
     mv_error err;
     ck_assert_int_eq(mv_read_file(p1, 0, &a, &l1, &err), MV_OK);
     snprintf(args, sizeof args, "train %s --out %s/o --resume", cfg, d);
-    ck_assert_msg(run_cli(args, out, sizeof out) == 0, "%s", out);
+    ck_assert_msg(mv_test_run_cli(args, out, sizeof out) == 0, "%s", out);
     ck_assert_ptr_nonnull(strstr(out, "resuming from"));
     ck_assert_int_eq(mv_read_file(p1, 0, &b, &l2, &err), MV_OK);
     ck_assert(l1 == l2 && memcmp(a, b, l1) == 0);
@@ -1246,7 +1234,7 @@ START_TEST(cli_train)
     mv_free(b);
     /* --set with a dotted path edits the config: LoRA with tune_llm is refused */
     snprintf(args, sizeof args, "train %s --out %s/o2 --set params.use_lora=true", cfg, d);
-    ck_assert_int_eq(run_cli(args, out, sizeof out), 2);
+    ck_assert_int_eq(mv_test_run_cli(args, out, sizeof out), 2);
     ck_assert_msg(strstr(out, "simultaneously") != NULL, "%s", out);
     snprintf(p2, sizeof p2, "%s", d);
     mv_remove_tree(p2, NULL);
