@@ -14,6 +14,9 @@ PLUGINDIR  ?= $(LIBDIR)/mergeval/plugins
 PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
 BUILD      ?= build
 VERSION    := 0.1.0
+# Fragments included below define rules of their own; a plain `make` must still build
+# what a newcomer runs (the CLI, the library and the plugins), not the first fixture.
+.DEFAULT_GOAL := all
 
 CC      ?= cc
 PKGS    := libcjson openblas
@@ -103,10 +106,21 @@ $(BUILD)/obj/plugins/%.o: ALL_CFLAGS += -fvisibility=hidden
 
 plugins: $(PLUGIN_SOS)
 
-$(BUILD)/mergeval.pc: core/mergeval.pc.in Makefile
+# The .pc names the install prefix, so it is regenerated whenever PREFIX (or any other
+# directory) differs from the one it was made for: `make install PREFIX=X` after an earlier
+# build must not install a .pc pointing at the old prefix.
+PC_SED := -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|g' \
+          -e 's|@PLUGINDIR@|$(PLUGINDIR)|g' -e 's|@VERSION@|$(VERSION)|g'
+PC_STAMP := $(BUILD)/mergeval.pc.dirs
+PC_DIRS  := $(PREFIX)|$(LIBDIR)|$(INCLUDEDIR)|$(PLUGINDIR)|$(VERSION)
+$(PC_STAMP): FORCE
 	@mkdir -p $(dir $@)
-	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|g' \
-	    -e 's|@PLUGINDIR@|$(PLUGINDIR)|g' -e 's|@VERSION@|$(VERSION)|g' $< > $@
+	@[ "$$(cat $@ 2>/dev/null)" = '$(PC_DIRS)' ] || printf '%s\n' '$(PC_DIRS)' > $@
+$(BUILD)/mergeval.pc: core/mergeval.pc.in $(PC_STAMP)
+	@mkdir -p $(dir $@)
+	sed $(PC_SED) $< > $@
+.PHONY: FORCE
+FORCE:
 
 # ------------------------------------------------------------------ tests
 define TEST_RULE

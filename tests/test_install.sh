@@ -5,36 +5,45 @@
 set -eu
 BUILD=${BUILD:-build}
 top=$(pwd)
-dest=$(mktemp -d /tmp/mv-install-XXXXXX)
-trap 'rm -rf "$dest"' EXIT
+tmp=$(mktemp -d /tmp/mv-install-XXXXXX)
+trap 'rm -rf "$tmp"' EXIT
 fail() { echo "test_install: FAIL: $*" >&2; exit 1; }
+checks=0
 
-make --no-print-directory -s BUILD="$BUILD" install DESTDIR="$dest" PREFIX=/usr/local >/dev/null \
-  || fail "make install failed"
-for f in usr/local/bin/mergeval usr/local/lib/libmergeval.so usr/local/lib/libmergeval.so.0 \
-         usr/local/include/mergeval/mergeval.h usr/local/include/mergeval/plugin.h \
-         usr/local/lib/pkgconfig/mergeval.pc; do
-  [ -e "$dest/$f" ] || fail "missing installed file $f"
+# install_and_use PREFIX DESTDIR: install, then build, check, load and run the example
+# plugin against exactly what was installed. DESTDIR may be empty (a real install into a
+# non-default prefix, the common `make install PREFIX=$HOME/.local` case).
+install_and_use() {
+prefix=$1 dest=$2 root=$2$1
+make --no-print-directory -s BUILD="$BUILD" install DESTDIR="$dest" PREFIX="$prefix" >/dev/null \
+  || fail "make install PREFIX=$prefix DESTDIR=$dest failed"
+for f in bin/mergeval lib/libmergeval.so lib/libmergeval.so.0 \
+         include/mergeval/mergeval.h include/mergeval/plugin.h lib/pkgconfig/mergeval.pc; do
+  [ -e "$root/$f" ] || fail "missing installed file $root/$f"
 done
-ls "$dest"/usr/local/lib/mergeval/plugins/*.so >/dev/null 2>&1 || fail "no plugins installed"
-export PKG_CONFIG_PATH="$dest/usr/local/lib/pkgconfig" PKG_CONFIG_SYSROOT_DIR="$dest"
+ls "$root"/lib/mergeval/plugins/*.so >/dev/null 2>&1 || fail "no plugins installed under $root"
+# The .pc must describe this prefix even though an earlier build made one for another.
+grep -qx "prefix=$prefix" "$root/lib/pkgconfig/mergeval.pc" \
+  || fail "installed mergeval.pc is for another prefix: $(head -1 "$root/lib/pkgconfig/mergeval.pc")"
+export PKG_CONFIG_PATH="$root/lib/pkgconfig"
+if [ -n "$dest" ]; then export PKG_CONFIG_SYSROOT_DIR="$dest"; else unset PKG_CONFIG_SYSROOT_DIR; fi
 # (pkg-config prefixes variables with the sysroot too.)
 case "$(pkg-config --variable=plugindir mergeval)" in
-  "$dest/usr/local/lib/mergeval/plugins"|/usr/local/lib/mergeval/plugins) ;;
+  "$root/lib/mergeval/plugins"|"$prefix/lib/mergeval/plugins") ;;
   *) fail "plugindir variable wrong: $(pkg-config --variable=plugindir mergeval)" ;;
 esac
 
-work="$dest/plugin"
+work="$tmp/plugin-$(echo "$prefix$dest" | tr / _)"
 mkdir -p "$work"
-cp docs/examples/textlen.c "$work/"
+cp "$top/docs/examples/textlen.c" "$work/"
 cd "$work"
 # The command from the guide (plus -Werror: the example must be warning-free).
 cc -shared -fPIC -fvisibility=hidden -Wl,-z,defs -Wall -Wextra -Werror -o textlen.so textlen.c \
    $(pkg-config --cflags --libs mergeval) || fail "example plugin does not build against installed headers"
 # Nothing from the source tree may leak in: the include path must be the installed one.
-pkg-config --cflags mergeval | grep -q "$dest/usr/local/include" || fail "cflags do not point at the installed headers"
+pkg-config --cflags mergeval | grep -q "$root/include" || fail "cflags do not point at the installed headers"
 
-mv="$dest/usr/local/bin/mergeval"
+mv="$root/bin/mergeval"
 "$mv" plugin check ./textlen.so > check.out 2>&1 || { cat check.out; fail "plugin check rejected the example"; }
 grep -q "ok  evaluator textlen" check.out || { cat check.out; fail "plugin check did not list textlen"; }
 "$mv" --plugin-path "$work" plugins --json > plugins.json 2>plugins.err || fail "plugins --json failed"
@@ -52,4 +61,12 @@ if "$mv" --plugin-path "$work" eval none --evaluator textlen --dataset data.json
 else
   cat eval.log; fail "mergeval eval with the example plugin failed"
 fi
-echo "test_install: 1 passed, 0 failed"
+cd "$top"
+checks=$((checks + 1))
+}
+
+install_and_use /usr/local "$tmp/destdir"
+install_and_use /opt/mergeval-test "$tmp/destdir2"
+# A real install (no DESTDIR) into a prefix that is not the one the build started with.
+install_and_use "$tmp/prefix" ""
+echo "test_install: $checks passed, 0 failed"

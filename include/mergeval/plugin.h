@@ -7,11 +7,18 @@
  * mv_model_ops) are versioned by the creating component's abi_minor: a field added in minor
  * N is only read from components with abi_minor >= N.
  *
- * Minimal plugin:
+ * Minimal plugin (a complete file; tests/test_doc_examples.sh compiles it on every
+ * `make check`; docs/examples/textlen.c is the longer, commented version):
  *     #include <mergeval/mergeval.h>
- *     static const mv_evaluator_vtable vt = { sizeof vt, 1, my_run };
+ *     static mv_status my_run(mv_context *ctx, const mv_eval_request *req,
+ *                             const mv_params *params, mv_metrics *out, mv_error *err)
+ *     {
+ *         (void)ctx; (void)req; (void)params;
+ *         return mv_metrics_scalar(out, "answer", 42.0, MV_HIGHER_IS_BETTER, "a number", err);
+ *     }
+ *     static const mv_evaluator_vtable vt = { sizeof vt, 0, 0, my_run };
  *     static const mv_component comp = MV_COMPONENT_INIT(MV_KIND_EVALUATOR, "mine", "0.1",
- *                                                        "What it measures", params, &vt);
+ *                                                        "What it measures", NULL, &vt);
  *     MV_EXPORT const mv_component *mergeval_plugin_component(uint32_t i)
  *     { return i == 0 ? &comp : NULL; }
  */
