@@ -75,7 +75,7 @@ START_TEST(all_problems_reported_at_once)
     ck_assert_ptr_null(p);
     ck_assert_str_eq(err.msg,
                      "$.train.params.lr: expected number, got string \"fast\"; "
-                     "$.train.params.stepz: unknown parameter (known: lr, steps, use_lora, scheduler, name, mix, out); "
+                     "$.train.params.stepz: unknown parameter (did you mean \"steps\"?) (known: lr, steps, use_lora, scheduler, name, mix, out); "
                      "$.train.params.use_lora: expected boolean, got number 1; "
                      "$.train.params.out: required parameter missing (output dir)");
     /* An invalid value for a required parameter is reported once, not also as missing. */

@@ -117,7 +117,7 @@ END_TEST
 START_TEST(test_unknown_and_missing_keys)
 {
     expect_variant("\"iterations\":2", "\"iterations\":2,\"iteratons\":3",
-                   "$.iteratons: unknown key; valid keys here: name, description, base, datasets, iterations");
+                   "$.iteratons: unknown key (did you mean \"iterations\"?); valid keys here: name, description, base, datasets, iterations");
     expect_variant("\"strategy\":\"lora\"", "\"strategy\":\"lora\",\"weights\":1",
                    "$.merge.weights: unknown key; valid keys here: strategy, adapters, params, at, out_dtype");
     expect_variant("\"metric\":\"alignment.i2t_r1\"", "\"metric\":\"alignment.i2t_r1\",\"max\":1",
@@ -273,9 +273,9 @@ START_TEST(test_plugins_checked)
     mv_diag d = { 0 };
     ck_assert_int_eq(mv_pipeline_parse(GOOD, sets, 4, reg, 0, &p, &d, &err), MV_E_INPUT);
     const char *needles[] = {
-        "$.merge.strategy: unknown merge strategy \"lorra\"; available: lora,",
+        "$.merge.strategy: unknown merge strategy \"lorra\" (did you mean \"lora\"?); available: lora,",
         "$.train.params.lr: expected number, got string \"1e-4\"",
-        "$.evaluate[0].plugin: unknown evaluator \"perplexityy\"; available: ",
+        "$.evaluate[0].plugin: unknown evaluator \"perplexityy\" (did you mean \"perplexity\"?); available: ",
     };
     size_t len = 1;
     for (size_t i = 0; i < d.n; i++) len += strlen(d.msgs[i]) + 1;

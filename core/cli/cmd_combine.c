@@ -32,7 +32,7 @@ int mv_cmd_combine(mv_cli *cli, int argc, char **argv)
         case 'o': out = optarg; break;
         case 'a': partial = 1; break;
         case 'h': usage(stdout); return 0;
-        default: return mv_cli_usage_error("combine", "unknown option");
+        default: return mv_cli_bad_option("combine", argv);
         }
     }
     if (!out) return mv_cli_usage_error("combine", "--out DIR is required");

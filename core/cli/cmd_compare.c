@@ -60,7 +60,7 @@ int mv_cmd_compare(mv_cli *cli, int argc, char **argv)
                    "verdict. B's gates are applied with A as the baseline. --out writes the four\n"
                    "reports there.\nexit codes: 0 gates pass, 1 a gate failed, 2 usage error, 3 failure\n");
             return 0;
-        } else return mv_cli_usage_error("compare", "unknown option");
+        } else return mv_cli_bad_option("compare", argv);
     }
     if (optind != argc - 2) return mv_cli_usage_error("compare", "expected RUN_A RUN_B");
     const char *a = argv[optind], *b = argv[optind + 1];

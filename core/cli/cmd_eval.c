@@ -95,7 +95,7 @@ int mv_cmd_eval(mv_cli *cli, int argc, char **argv)
         }
         case 'o': spec.out_dir = optarg; break;
         case 'h': usage(stdout); rc = 0; goto out;
-        default: rc = mv_cli_usage_error("eval", "unknown option"); goto out;
+        default: rc = mv_cli_bad_option("eval", argv); goto out;
         }
     }
     if (optind < argc) spec.model_path = argv[optind++];

@@ -80,7 +80,7 @@ int mv_cmd_gen(mv_cli *cli, int argc, char **argv)
         case 'd': if (parse_int("gen", "--docs", optarg, 1, 10000000, &v)) return 2; to.n_docs = (int)v; break;
         case 'f': if (parse_double("gen", "--test-fraction", optarg, 0, 0.99, &d)) return 2; to.test_fraction = d; break;
         case 'h': usage(stdout); return 0;
-        default: return mv_cli_usage_error("gen", "unknown option");
+        default: return mv_cli_bad_option("gen", argv);
         }
     }
     if (optind >= argc)

@@ -22,7 +22,7 @@ int mv_cmd_history(mv_cli *cli, int argc, char **argv)
             printf("usage: mergeval history RUN_DIR... [--html OUT.html] [--json]\n\n"
                    "Metric trends over runs (each run's final evaluation, in the order given).\n");
             return 0;
-        } else return mv_cli_usage_error("history", "unknown option");
+        } else return mv_cli_bad_option("history", argv);
     }
     if (optind >= argc) return mv_cli_usage_error("history", "expected at least one RUN_DIR");
     cJSON *h = NULL;

@@ -244,7 +244,7 @@ int mv_cmd_inspect(mv_cli *cli, int argc, char **argv)
         case 'j': json = 1; break;
         case 'f': format = optarg; break;
         case 'h': usage(); return 0;
-        default: return mv_cli_usage_error("inspect", "unknown option");
+        default: return mv_cli_bad_option("inspect", argv);
         }
     }
     if (optind >= argc)

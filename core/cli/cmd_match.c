@@ -33,7 +33,7 @@ int mv_cmd_match(mv_cli *cli, int argc, char **argv)
         if (c == 'k') pairs[npairs++] = optarg;
         else if (c == 'j') json = 1;
         else if (c == 'h') { usage(); free(pairs); return 0; }
-        else { free(pairs); return mv_cli_usage_error("match", "unknown option"); }
+        else { free(pairs); return mv_cli_bad_option("match", argv); }
     }
     if (argc - optind != 2) { free(pairs); return mv_cli_usage_error("match", "expected ADAPTER and BASE"); }
     const char *adapter = argv[optind], *base = argv[optind + 1];

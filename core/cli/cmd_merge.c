@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cjson/cJSON.h>
+#include "mv_registry_host.h"
 #include "mv_cli.h"
 
 static void usage(void)
@@ -217,7 +218,7 @@ int mv_cmd_merge(mv_cli *cli, int argc, char **argv)
         case 'P': allow_partial = 1; break;
         case 'S': seed = strtoull(optarg, NULL, 10); have_seed = 1; break;
         case 'h': usage(); rc = 0; goto done;
-        default: rc = mv_cli_usage_error("merge", "unknown option"); goto done;
+        default: rc = mv_cli_bad_option("merge", argv); goto done;
         }
     }
     if (!out) { rc = mv_cli_usage_error("merge", "--out DIR is required"); goto done; }
@@ -253,8 +254,9 @@ int mv_cmd_merge(mv_cli *cli, int argc, char **argv)
     if (delta_only) s.req.delta_only = 1;
     const mv_component *comp = mv_registry_find(cli->reg, MV_KIND_MERGE, s.method);
     if (!comp) {
-        err.code = MV_E_NOT_FOUND;
-        mv_errorf(&err, MV_E_NOT_FOUND, "no merge method \"%s\" (see `mergeval plugins --kind merge`)", s.method);
+        char why[1024];
+        mv_registry_explain_missing(cli->reg, MV_KIND_MERGE, s.method, why, sizeof why);
+        mv_errorf(&err, MV_E_NOT_FOUND, "no merge method \"%s\": %s", s.method, why);
         rc = mv_cli_fail(&err);
         goto done;
     }
@@ -269,7 +271,7 @@ int mv_cmd_merge(mv_cli *cli, int argc, char **argv)
     double t0 = mv_now();
     if (vt->run(cli->ctx, &s.req, params, &err)) { rc = mv_cli_fail(&err); goto done; }
     if (!cli->quiet)
-        fprintf(stderr, "mergeval: merged (%s) into %s in %.2f s\n", s.method, out, mv_now() - t0);
+        if (!cli->quiet) fprintf(stderr, "mergeval: merged (%s) into %s in %.2f s\n", s.method, out, mv_now() - t0);
     rc = 0;
 done:
     mv_params_free(params);

@@ -1,7 +1,9 @@
 /* core/cli/cmd_plugin.c — `mergeval plugin check FILE.so`: for plugin authors, load one
  * shared object on its own and report every descriptor it exposes, accepted or not and why
  * (like LADSPA's analyseplugin). Exit 0 if all components are valid, 2 otherwise. */
+#include <errno.h>
 #include <getopt.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <string.h>
 #include "mv_cli.h"
@@ -27,12 +29,24 @@ int mv_cmd_plugin(mv_cli *cli, int argc, char **argv)
         snprintf(buf, sizeof buf, "./%s", path);
         path = buf;
     }
+    struct stat sb;
+    if (stat(path, &sb) != 0) {
+        fprintf(stderr, "mergeval plugin check: %s: %s\n", path, strerror(errno));
+        return 2;
+    }
+    if (!S_ISREG(sb.st_mode)) {
+        fprintf(stderr, "mergeval plugin check: %s is not a regular file (a plugin is a .so file)\n", path);
+        return 2;
+    }
     mv_registry *r = NULL;
     mv_error err = {0};
     if (mv_registry_new(&r, &err) != MV_OK) return mv_cli_fail(&err);
     size_t rejected = 0;
     size_t ok = mv_registry_load_file(r, path, stderr, &rejected);
-    printf("%s: ABI %d.%d, signature %s\n", path, MV_ABI_MAJOR, MV_ABI_MINOR, MV_BUILD_SIGNATURE);
+    /* The host's ABI and signature, the reference each component was just checked against
+     * (the file's own values are in each line below, or in the rejection message). */
+    printf("%s: checked against host ABI %d.%d, signature %s\n", path, MV_ABI_MAJOR, MV_ABI_MINOR,
+           MV_BUILD_SIGNATURE);
     for (size_t i = 0; i < mv_registry_count(r); i++) {
         const mv_component *c = mv_registry_get(r, i);
         size_t np = 0;

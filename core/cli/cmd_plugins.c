@@ -1,10 +1,12 @@
-/* core/cli/cmd_plugins.c — `mergeval plugins [--json] [--kind K]`: every loaded component
- * with its kind, version, file and declared parameters (the reference for pipeline files). */
+/* core/cli/cmd_plugins.c — `mergeval plugins [NAME] [--json] [--kind K]`: every loaded
+ * component with its kind, version and summary; with a NAME (or -v) also its file and its
+ * declared parameters (the reference for pipeline files). */
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 #include <cjson/cJSON.h>
 #include "mv_cli.h"
+#include "mv_suggest.h"
 
 static const char *param_type_name(mv_param_type t)
 {
@@ -57,9 +59,9 @@ static void print_params_text(const mv_param_spec *p, const char *indent)
     for (size_t i = 0; p && p[i].name; i++) {
         char def[64];
         snprintf(def, sizeof def, "%s", p[i].required ? "required" : p[i].default_json ? p[i].default_json : "-");
-        printf("%s%-24s %-6s %-14s %s%s%s\n", indent, p[i].name, param_type_name(p[i].type), def,
-               p[i].doc ? p[i].doc : "", p[i].choices ? " {" : "", p[i].choices ? p[i].choices : "");
-        if (p[i].choices) printf("%s%*s\n", indent, 0, "}");
+        printf("%s%-24s %-6s %-14s %s%s%s%s\n", indent, p[i].name, param_type_name(p[i].type), def,
+               p[i].doc ? p[i].doc : "", p[i].choices ? " {" : "", p[i].choices ? p[i].choices : "",
+               p[i].choices ? "}" : "");
     }
 }
 
@@ -74,20 +76,51 @@ int mv_cmd_plugins(mv_cli *cli, int argc, char **argv)
         case 'j': json = 1; break;
         case 'k': kind = optarg; break;
         case 'h':
-            printf("usage: mergeval plugins [--json] [--kind loader|model|merge|trainer|evaluator]\n\n"
-                   "List every loaded plugin component: name, kind, version, summary, the file it came\n"
-                   "from and its declared parameters (name, type, default, doc). --json prints an array\n"
-                   "of objects {name, kind, version, summary, file, params[, input_params, target]}.\n");
+            printf("usage: mergeval plugins [NAME] [--json] [--kind loader|model|merge|trainer|evaluator]\n\n"
+                   "List every loaded plugin component: name, kind, version and summary. With NAME,\n"
+                   "show that component in full: the file it came from and its declared parameters\n"
+                   "(name, type, default, doc; merges also their per-input parameters). -v shows every\n"
+                   "component in full. --json prints an array of objects {name, kind, version,\n"
+                   "summary, file, params[, input_params, target]}.\n");
             return 0;
-        default: return mv_cli_usage_error("plugins", "unknown option");
+        default: return mv_cli_bad_option("plugins", argv);
         }
     }
+    const char *only = optind < argc ? argv[optind++] : NULL;
     if (optind < argc) return mv_cli_usage_error("plugins", "unexpected argument '%s'", argv[optind]);
+    static const char *const kinds[] = {"loader", "model", "merge", "trainer", "evaluator"};
+    if (kind) {
+        int known = 0;
+        for (size_t i = 0; i < 5; i++) known |= strcmp(kind, kinds[i]) == 0;
+        const char *best = known ? NULL : mv_suggest(kind, kinds, 5);
+        if (!known)
+            return mv_cli_usage_error("plugins", "unknown kind '%s'%s%s%s; kinds: loader, model, "
+                                      "merge, trainer, evaluator", kind, best ? " (did you mean '" : "",
+                                      best ? best : "", best ? "'?)" : "");
+    }
     size_t n = mv_registry_count(cli->reg);
+    if (only) {
+        int found = 0;
+        const char *names[256];
+        size_t k = 0;
+        for (size_t i = 0; i < n; i++) {
+            const mv_component *comp = mv_registry_get(cli->reg, i);
+            found |= strcmp(comp->name, only) == 0;
+            if (k < 256) names[k++] = comp->name;
+        }
+        if (!found) {
+            const char *best = mv_suggest(only, names, k);
+            fprintf(stderr, "mergeval plugins: no plugin component named '%s'%s%s%s; plugins outside "
+                    "the built-in directory are loaded with --plugin-path DIR or MERGEVAL_PLUGIN_PATH\n",
+                    only, best ? " (did you mean '" : "", best ? best : "", best ? "'?)" : "");
+            return 2;
+        }
+    }
     cJSON *arr = json ? cJSON_CreateArray() : NULL;
     for (size_t i = 0; i < n; i++) {
         const mv_component *comp = mv_registry_get(cli->reg, i);
         if (kind && strcmp(kind, mv_kind_name(comp->kind)) != 0) continue;
+        if (only && strcmp(only, comp->name) != 0) continue;
         const mv_param_spec *input_params = NULL;
         const char *target = NULL;
         if (comp->kind == MV_KIND_MERGE) input_params = ((const mv_merge_vtable *)comp->vtable)->input_params;
@@ -109,7 +142,7 @@ int mv_cmd_plugins(mv_cli *cli, int argc, char **argv)
         } else {
             printf("%-16s %-9s %-8s %s%s%s%s\n", comp->name, mv_kind_name(comp->kind), comp->version,
                    comp->summary ? comp->summary : "", target ? " [" : "", target ? target : "", target ? "]" : "");
-            if (cli->verbose) {
+            if (cli->verbose || only) {
                 printf("    file: %s\n", mv_registry_file(cli->reg, i));
                 print_params_text(comp->params, "    ");
                 if (input_params) { printf("    per input:\n"); print_params_text(input_params, "      "); }
@@ -121,6 +154,8 @@ int mv_cmd_plugins(mv_cli *cli, int argc, char **argv)
         printf("%s\n", s);
         cJSON_free(s);
         cJSON_Delete(arr);
+    } else if (n && !only && !cli->verbose) {
+        printf("\n'mergeval plugins NAME' shows a component's file and parameters.\n");
     } else if (n == 0) {
         fprintf(stderr, "mergeval plugins: no plugins loaded (looked in the built-in directory, MERGEVAL_PLUGIN_PATH and --plugin-path)\n");
     }

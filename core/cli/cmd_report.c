@@ -20,7 +20,7 @@ int mv_cmd_report(mv_cli *cli, int argc, char **argv)
                    "directory from its metrics (summary.json, junit.xml, report.md, report.html).\n"
                    "exit codes: 0 gates pass, 1 a gate failed, 2 not a run directory, 3 failure\n");
             return 0;
-        } else return mv_cli_usage_error("report", "unknown option");
+        } else return mv_cli_bad_option("report", argv);
     }
     if (optind != argc - 1) return mv_cli_usage_error("report", "expected one RUN_DIR");
     const char *dir = argv[optind];

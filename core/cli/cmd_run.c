@@ -54,7 +54,7 @@ int mv_cmd_run(mv_cli *cli, int argc, char **argv)
         case 'c': check = 1; break;
         case 'n': report = 0; break;
         case 'h': help(stdout); free(sets); return 0;
-        default: free(sets); return mv_cli_usage_error("run", "unknown option");
+        default: free(sets); return mv_cli_bad_option("run", argv);
         }
     }
     if (optind != argc - 1) { free(sets); return mv_cli_usage_error("run", "expected one PIPELINE.json"); }
@@ -73,7 +73,7 @@ int mv_cmd_run(mv_cli *cli, int argc, char **argv)
         goto done;
     }
     if (check) {
-        printf("%s: valid (%d iteration(s), %zu evaluation(s), %zu gate(s))\n", file, p->iterations,
+        if (!cli->quiet) printf("%s: valid (%d iteration(s), %zu evaluation(s), %zu gate(s))\n", file, p->iterations,
                p->n_evals, p->n_gates);
         goto done;
     }
@@ -95,11 +95,13 @@ int mv_cmd_run(mv_cli *cli, int argc, char **argv)
         }
         mv_free(text);
         mv_free(sp);
-        printf("\nrun finished in %.1f s; reports:\n  %s/report.html   (dashboard)\n  %s/report.md\n"
-               "  %s/summary.json\n  %s/junit.xml\n", mv_now() - t0, out, out, out, out);
+        if (!cli->quiet)
+            printf("\nrun finished in %.1f s; reports:\n  %s/report.html   (dashboard)\n  %s/report.md\n"
+                   "  %s/summary.json\n  %s/junit.xml\n", mv_now() - t0, out, out, out, out);
     }
     if (gates_failed) {
-        printf("%d gate(s) failed\n", gates_failed);
+        /* On stderr: with --quiet this is the one line a CI log shows. */
+        fprintf(stderr, "mergeval: %d gate(s) failed\n", gates_failed);
         rc = 1;
     }
 done:

@@ -53,7 +53,7 @@ int mv_cmd_train(mv_cli *cli, int argc, char **argv)
         case 's': sets[n_sets++] = optarg; break;
         case 'm': model = optarg; break;
         case 'h': usage(); free(sets); return 0;
-        default: free(sets); return mv_cli_usage_error("train", "unknown option");
+        default: free(sets); return mv_cli_bad_option("train", argv);
         }
     }
     if (optind != argc - 1) {

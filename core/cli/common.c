@@ -1,5 +1,6 @@
 /* core/cli/common.c — helpers shared by subcommands: error printing with the right exit
  * code, usage errors, and FROM=TO key-map arguments. */
+#include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -22,6 +23,18 @@ int mv_cli_usage_error(const char *cmd, const char *fmt, ...)
     va_end(ap);
     fprintf(stderr, "\nTry 'mergeval %s --help'.\n", cmd);
     return 2;
+}
+
+/* getopt's own message is off (opterr = 0 in main), so a bad option is reported once, here,
+ * naming the option as the user typed it. For a long option getopt cannot tell "unknown"
+ * from "missing value" apart without the table, so the message covers both. */
+int mv_cli_bad_option(const char *cmd, char **argv)
+{
+    const char *typed = optind > 0 ? argv[optind - 1] : "?";
+    if (optopt && typed[0] == '-' && typed[1] != '-' && typed[1] != optopt)
+        return mv_cli_usage_error(cmd, "unknown option '-%c'", optopt); /* inside a -abc group */
+    if (!optopt) return mv_cli_usage_error(cmd, "unknown option '%s'", typed);
+    return mv_cli_usage_error(cmd, "option '%s' is unknown or is missing its value", typed);
 }
 
 mv_status mv_cli_key_map_json(char **pairs, int n, char **out_json, mv_error *err)

@@ -8,6 +8,7 @@
 #include "mv_cli.h"
 #include "mv_registry_host.h"
 #include "mv_blas.h"
+#include "mv_suggest.h"
 
 typedef struct command {
     const char *name;
@@ -64,6 +65,7 @@ int main(int argc, char **argv)
     const char *extra_dirs[64];
     size_t n_extra = 0;
     int quiet = 0, verbose = 0, threads = 0, progress = 1, c;
+    opterr = 0; /* one message per bad option: ours (mv_cli_bad_option), not getopt's too */
     /* '+': stop at the first non-option (the subcommand), leave the rest to it. */
     while ((c = getopt_long(argc, argv, "+qvh", opts, NULL)) != -1) {
         switch (c) {
@@ -80,7 +82,12 @@ int main(int argc, char **argv)
                          MV_BUILD_SIGNATURE, mv_blas_describe());
             return 0;
         case 'h': usage(stdout); return 0;
-        default: usage(stderr); return 2;
+        default: {
+            const char *typed = argv[optind - 1];
+            fprintf(stderr, "mergeval: %s option '%s'\nTry 'mergeval --help'.\n",
+                    optopt ? "bad use of" : "unknown", typed);
+            return 2;
+        }
         }
     }
     if (optind >= argc) { usage(stderr); return 2; }
@@ -89,7 +96,11 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < N_COMMANDS; i++)
         if (strcmp(commands[i].name, name) == 0) cmd = &commands[i];
     if (!cmd) {
-        fprintf(stderr, "mergeval: unknown command '%s'\nTry 'mergeval --help'.\n", name);
+        const char *names[N_COMMANDS];
+        for (size_t i = 0; i < N_COMMANDS; i++) names[i] = commands[i].name;
+        const char *best = mv_suggest(name, names, N_COMMANDS);
+        fprintf(stderr, "mergeval: unknown command '%s'%s%s%s\nTry 'mergeval --help'.\n", name,
+                best ? " (did you mean '" : "", best ? best : "", best ? "'?)" : "");
         return 2;
     }
 

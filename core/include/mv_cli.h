@@ -21,6 +21,8 @@ typedef int (*mv_cmd_fn)(mv_cli *cli, int argc, char **argv);
 int mv_cli_fail(const mv_error *err);
 /* Print "mergeval <cmd>: <message>\nTry 'mergeval <cmd> --help'." and return 2. */
 int mv_cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Report the option getopt just rejected (argv as given to getopt) and return 2. */
+int mv_cli_bad_option(const char *cmd, char **argv);
 /* Parse "FROM=TO" key-map arguments into a JSON object text (ordered); mv_free the result. */
 mv_status mv_cli_key_map_json(char **pairs, int n, char **out_json, mv_error *err);
 

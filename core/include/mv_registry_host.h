@@ -27,6 +27,11 @@ char *mv_registry_builtin_dir(void);
 
 
 
+/* Why no `kind` named `name` is loaded, for an error message: a "did you mean" when a loaded
+ * name is close, the loaded names of that kind, and how to load plugins from elsewhere. */
+void mv_registry_explain_missing(const mv_registry *r, mv_kind kind, const char *name, char *buf,
+                                 size_t n);
+
 /* Validate one component descriptor as the loader does (ABI, size, signature, name, kind,
  * vtable, parameter specs). Used by `mergeval plugin check`. */
 mv_status mv_component_check(const mv_component *c, mv_error *err);

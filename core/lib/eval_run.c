@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cjson/cJSON.h>
+#include "mv_registry_host.h"
 #include "mv_eval.h"
 
 static const mv_evaluator_vtable *evaluator_vt(const mv_component *c)
@@ -58,15 +59,10 @@ mv_status mv_eval_run(mv_context *ctx, const mv_eval_spec *spec, mv_metrics **ou
     const mv_component *comp = reg ? mv_registry_find(reg, MV_KIND_EVALUATOR, spec->evaluator) : NULL;
     const mv_evaluator_vtable *vt = evaluator_vt(comp);
     if (!vt) {
-        char names[512] = "";
-        for (size_t i = 0; reg && i < mv_registry_count(reg); i++) {
-            const mv_component *c = mv_registry_get(reg, i);
-            if (!evaluator_vt(c)) continue;
-            size_t l = strlen(names);
-            snprintf(names + l, sizeof names - l, "%s%s", l ? ", " : "", c->name);
-        }
-        return mv_errorf(err, MV_E_NOT_FOUND, "eval: no evaluator named \"%s\" (available: %s)",
-                         spec->evaluator, *names ? names : "none loaded");
+        char why[1024];
+        mv_registry_explain_missing(reg, MV_KIND_EVALUATOR, spec->evaluator, why, sizeof why);
+        return mv_errorf(err, MV_E_NOT_FOUND, "eval: no evaluator named \"%s\": %s",
+                         spec->evaluator, why);
     }
     uint32_t count = spec->shard_count ? spec->shard_count : 1;
     if (spec->shard_index >= count)

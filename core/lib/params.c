@@ -8,6 +8,7 @@
 #include <cjson/cJSON.h>
 #include <mergeval/params.h>
 #include <mergeval/context.h>
+#include "mv_suggest.h"
 
 struct mv_params {
     const mv_param_spec *specs;
@@ -158,8 +159,13 @@ mv_status mv_params_parse(mv_params **out, const mv_param_spec *specs, const cha
                 for (size_t i = 0; i < p->n_specs && used + 2 < sizeof known; i++)
                     used += (size_t)snprintf(known + used, sizeof known - used, "%s%s",
                                              i ? ", " : "", specs[i].name);
-                mv_errorf(&one, MV_E_INPUT, "%s.%s: unknown parameter (known: %s)", where, v->string,
-                          p->n_specs ? known : "none");
+                const char *names[128];
+                size_t k = 0;
+                for (size_t i = 0; i < p->n_specs && k < 128; i++) names[k++] = specs[i].name;
+                const char *best = mv_suggest(v->string, names, k);
+                mv_errorf(&one, MV_E_INPUT, "%s.%s: unknown parameter%s%s%s (known: %s)", where,
+                          v->string, best ? " (did you mean \"" : "", best ? best : "",
+                          best ? "\"?)" : "", p->n_specs ? known : "none");
                 note_problem(&problems, &n_problems, one.msg);
                 continue;
             }

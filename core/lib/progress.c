@@ -42,6 +42,18 @@ static void fmt_duration(double s, char *buf, size_t n)
     else snprintf(buf, n, "%02ld:%02ld", t / 60, t % 60);
 }
 
+/* Amounts in human units: bytes as kB/MB/GB (decimal, like disk tools), other counts plain
+ * up to 10 000 and then with k/M suffixes, so "73728/4792704 B" reads "0.07/4.8 MB". */
+static void fmt_amount(double v, const char *unit, char *buf, size_t n)
+{
+    static const char *const si[] = {"", "k", "M", "G", "T"};
+    int bytes = strcmp(unit, "B") == 0, k = 0;
+    double limit = bytes ? 1000 : 10000;
+    while (v >= limit && k < 4) { v /= 1000; k++; limit = 1000; }
+    if (bytes) snprintf(buf, n, k ? "%.1f %sB" : "%.0f B", v, si[k]);
+    else snprintf(buf, n, k ? "%.1f%s" : "%.0f", v, si[k]);
+}
+
 static void draw(mv_progress *p, const char *status, int final)
 {
     double now = mv_now(), el = now - p->start;
@@ -49,10 +61,18 @@ static void draw(mv_progress *p, const char *status, int final)
     char elapsed[32], eta[32];
     fmt_duration(el, elapsed, sizeof elapsed);
     fmt_duration(rate > 0 && p->total ? (double)(p->total - p->done) / rate : -1, eta, sizeof eta);
-    char count[64];
-    if (p->total) snprintf(count, sizeof count, "%llu/%llu", (unsigned long long)p->done,
-                           (unsigned long long)p->total);
-    else snprintf(count, sizeof count, "%llu", (unsigned long long)p->done);
+    int bytes = strcmp(p->unit, "B") == 0;
+    char count[96], done[32], total[32], speed[48];
+    fmt_amount((double)p->done, p->unit, done, sizeof done);
+    fmt_amount((double)p->total, p->unit, total, sizeof total);
+    fmt_amount(rate, p->unit, speed, sizeof speed);
+    if (p->total) snprintf(count, sizeof count, "%s/%s%s%s", done, total, bytes ? "" : " ",
+                           bytes ? "" : p->unit);
+    else snprintf(count, sizeof count, "%s%s%s", done, bytes ? "" : " ", bytes ? "" : p->unit);
+    if (bytes) strncat(speed, "/s", sizeof speed - strlen(speed) - 1);
+    else { strncat(speed, " ", sizeof speed - strlen(speed) - 1);
+           strncat(speed, p->unit, sizeof speed - strlen(speed) - 1);
+           strncat(speed, "/s", sizeof speed - strlen(speed) - 1); }
     pthread_mutex_lock(&mv_stderr_lock);
     if (p->tty) {
         char bar[32] = "";
@@ -63,15 +83,14 @@ static void draw(mv_progress *p, const char *status, int final)
             memset(bar + filled, '.', (size_t)(w - filled));
             bar[w] = 0;
         }
-        fprintf(stderr, "\r\033[K%s [%s] %s %.1f %s/s %s%s%s%s", p->label, bar, count, rate,
-                p->unit, final ? elapsed : "ETA ", final ? "" : eta,
-                status ? "  " : "", status ? status : "");
+        fprintf(stderr, "\r\033[K%s [%s] %s %s %s%s%s%s", p->label, bar, count, speed,
+                final ? elapsed : "ETA ", final ? "" : eta, status ? "  " : "", status ? status : "");
         if (final) fputc('\n', stderr);
         mv_progress_bar_active = !final;
     } else {
-        fprintf(stderr, "[mergeval] %s: %s %s, %.1f %s/s, %s %s%s%s\n", p->label, count, p->unit,
-                rate, p->unit, final ? "done in" : "elapsed", elapsed, status ? ", " : "",
-                status ? status : "");
+        fprintf(stderr, "[mergeval] %s: %s, %s, %s %s%s%s%s%s\n", p->label, count, speed,
+                final ? "done in" : "elapsed", elapsed, final || !p->total ? "" : ", ETA ",
+                final || !p->total ? "" : eta, status ? ", " : "", status ? status : "");
     }
     fflush(stderr);
     pthread_mutex_unlock(&mv_stderr_lock);

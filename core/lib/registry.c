@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "mv_suggest.h"
 #include <unistd.h>
 #include <cjson/cJSON.h>
 #include "mv_registry_host.h"
@@ -366,4 +367,31 @@ void mv_registry_discover(mv_registry *r, const char *const *extra_dirs, size_t 
         mv_free(copy);
     }
     for (size_t i = 0; i < n_extra; i++) mv_registry_load_dir(r, extra_dirs[i], diag, n_rejected);
+}
+
+/* Why `name` is not a loaded `kind`: "did you mean", what is loaded, and how to load more. */
+void mv_registry_explain_missing(const mv_registry *r, mv_kind kind, const char *name, char *buf,
+                                 size_t n)
+{
+    const char *names[256] = {0};
+    size_t k = 0, len = 0;
+    const mv_component *other = NULL;
+    for (size_t i = 0; r && i < r->n_entries && k < 256; i++) {
+        const mv_component *c = r->entries[i].comp;
+        if (c->kind == kind) names[k++] = c->name;
+        else if (name && strcmp(c->name, name) == 0) other = c;
+    }
+    const char *best = mv_suggest(name, names, k);
+    buf[0] = 0;
+    if (other)
+        len += (size_t)snprintf(buf + len, n - len, "(\"%s\" is a %s, not a %s) ", name,
+                                mv_kind_name(other->kind), mv_kind_name(kind));
+    if (best && len < n) len += (size_t)snprintf(buf + len, n - len, "did you mean \"%s\"? ", best);
+    if (len < n) len += (size_t)snprintf(buf + len, n - len, "loaded %ss: ", mv_kind_name(kind));
+    for (size_t i = 0; i < k && len < n; i++)
+        len += (size_t)snprintf(buf + len, n - len, "%s%s", i ? ", " : "", names[i]);
+    if (!k && len < n) len += (size_t)snprintf(buf + len, n - len, "none");
+    if (len < n)
+        snprintf(buf + len, n - len, "; a plugin outside the built-in directory is loaded with "
+                 "--plugin-path DIR or MERGEVAL_PLUGIN_PATH=DIR (`mergeval plugins` lists what is loaded)");
 }

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cjson/cJSON.h>
+#include "mv_registry_host.h"
 #include "mv_train.h"
 
 static const char *describe(const cJSON *v)
@@ -84,8 +85,10 @@ mv_status mv_train_run_json(mv_context *ctx, const char *config_json, const char
     mv_registry *reg = mv_context_registry(ctx);
     const mv_component *comp = reg ? mv_registry_find(reg, MV_KIND_TRAINER, trainer) : NULL;
     if (!comp) {
-        st = mv_errorf(err, MV_E_NOT_FOUND, "%s.trainer: no trainer plugin named '%s' is loaded "
-                       "(see `mergeval plugins`)", where, trainer);
+        char why[1024];
+        mv_registry_explain_missing(reg, MV_KIND_TRAINER, trainer, why, sizeof why);
+        st = mv_errorf(err, MV_E_NOT_FOUND, "%s.trainer: no trainer plugin named '%s' is loaded: %s",
+                       where, trainer, why);
         goto fail;
     }
     const mv_trainer_vtable *vt = comp->vtable;

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <cjson/cJSON.h>
 #include "mv_pipeline.h"
+#include "mv_suggest.h"
 
 #define MAXP 256
 
@@ -34,6 +35,8 @@ static void expected(mv_diag *d, const char *path, const char *what, const cJSON
 /* Unknown and duplicate keys of an object. valid is NULL-terminated. */
 static void check_keys(mv_diag *d, const cJSON *obj, const char *path, const char *const *valid)
 {
+    size_t nvalid = 0;
+    while (valid[nvalid]) nvalid++;
     for (const cJSON *c = obj->child; c; c = c->next) {
         int ok = 0;
         for (size_t i = 0; valid[i]; i++) if (strcmp(c->string, valid[i]) == 0) ok = 1;
@@ -43,7 +46,9 @@ static void check_keys(mv_diag *d, const cJSON *obj, const char *path, const cha
                 strncat(list, i ? ", " : "", sizeof list - strlen(list) - 1);
                 strncat(list, valid[i], sizeof list - strlen(list) - 1);
             }
-            mv_diag_add(d, "%s.%s: unknown key; valid keys here: %s", path, c->string, list);
+            const char *best = mv_suggest(c->string, (const char *const *)valid, nvalid);
+            mv_diag_add(d, "%s.%s: unknown key%s%s%s; valid keys here: %s", path, c->string,
+                        best ? " (did you mean \"" : "", best ? best : "", best ? "\"?)" : "", list);
         }
         for (const cJSON *e = obj->child; e != c; e = e->next)
             if (strcmp(e->string, c->string) == 0) {
@@ -111,15 +116,20 @@ static const mv_component *find_plugin(mv_diag *d, const mv_registry *reg, mv_ki
     const mv_component *c = mv_registry_find(reg, kind, name);
     if (c && kind_matches(c, kind, loader_target)) return c;
     char list[600] = "";
+    const char *names[256];
     size_t n = mv_registry_count(reg), k = 0;
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < n && k < 256; i++) {
         const mv_component *o = mv_registry_get(reg, i);
         if (!kind_matches(o, kind, loader_target)) continue;
-        strncat(list, k++ ? ", " : "", sizeof list - strlen(list) - 1);
+        strncat(list, k ? ", " : "", sizeof list - strlen(list) - 1);
         strncat(list, o->name, sizeof list - strlen(list) - 1);
+        names[k++] = o->name;
     }
-    mv_diag_add(d, "%s: unknown %s \"%s\"; available: %s", path, what, name,
-                k ? list : "(none loaded — see `mergeval plugins`)");
+    const char *best = mv_suggest(name, names, k);
+    mv_diag_add(d, "%s: unknown %s \"%s\"%s%s%s; available: %s; plugins outside the built-in "
+                "directory are loaded with --plugin-path DIR or MERGEVAL_PLUGIN_PATH", path, what,
+                name, best ? " (did you mean \"" : "", best ? best : "", best ? "\"?)" : "",
+                k ? list : "none");
     return NULL;
 }
 

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "mv_registry_host.h"
 #include "runner_internal.h"
 #include "mv_eval.h"
 
@@ -37,9 +38,12 @@ static mv_status find(mv_context *ctx, mv_kind kind, const char *name, const mv_
 {
     mv_registry *reg = mv_context_registry(ctx);
     *out = reg ? mv_registry_find(reg, kind, name) : NULL;
-    if (!*out)
-        return mv_errorf(err, MV_E_NOT_FOUND, "%s plugin \"%s\" is not loaded (see `mergeval plugins`)",
-                         mv_kind_name(kind), name);
+    if (!*out) {
+        char why[1024];
+        mv_registry_explain_missing(reg, kind, name, why, sizeof why);
+        return mv_errorf(err, MV_E_NOT_FOUND, "%s plugin \"%s\" is not loaded: %s",
+                         mv_kind_name(kind), name, why);
+    }
     return MV_OK;
 }
 
