@@ -2,7 +2,6 @@
  * defaults, per-module rank/alpha resolution and PEFT's target-module test.
  * Does not read files or tensors (the loader plugin does). */
 #include <math.h>
-#include <regex.h>
 #include <stdlib.h>
 #include <string.h>
 #include <stdio.h>

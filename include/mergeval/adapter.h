@@ -13,6 +13,7 @@
 #include "context.h"
 #include "tensor.h"
 #include "checkpoint.h"
+#include "regex.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -79,19 +80,11 @@ mv_status mv_lora_config_module_scaling(const mv_lora_config *cfg, const char *m
  * modules_to_save never targeted, then target_modules (regex full match, or list: equal /
  * ends with "." + entry, plus layers_to_transform/layers_pattern for the list form only,
  * the layer index being the first ".<pattern>.<digits>." segment). Sets *targeted to 1/0.
- * Regexes are Python syntax translated to POSIX ERE: \d \w \s \D \W \S (also inside
- * brackets), (?:...), lazy quantifiers (*? +? ?? — same match/no-match for a full match),
- * escaped punctuation. Lookarounds, named groups, flags and \b give MV_E_UNSUPPORTED
- * naming the pattern. Errors: MV_E_FORMAT for a pattern regcomp rejects. */
+ * Regexes are Python `re` patterns matched with re.fullmatch semantics through PCRE2
+ * (see regex.h: lookarounds, non-greedy quantifiers, `.` not matching "\n", limits).
+ * Errors: MV_E_FORMAT for an invalid pattern, MV_E_INPUT for one over the limits. */
 mv_status mv_lora_config_targets(const mv_lora_config *cfg, const char *module,
                                  int *targeted, mv_error *err);
-
-/* Translate a Python regex to POSIX ERE anchored as ^(...)$ (for a full match) into an
- * mv_malloc'd string. Exposed for tests and diagnostics. Errors as above. */
-mv_status mv_regex_python_to_posix(const char *python_re, char **out, mv_error *err);
-/* Whole-string match of a Python regex against s: *matched = 1/0. */
-mv_status mv_regex_fullmatch(const char *python_re, const char *s, int *matched,
-                             mv_error *err);
 
 /* ------------------------------------------------------------------ the adapter */
 typedef enum mv_lora_kind {

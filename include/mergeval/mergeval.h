@@ -18,6 +18,7 @@
 #include "dataset.h"
 #include "model.h"
 #include "metrics.h"
+#include "regex.h"
 #include "adapter.h"
 #include "plugin.h"
 
