@@ -92,6 +92,7 @@ START_TEST(all_formats_decode_like_pil)
     cJSON *ex = expected(), *imgs = cJSON_GetObjectItem(ex, "images");
     mv_item it;
     const char *ids[] = {"rgba", "palette", "gray16", "bmp", "gif", "tga"};
+    /* "gif" is still.gif: anim.gif's first frame alone (animated images are refused) */
     const char *files[] = {"rgba.png", "palette.png", "gray16.png", "rgb.bmp", "anim.gif",
                            "rgb.tga"};
     for (int k = 0; k < 6; k++) {
@@ -192,6 +193,59 @@ START_TEST(escape_allowed_when_asked)
             ck_assert_ptr_null(strstr(ds->skipped[i], "is absolute"));
         }
     ck_assert(abs_reason);
+    mv_dataset_close(ds);
+}
+END_TEST
+
+/* Crafted images (tests/golden/make_image_limit_fixtures.py): refused from their headers,
+ * before any decoder allocates, each with its own reason; the good record survives. */
+START_TEST(image_limits_refuse_from_header)
+{
+    mv_dataset *ds = open_ok(D "limits.jsonl", "imagetext", "{\"on_error\":\"skip\"}");
+    ck_assert_uint_eq(ds->n_items, 1);
+    ck_assert_uint_eq(ds->n_skipped, 5);
+    const char *want[][2] = {
+        {"item huge", "16000x16000 = 256000000 pixels exceeds the limits (max_pixels 40000000"},
+        {"item apng", "animated PNG (APNG) (acTL: 2 frames)"},
+        {"item bomb", "65535x65535"},
+        {"item anim", "animated GIF (2 frames)"},
+        {"item wide", "70000x1"},
+    };
+    for (size_t k = 0; k < 5; k++) {
+        int found = 0;
+        for (size_t i = 0; i < ds->n_skipped; i++)
+            if (strstr(ds->skipped[i], want[k][0]) && strstr(ds->skipped[i], want[k][1])) found = 1;
+        ck_assert_msg(found, "no skipped reason with \"%s\" and \"%s\"", want[k][0], want[k][1]);
+    }
+    mv_dataset_close(ds);
+    /* header-only verification refuses the same images */
+    ds = open_ok(D "limits.jsonl", "imagetext", "{\"on_error\":\"skip\",\"verify\":\"header\"}");
+    ck_assert_uint_eq(ds->n_skipped, 5);
+    mv_dataset_close(ds);
+    /* lazy decoding (verify none) refuses at get time, naming the item */
+    ds = open_ok(D "limits.jsonl", "imagetext", "{\"verify\":\"none\"}");
+    mv_item it;
+    mv_error err = {0};
+    ck_assert_int_eq(mv_dataset_get(ds, 0, &it, &err), MV_E_FORMAT);
+    ck_assert_msg(strstr(err.msg, "item huge") && strstr(err.msg, "max_pixels"), "%s", err.msg);
+    mv_dataset_close(ds);
+}
+END_TEST
+
+START_TEST(image_limits_are_parameters)
+{
+    /* the largest fixture is 8x8 (gray.jpg); the first, rgba.png, is 4x3 */
+    mv_dataset *ds = NULL;
+    mv_error err = {0};
+    ck_assert_int_eq(mv_dataset_open(ctx, D "pairs.jsonl", "imagetext", "{\"max_pixels\":3}", &ds,
+                                     &err), MV_E_FORMAT);
+    ck_assert_msg(strstr(err.msg, "4x3 = 12 pixels exceeds") && strstr(err.msg, "max_pixels 3"), "%s", err.msg);
+    ck_assert_int_eq(mv_dataset_open(ctx, D "pairs.jsonl", "imagetext", "{\"max_image_side\":1}",
+                                     &ds, &err), MV_E_FORMAT);
+    ck_assert_int_ne(mv_dataset_open(ctx, D "pairs.jsonl", "imagetext", "{\"max_pixels\":0}", &ds,
+                                     &err), MV_OK);   /* below the declared minimum */
+    ds = open_ok(D "pairs.jsonl", "imagetext", "{\"max_pixels\":64,\"max_image_side\":8}");
+    ck_assert_uint_eq(ds->n_items, 9);
     mv_dataset_close(ds);
 }
 END_TEST
@@ -358,6 +412,8 @@ int main(void)
     tcase_add_test(tc, bad_records_skipped_and_counted);
     tcase_add_test(tc, escape_allowed_when_asked);
     tcase_add_test(tc, require_image);
+    tcase_add_test(tc, image_limits_refuse_from_header);
+    tcase_add_test(tc, image_limits_are_parameters);
     tcase_add_test(tc, minicpm_json);
     tcase_add_test(tc, multi_image_unsupported);
     tcase_add_test(tc, bad_params_and_loader_names);

@@ -276,7 +276,7 @@ static mv_status layer_index(const mv_lora_config *c, const char *key, long *out
                 if (!seg) return mv_errorf(err, MV_E_NOMEM, "out of memory");
                 mv_status st = mv_regex_fullmatch(c->layers_pattern[p], seg, &m, err);
                 free(seg);
-                if (st) return mv_error_prefix(err, "layers_pattern: ");
+                if (st) return mv_error_prefix(err, "layers_pattern");
                 if (m) { *out = strtol(num, NULL, 10); return MV_OK; }
             }
         }
@@ -291,7 +291,7 @@ mv_status mv_lora_config_targets(const mv_lora_config *c, const char *key, int *
     int m = 0;
     *targeted = 0;
     if (c->exclude_regex) {
-        if ((st = mv_regex_fullmatch(c->exclude_regex, key, &m, err))) return mv_error_prefix(err, "exclude_modules: ");
+        if ((st = mv_regex_fullmatch(c->exclude_regex, key, &m, err))) return mv_error_prefix(err, "exclude_modules");
         if (m) return MV_OK;
     } else if (list_hit(c->excludes, c->n_excludes, key)) {
         return MV_OK;
@@ -304,11 +304,11 @@ mv_status mv_lora_config_targets(const mv_lora_config *c, const char *key, int *
         snprintf(re, len, "(.*\\.)?%s(\\..*)?", c->modules_to_save[i]);
         st = mv_regex_fullmatch(re, key, &m, err);
         mv_free(re);
-        if (st) return mv_error_prefix(err, "modules_to_save: ");
+        if (st) return mv_error_prefix(err, "modules_to_save");
         if (m) return MV_OK;
     }
     if (c->target_regex)
-        return mv_regex_fullmatch(c->target_regex, key, targeted, err) ? mv_error_prefix(err, "target_modules: ") : MV_OK;
+        return mv_regex_fullmatch(c->target_regex, key, targeted, err) ? mv_error_prefix(err, "target_modules") : MV_OK;
     if (c->target_all_linear || (c->n_targets == 0)) { *targeted = 1; return MV_OK; }
     for (size_t i = 0; i < c->n_targets; i++)
         if (strcmp(c->targets[i], key) == 0) { *targeted = 1; return MV_OK; }

@@ -27,7 +27,7 @@ static mv_status to_f32(float *dst, const void *src, const mv_tensor_info *ti, m
 {
     size_t n = (size_t)mv_shape_numel(ti->ndim, ti->shape, NULL);
     mv_status st = mv_convert_to_f32(dst, src, ti->dtype, n, err);
-    return st ? mv_error_prefix(err, "adapter tensor %s: ", ti->name) : MV_OK;
+    return st ? mv_error_prefix(err, "adapter tensor %s", ti->name) : MV_OK;
 }
 
 static mv_status lora_compute(mg_job *job, mg_worker *wk, size_t oi, mv_error *err)
@@ -126,7 +126,7 @@ mv_status mg_lora_run(mv_context *ctx, const mv_merge_request *req, const mv_par
     if (req->n_inputs == 0) return mv_errorf(err, MV_E_INPUT, "lora merge: no adapters given (adapters / --adapter)");
     if ((st = mg_out_dtype(req, &job.out_dtype, err))) return st;
     if ((st = mv_checkpoint_open(ctx, req->base_path, NULL, &job.base, err)))
-        return mv_error_prefix(err, "lora merge: base model: ");
+        return mv_error_prefix(err, "lora merge: base model");
     job.layout = job.base;
     size_t nb = job.base->n_tensors;
     S.plans = mv_calloc(nb + 1, sizeof *S.plans);
@@ -155,7 +155,7 @@ mv_status mg_lora_run(mv_context *ctx, const mv_merge_request *req, const mv_par
             mv_adapter_match_error(a, mt, job.base->tensors, nb, &diag);
             if (!allow_partial || mt->n_unmatched + mt->n_bad_shape == a->n_modules + a->n_tensors) {
                 *err = diag;
-                if (allow_partial) mv_error_prefix(err, "nothing to merge even with allow_partial: ");
+                if (allow_partial) mv_error_prefix(err, "nothing to merge even with allow_partial");
                 mv_adapter_match_free(mt);
                 st = err->code;
                 goto fail;

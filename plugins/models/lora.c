@@ -39,7 +39,7 @@ mv_status mdl_add_lora(mv_model *pm, const mv_lora_spec *spec, int *n_modules, m
                          "dropout < 1");
     mv_regex *rx = NULL;
     if ((st = mv_regex_compile(spec->target_regex, &rx, err)))
-        return mv_error_prefix(err, "add_lora: target regex: ");
+        return mv_error_prefix(err, "add_lora: target regex");
     size_t nl = mdl_all_lins(m, NULL, 0);
     mdl_lin **lins = calloc(nl + 1, sizeof *lins), **hit = calloc(nl + 1, sizeof *hit);
     if (!lins || !hit) {

@@ -153,6 +153,7 @@ mv_status sft_state_load(const char *path, mv_model *m, float **mom1, float **mo
     char *data = NULL; /* the header */
     cJSON *o = NULL;
     memset(st, 0, sizeof *st);
+    if ((rc = mv_check_regular(path, err))) return rc;
     FILE *f = fopen(path, "rb");
     if (!f)
         return mv_errorf(err, MV_E_IO, "cannot open %s: %s", path, strerror(errno));
