@@ -3,6 +3,8 @@
  * format against PIL's pixels, bad records with on_error fail/skip, path escapes, MiniCPM-V
  * JSON, and mv_image_to_tensor's resize filters. */
 #include <check.h>
+#include <stdio.h>
+#include <unistd.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -250,6 +252,49 @@ START_TEST(image_limits_are_parameters)
 }
 END_TEST
 
+/* A symlink out of the dataset folder is refused with the confinement message even when
+ * its target does not exist (realpath fails there, which used to skip the check). */
+START_TEST(dangling_symlink_out_of_root_refused)
+{
+    char dir[] = "/tmp/mv-ds-link-XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    char p[512], q[512];
+    snprintf(p, sizeof p, "%s/out.png", dir);
+    ck_assert_int_eq(symlink("/nonexistent-mergeval-target/x.png", p), 0);
+    snprintf(p, sizeof p, "%s/sub", dir);
+    ck_assert_int_eq(symlink("../../nonexistent-mergeval-dir", p), 0);
+    snprintf(p, sizeof p, "%s/in.png", dir);
+    ck_assert_int_eq(symlink("missing-inside.png", p), 0);
+    snprintf(p, sizeof p, "%s/d.jsonl", dir);
+    FILE *f = fopen(p, "w");
+    fputs("{\"id\": \"a\", \"image\": \"out.png\", \"text\": \"x\"}\n"
+          "{\"id\": \"b\", \"image\": \"sub/y.png\", \"text\": \"x\"}\n"
+          "{\"id\": \"c\", \"image\": \"in.png\", \"text\": \"x\"}\n", f);
+    fclose(f);
+    mv_dataset *ds = NULL;
+    mv_error err = {0};
+    ck_assert_int_eq(mv_dataset_open(ctx, p, "imagetext", "{\"on_error\":\"skip\"}", &ds, &err),
+                     MV_E_FORMAT);   /* nothing usable left */
+    mv_error_clear(&err);
+    ck_assert_int_eq(mv_dataset_open(ctx, p, "imagetext", NULL, &ds, &err), MV_E_INPUT);
+    ck_assert_msg(strstr(err.msg, "item a") && strstr(err.msg, "/nonexistent-mergeval-target/x.png") &&
+                  strstr(err.msg, "outside the dataset folder"), "%s", err.msg);
+    /* b: a dangling directory link; c: a dangling link inside the root is just missing */
+    snprintf(q, sizeof q, "%s/d2.jsonl", dir);
+    f = fopen(q, "w");
+    fputs("{\"id\": \"b\", \"image\": \"sub/y.png\", \"text\": \"x\"}\n", f);
+    fclose(f);
+    ck_assert_int_eq(mv_dataset_open(ctx, q, "imagetext", NULL, &ds, &err), MV_E_INPUT);
+    ck_assert_msg(strstr(err.msg, "outside the dataset folder"), "%s", err.msg);
+    f = fopen(q, "w");
+    fputs("{\"id\": \"c\", \"image\": \"in.png\", \"text\": \"x\"}\n", f);
+    fclose(f);
+    ck_assert_int_ne(mv_dataset_open(ctx, q, "imagetext", NULL, &ds, &err), MV_OK);
+    ck_assert_msg(!strstr(err.msg, "outside the dataset folder"), "%s", err.msg);
+    mv_remove_tree(dir, NULL);
+}
+END_TEST
+
 START_TEST(require_image)
 {
     mv_dataset *ds = open_ok(D "noimage.jsonl", "imagetext", NULL);
@@ -412,6 +457,7 @@ int main(void)
     tcase_add_test(tc, bad_records_skipped_and_counted);
     tcase_add_test(tc, escape_allowed_when_asked);
     tcase_add_test(tc, require_image);
+    tcase_add_test(tc, dangling_symlink_out_of_root_refused);
     tcase_add_test(tc, image_limits_refuse_from_header);
     tcase_add_test(tc, image_limits_are_parameters);
     tcase_add_test(tc, minicpm_json);

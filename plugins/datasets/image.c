@@ -37,6 +37,64 @@ static int has_dotdot(const char *ref)
     return 0;
 }
 
+/* Append component c (length n) to the absolute path in buf (cap bytes), handling "." and
+ * "..". 0 when it does not fit. */
+static int push_component(char *buf, size_t cap, const char *c, size_t n)
+{
+    if (n == 0 || (n == 1 && c[0] == '.')) return 1;
+    size_t l = strlen(buf);
+    if (n == 2 && c[0] == '.' && c[1] == '.') {
+        char *slash = strrchr(buf, '/');
+        if (slash == buf) buf[1] = 0;
+        else if (slash) *slash = 0;
+        return 1;
+    }
+    if (l + n + 2 > cap) return 0;
+    if (l > 1) buf[l++] = '/';
+    memcpy(buf + l, c, n);
+    buf[l + n] = 0;
+    return 1;
+}
+
+/* realpath() that does not give up on a missing file: follows every symlink it meets
+ * (also a dangling one, through its target text), and appends components that do not
+ * exist lexically. So "img -> /etc/nothing" resolves to "/etc/nothing", which the
+ * confinement check then refuses. malloc'd; NULL on overflow, a loop or no memory. */
+static char *resolve_links(const char *path)
+{
+    char todo[2 * PATH_MAX], done[PATH_MAX], link[PATH_MAX];
+    int hops = 0;
+    if (path[0] != '/') {
+        if (!getcwd(done, sizeof done)) return NULL;
+    } else {
+        strcpy(done, "/");
+    }
+    if (snprintf(todo, sizeof todo, "%s", path) >= (int)sizeof todo) return NULL;
+    char *p = todo;
+    while (*p) {
+        while (*p == '/') p++;
+        if (!*p) break;
+        char *e = strchr(p, '/');
+        size_t n = e ? (size_t)(e - p) : strlen(p);
+        char saved[PATH_MAX];
+        snprintf(saved, sizeof saved, "%s", done);
+        if (!push_component(done, sizeof done, p, n)) return NULL;
+        p += n;
+        ssize_t k = readlink(done, link, sizeof link - 1);
+        if (k < 0) continue;                       /* not a link, or missing: keep it */
+        if (++hops > 40) return NULL;
+        link[k] = 0;
+        /* splice the link text in front of what is left */
+        char rest[2 * PATH_MAX];
+        if (snprintf(rest, sizeof rest, "%s/%s", link, p) >= (int)sizeof rest) return NULL;
+        snprintf(todo, sizeof todo, "%s", rest);
+        p = todo;
+        if (link[0] == '/') strcpy(done, "/");
+        else snprintf(done, sizeof done, "%s", saved);
+    }
+    return strdup(done);
+}
+
 mv_status ds_resolve_path(const char *root, const char *ref, int allow_outside, char **out,
                           mv_error *err)
 {
@@ -57,19 +115,22 @@ mv_status ds_resolve_path(const char *root, const char *ref, int allow_outside, 
     }
     if (!joined) return mv_errorf(err, MV_E_NOMEM, "out of memory");
     if (!allow_outside) {
-        /* a symlink inside the folder may still point outside it */
-        char *real = realpath(joined, NULL);
+        /* a symlink inside the folder may still point outside it, even when its target
+         * does not exist (yet): resolve links as far as they go, the rest lexically */
+        char *real = resolve_links(joined);
         char *rroot = realpath(root, NULL);
-        if (real && rroot) {
-            size_t lr = strlen(rroot);
-            int inside = strncmp(real, rroot, lr) == 0 && (real[lr] == '/' || lr == 1);
-            if (!inside) {
-                mv_status st = mv_errorf(err, MV_E_INPUT, "image path \"%s\" resolves to %s, "
-                                         "outside the dataset folder %s (set allow_outside_root: "
-                                         "true to permit it)", ref, real, rroot);
-                free(real); free(rroot); free(joined);
-                return st;
-            }
+        if (!real || !rroot) {
+            free(real); free(rroot); free(joined);
+            return mv_errorf(err, MV_E_NOMEM, "image path \"%s\": cannot resolve", ref);
+        }
+        size_t lr = strlen(rroot);
+        int inside = strncmp(real, rroot, lr) == 0 && (real[lr] == '/' || lr == 1);
+        if (!inside) {
+            mv_status st = mv_errorf(err, MV_E_INPUT, "image path \"%s\" resolves to %s, "
+                                     "outside the dataset folder %s (set allow_outside_root: "
+                                     "true to permit it)", ref, real, rroot);
+            free(real); free(rroot); free(joined);
+            return st;
         }
         free(real);
         free(rroot);
