@@ -143,6 +143,7 @@ mv_status mv_lora_config_parse(const char *json, const char *where, mv_lora_conf
     if ((st = get_bool(root, "use_rslora", 0, &c->use_rslora, where, err))) goto fail;
     if ((st = get_bool(root, "fan_in_fan_out", 0, &c->fan_in_fan_out, where, err))) goto fail;
     if ((st = get_bool(root, "use_dora", 0, &c->use_dora, where, err))) goto fail;
+    if ((st = get_bool(root, "lora_bias", 0, &c->lora_bias, where, err))) goto fail;
 
     if ((st = str_or_list(cJSON_GetObjectItemCaseSensitive(root, "target_modules"), "target_modules",
                           where, &c->target_regex, &c->targets, &c->n_targets, err))) goto fail;
