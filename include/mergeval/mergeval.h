@@ -13,6 +13,7 @@
 #include "tensor.h"
 #include "context.h"
 #include "params.h"
+#include "jsonnum.h"
 #include "files.h"
 #include "checkpoint.h"
 #include "dataset.h"

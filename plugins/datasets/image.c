@@ -175,11 +175,12 @@ mv_status ds_parse_background(const char *json, uint8_t bg[3], mv_error *err)
     if (cJSON_IsArray(v) && cJSON_GetArraySize(v) == 3) {
         for (int c = 0; c < 3; c++) {
             cJSON *e = cJSON_GetArrayItem(v, c);
-            if (!cJSON_IsNumber(e) || e->valuedouble < 0 || e->valuedouble > 255) {
-                st = mv_errorf(err, MV_E_INPUT, "$.params.background[%d]: expected 0..255", c);
+            int64_t v8;
+            if (!cJSON_IsNumber(e) || !mv_json_int(e->valuedouble, 0, 255, &v8)) {
+                st = mv_errorf(err, MV_E_INPUT, "$.params.background[%d]: expected an integer 0..255", c);
                 goto out;
             }
-            bg[c] = (uint8_t)e->valuedouble;
+            bg[c] = (uint8_t)v8;
         }
     } else if (cJSON_IsString(v)) {
         const char *s = v->valuestring;
