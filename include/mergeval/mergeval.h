@@ -14,6 +14,7 @@
 #include "context.h"
 #include "params.h"
 #include "jsonnum.h"
+#include "escape.h"
 #include "files.h"
 #include "checkpoint.h"
 #include "dataset.h"
