@@ -69,6 +69,16 @@ expect_rc 0 "$mv" match "$tmp/rx" "$base"
 grep -q "untargeted (ignored)" "$tmp/out" && grep -q "3 untargeted" "$tmp/out" && ok \
   || bad "lookahead exclusion: $(tail -1 "$tmp/out")"
 expect_err "3 of 6 LoRA module(s) in the weights file are not selected"
+# an adapter (no modules_to_save) whose config selects none of its own LoRA pairs
+mkdir -p "$tmp/none"
+cp tests/data/merge/peft/basic_bf16/adapter2/adapter_model.safetensors "$tmp/none/"
+/usr/bin/python3 -c 'import json,sys; c=json.load(open(sys.argv[1])); c["target_modules"]="vpm\\..*"; json.dump(c,open(sys.argv[2],"w"))' \
+  tests/data/merge/peft/basic_bf16/adapter2/adapter_config.json "$tmp/none/adapter_config.json"
+expect_rc 2 "$mv" match "$tmp/none" tests/data/merge/peft/basic_bf16/base
+expect_err "select none of its 4 LoRA modules"
+expect_rc 2 "$mv" merge --base tests/data/merge/peft/basic_bf16/base --adapter "$tmp/none" --out "$tmp/none-out"
+expect_err "select none of its 4 LoRA modules"
+[ ! -e "$tmp/none-out" ] && ok || bad "merge wrote an output although nothing was targeted"
 set_cfg r 1e10
 expect_rc 2 "$mv" match "$tmp/rx" "$base"
 expect_err 'adapter_config.json: "r": expected an integer from 1 to 1000000, got 10000000000'

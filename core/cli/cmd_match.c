@@ -86,7 +86,12 @@ int mv_cmd_match(mv_cli *cli, int argc, char **argv)
         mv_free(safe);
     }
     mv_free(untargeted);
-    if (!m->all_mapped) {
+    if (m->n_bindings && m->n_untargeted == m->n_bindings && m->n_saved == 0) {
+        /* merge refuses this too: nothing would change */
+        fprintf(stderr, "mergeval: error: the adapter's target_modules select none of its %zu "
+                "LoRA modules, so nothing would be merged\n", m->n_bindings);
+        rc = 2;
+    } else if (!m->all_mapped) {
         mv_adapter_match_error(a, m, ck->tensors, ck->n_tensors, &err);
         fprintf(stderr, "mergeval: error: %s\n", err.msg);
         rc = 2;
