@@ -19,7 +19,7 @@ VERSION    := 0.1.0
 .DEFAULT_GOAL := all
 
 CC      ?= cc
-PKGS    := libcjson openblas
+PKGS    := libcjson openblas libpcre2-8
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CHECK_CFLAGS := $(shell pkg-config --cflags check 2>/dev/null)
@@ -67,7 +67,8 @@ help:
 	@echo "make install PREFIX=/usr/local [DESTDIR=...]"
 
 # ------------------------------------------------------------------ Debian packages
-DEPS_BUILD := libcjson-dev libopenblas-dev libstb-dev check pkg-config
+DEPS_BUILD := libcjson-dev libopenblas-dev libstb-dev libpcre2-dev libpng-dev libjpeg62-turbo-dev \
+              check pkg-config
 DEPS_CHECK := $(DEPS_BUILD) chromium
 DEPS_BENCH := $(DEPS_BUILD) python3-numpy python3-torch time bc
 deps:

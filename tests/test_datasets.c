@@ -3,6 +3,8 @@
  * format against PIL's pixels, bad records with on_error fail/skip, path escapes, MiniCPM-V
  * JSON, and mv_image_to_tensor's resize filters. */
 #include <check.h>
+#include <stdio.h>
+#include <unistd.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -92,6 +94,7 @@ START_TEST(all_formats_decode_like_pil)
     cJSON *ex = expected(), *imgs = cJSON_GetObjectItem(ex, "images");
     mv_item it;
     const char *ids[] = {"rgba", "palette", "gray16", "bmp", "gif", "tga"};
+    /* "gif" is still.gif: anim.gif's first frame alone (animated images are refused) */
     const char *files[] = {"rgba.png", "palette.png", "gray16.png", "rgb.bmp", "anim.gif",
                            "rgb.tga"};
     for (int k = 0; k < 6; k++) {
@@ -193,6 +196,102 @@ START_TEST(escape_allowed_when_asked)
         }
     ck_assert(abs_reason);
     mv_dataset_close(ds);
+}
+END_TEST
+
+/* Crafted images (tests/golden/make_image_limit_fixtures.py): refused from their headers,
+ * before any decoder allocates, each with its own reason; the good record survives. */
+START_TEST(image_limits_refuse_from_header)
+{
+    mv_dataset *ds = open_ok(D "limits.jsonl", "imagetext", "{\"on_error\":\"skip\"}");
+    ck_assert_uint_eq(ds->n_items, 1);
+    ck_assert_uint_eq(ds->n_skipped, 5);
+    const char *want[][2] = {
+        {"item huge", "16000x16000 = 256000000 pixels exceeds the limits (max_pixels 40000000"},
+        {"item apng", "animated PNG (APNG) (acTL: 2 frames)"},
+        {"item bomb", "65535x65535"},
+        {"item anim", "animated GIF (2 frames)"},
+        {"item wide", "70000x1"},
+    };
+    for (size_t k = 0; k < 5; k++) {
+        int found = 0;
+        for (size_t i = 0; i < ds->n_skipped; i++)
+            if (strstr(ds->skipped[i], want[k][0]) && strstr(ds->skipped[i], want[k][1])) found = 1;
+        ck_assert_msg(found, "no skipped reason with \"%s\" and \"%s\"", want[k][0], want[k][1]);
+    }
+    mv_dataset_close(ds);
+    /* header-only verification refuses the same images */
+    ds = open_ok(D "limits.jsonl", "imagetext", "{\"on_error\":\"skip\",\"verify\":\"header\"}");
+    ck_assert_uint_eq(ds->n_skipped, 5);
+    mv_dataset_close(ds);
+    /* lazy decoding (verify none) refuses at get time, naming the item */
+    ds = open_ok(D "limits.jsonl", "imagetext", "{\"verify\":\"none\"}");
+    mv_item it;
+    mv_error err = {0};
+    ck_assert_int_eq(mv_dataset_get(ds, 0, &it, &err), MV_E_FORMAT);
+    ck_assert_msg(strstr(err.msg, "item huge") && strstr(err.msg, "max_pixels"), "%s", err.msg);
+    mv_dataset_close(ds);
+}
+END_TEST
+
+START_TEST(image_limits_are_parameters)
+{
+    /* the largest fixture is 8x8 (gray.jpg); the first, rgba.png, is 4x3 */
+    mv_dataset *ds = NULL;
+    mv_error err = {0};
+    ck_assert_int_eq(mv_dataset_open(ctx, D "pairs.jsonl", "imagetext", "{\"max_pixels\":3}", &ds,
+                                     &err), MV_E_FORMAT);
+    ck_assert_msg(strstr(err.msg, "4x3 = 12 pixels exceeds") && strstr(err.msg, "max_pixels 3"), "%s", err.msg);
+    ck_assert_int_eq(mv_dataset_open(ctx, D "pairs.jsonl", "imagetext", "{\"max_image_side\":1}",
+                                     &ds, &err), MV_E_FORMAT);
+    ck_assert_int_ne(mv_dataset_open(ctx, D "pairs.jsonl", "imagetext", "{\"max_pixels\":0}", &ds,
+                                     &err), MV_OK);   /* below the declared minimum */
+    ds = open_ok(D "pairs.jsonl", "imagetext", "{\"max_pixels\":64,\"max_image_side\":8}");
+    ck_assert_uint_eq(ds->n_items, 9);
+    mv_dataset_close(ds);
+}
+END_TEST
+
+/* A symlink out of the dataset folder is refused with the confinement message even when
+ * its target does not exist (realpath fails there, which used to skip the check). */
+START_TEST(dangling_symlink_out_of_root_refused)
+{
+    char dir[] = "/tmp/mv-ds-link-XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    char p[512], q[512];
+    snprintf(p, sizeof p, "%s/out.png", dir);
+    ck_assert_int_eq(symlink("/nonexistent-mergeval-target/x.png", p), 0);
+    snprintf(p, sizeof p, "%s/sub", dir);
+    ck_assert_int_eq(symlink("../../nonexistent-mergeval-dir", p), 0);
+    snprintf(p, sizeof p, "%s/in.png", dir);
+    ck_assert_int_eq(symlink("missing-inside.png", p), 0);
+    snprintf(p, sizeof p, "%s/d.jsonl", dir);
+    FILE *f = fopen(p, "w");
+    fputs("{\"id\": \"a\", \"image\": \"out.png\", \"text\": \"x\"}\n"
+          "{\"id\": \"b\", \"image\": \"sub/y.png\", \"text\": \"x\"}\n"
+          "{\"id\": \"c\", \"image\": \"in.png\", \"text\": \"x\"}\n", f);
+    fclose(f);
+    mv_dataset *ds = NULL;
+    mv_error err = {0};
+    ck_assert_int_eq(mv_dataset_open(ctx, p, "imagetext", "{\"on_error\":\"skip\"}", &ds, &err),
+                     MV_E_FORMAT);   /* nothing usable left */
+    mv_error_clear(&err);
+    ck_assert_int_eq(mv_dataset_open(ctx, p, "imagetext", NULL, &ds, &err), MV_E_INPUT);
+    ck_assert_msg(strstr(err.msg, "item a") && strstr(err.msg, "/nonexistent-mergeval-target/x.png") &&
+                  strstr(err.msg, "outside the dataset folder"), "%s", err.msg);
+    /* b: a dangling directory link; c: a dangling link inside the root is just missing */
+    snprintf(q, sizeof q, "%s/d2.jsonl", dir);
+    f = fopen(q, "w");
+    fputs("{\"id\": \"b\", \"image\": \"sub/y.png\", \"text\": \"x\"}\n", f);
+    fclose(f);
+    ck_assert_int_eq(mv_dataset_open(ctx, q, "imagetext", NULL, &ds, &err), MV_E_INPUT);
+    ck_assert_msg(strstr(err.msg, "outside the dataset folder"), "%s", err.msg);
+    f = fopen(q, "w");
+    fputs("{\"id\": \"c\", \"image\": \"in.png\", \"text\": \"x\"}\n", f);
+    fclose(f);
+    ck_assert_int_ne(mv_dataset_open(ctx, q, "imagetext", NULL, &ds, &err), MV_OK);
+    ck_assert_msg(!strstr(err.msg, "outside the dataset folder"), "%s", err.msg);
+    mv_remove_tree(dir, NULL);
 }
 END_TEST
 
@@ -358,6 +457,9 @@ int main(void)
     tcase_add_test(tc, bad_records_skipped_and_counted);
     tcase_add_test(tc, escape_allowed_when_asked);
     tcase_add_test(tc, require_image);
+    tcase_add_test(tc, dangling_symlink_out_of_root_refused);
+    tcase_add_test(tc, image_limits_refuse_from_header);
+    tcase_add_test(tc, image_limits_are_parameters);
     tcase_add_test(tc, minicpm_json);
     tcase_add_test(tc, multi_image_unsupported);
     tcase_add_test(tc, bad_params_and_loader_names);

@@ -3,6 +3,8 @@
  * with rslora + rank/alpha patterns + modules_to_save, two weighted adapters,
  * fan_in_fan_out, DoRA + lora_embedding, the seed case (fails with the diagnosis, passes
  * with the key_map), delta-only, out_dtype, sharding, metadata and the non-finite check. */
+#include <limits.h>
+#include <unistd.h>
 #include "merge_test_util.h"
 
 #define P "tests/data/merge/peft/"
@@ -153,6 +155,48 @@ START_TEST(non_finite_is_an_error)
 }
 END_TEST
 
+/* PEFT >= 0.14 lora_bias + a file holding LoRA pairs the config does not target (layer 0,
+ * the excluded v_proj, o_proj): only layer 1 q/k are merged, weights and biases; every
+ * other tensor must come out bit for bit (t_compare checks untouched tensors that way). */
+START_TEST(lora_bias_and_untargeted_pairs)
+{
+    mv_error err = { 0 };
+    t_up();
+    run_case(P "lora_bias", NULL, "expected.safetensors");
+    /* the same adapter on a base without q/k/v biases: refused like PEFT, naming the tensor */
+    char *out = t_tmpdir();
+    mv_merge_input in = { P "lora_bias/adapter", NULL, NULL };
+    mv_merge_request req = { .base_path = P "lora_bias/base_nobias", .inputs = &in, .n_inputs = 1, .out_dir = out };
+    ck_assert_int_eq(t_merge("lora", &req, NULL, &err), MV_E_INPUT);
+    ck_assert_msg(strstr(err.msg, "lora_B.bias") && strstr(err.msg, "no tensor model.layers.1.self_attn.") &&
+                  strstr(err.msg, ".bias"), "%s", err.msg);
+    ck_assert(!mv_path_exists(out) || mv_is_dir(out));
+    t_rmrf(out);
+    free(out);
+    /* lora_B.bias in the file but lora_bias not set in the config: a clear format error */
+    char dir[] = "/tmp/mv-lorabias-XXXXXX", path[512];
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    char *cfg = NULL;
+    size_t len;
+    ck_assert_int_eq(mv_read_file(P "lora_bias/adapter/adapter_config.json", 0, &cfg, &len, &err), MV_OK);
+    char *hit = strstr(cfg, "\"lora_bias\": true");
+    ck_assert_ptr_nonnull(hit);
+    memcpy(hit, "\"lora_bias\":false", 17);
+    snprintf(path, sizeof path, "%s/adapter_config.json", dir);
+    ck_assert_int_eq(mv_write_text_atomic(path, cfg, &err), MV_OK);
+    mv_free(cfg);
+    char real[PATH_MAX];
+    ck_assert_ptr_nonnull(realpath(P "lora_bias/adapter/adapter_model.safetensors", real));
+    snprintf(path, sizeof path, "%s/adapter_model.safetensors", dir);
+    ck_assert_int_eq(symlink(real, path), 0);
+    mv_adapter *a = NULL;
+    ck_assert_int_eq(mv_adapter_open(T_ctx, dir, NULL, &a, &err), MV_E_FORMAT);
+    ck_assert_msg(strstr(err.msg, "lora_B.bias") && strstr(err.msg, "\"lora_bias\": true"), "%s", err.msg);
+    t_rmrf(dir);
+    t_down();
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("merge_lora");
@@ -164,6 +208,7 @@ int main(void)
     tcase_add_test(tc, seed_case_diagnosis_then_key_map);
     tcase_add_test(tc, delta_only_out_dtype_shards_metadata);
     tcase_add_test(tc, non_finite_is_an_error);
+    tcase_add_test(tc, lora_bias_and_untargeted_pairs);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_ENV);

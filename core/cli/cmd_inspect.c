@@ -172,8 +172,11 @@ static int print_table(const mv_checkpoint *ck)
     human_count(params, hp, sizeof hp);
     printf("%s  (%s, %d shard%s, %zu tensors, %s params, %s)\n", ck->path, ck->format,
            ck->n_shards, ck->n_shards == 1 ? "" : "s", ck->n_tensors, hp, hb);
-    for (size_t i = 0; i < ck->n_metadata; i++)
-        printf("metadata  %s = %s\n", ck->metadata_keys[i], ck->metadata_values[i]);
+    for (size_t i = 0; i < ck->n_metadata; i++) {
+        char ek[256], ev[1024];   /* keys and values come from the file: escape controls */
+        printf("metadata  %s = %s\n", mv_escape_name(ck->metadata_keys[i], ek, sizeof ek),
+               mv_escape_name(ck->metadata_values[i], ev, sizeof ev));
+    }
     if (ck->config_json) {
         cJSON *cfg = cJSON_Parse(ck->config_json);
         const cJSON *arch = cfg ? cJSON_GetObjectItemCaseSensitive(cfg, "architectures") : NULL;
@@ -194,7 +197,9 @@ static int print_table(const mv_checkpoint *ck)
         human_count(g[k].params, hp, sizeof hp);
         human_bytes(g[k].bytes, hb, sizeof hb);
         /* width counts bytes; the × is two bytes for one column */
-        printf("%-*s  %*s  %-7s  %-20s  %10s  %12s\n", (int)width, g[k].pattern,
+        char name[1024];   /* tensor names come from the file: escape controls */
+        printf("%-*s  %*s  %-7s  %-20s  %10s  %12s\n", (int)width,
+               mv_escape_name(g[k].pattern, name, sizeof name),
                g[k].count > 1 ? 6 : 5, cnt, mv_dtype_name(g[k].dtype),
                mv_shape_str(g[k].ndim, g[k].shape, shape, sizeof shape), hp, hb);
     }

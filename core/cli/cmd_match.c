@@ -57,21 +57,41 @@ int mv_cmd_match(mv_cli *cli, int argc, char **argv)
             mv_shape_str(lm->a->ndim, lm->a->shape, sa, sizeof sa);
             mv_shape_str(lm->b->ndim, lm->b->shape, sb, sizeof sb);
             if (b->base_index >= 0) mv_shape_str(ck->tensors[b->base_index].ndim, ck->tensors[b->base_index].shape, sw, sizeof sw);
-            printf("%-52s %-52s %4d %8.4g  %s A%s B%s W%s%s\n", lm->name, b->tensor, lm->r, lm->scaling,
-                   b->base_index < 0 ? "NOT FOUND" : b->shape_ok ? "ok" : "SHAPE MISMATCH", sa, sb, sw,
-                   lm->magnitude ? " dora" : "");
+            char en[512], et[512];   /* names come from the files: escape controls */
+            printf("%-52s %-52s %4d %8.4g  %s A%s B%s W%s%s\n", mv_escape_name(lm->name, en, sizeof en),
+                   mv_escape_name(b->tensor, et, sizeof et), lm->r, lm->scaling,
+                   !b->targeted ? "untargeted (ignored)" : b->base_index < 0 ? "NOT FOUND"
+                   : b->shape_ok ? "ok" : "SHAPE MISMATCH", sa, sb, sw,
+                   lm->magnitude ? " dora" : lm->b_bias ? " +bias" : "");
         }
-        for (size_t i = 0; i < m->n_saved; i++)
-            printf("%-52s %-52s %4s %8s  %s (modules_to_save: replaces the tensor)\n", a->tensors[m->saved[i].tensor].name,
-                   m->saved[i].target, "-", "-", m->saved[i].base_index < 0 ? "NOT FOUND" : m->saved[i].shape_ok ? "ok" : "SHAPE MISMATCH");
-        printf("%zu modules, %zu mapped, %zu not found, %zu shape mismatches\n", m->n_bindings + m->n_saved,
-               m->n_bindings + m->n_saved - m->n_unmatched - m->n_bad_shape, m->n_unmatched, m->n_bad_shape);
+        for (size_t i = 0; i < m->n_saved; i++) {
+            char en[512], et[512];
+            printf("%-52s %-52s %4s %8s  %s (modules_to_save: replaces the tensor)\n",
+                   mv_escape_name(a->tensors[m->saved[i].tensor].name, en, sizeof en),
+                   mv_escape_name(m->saved[i].target, et, sizeof et), "-", "-", m->saved[i].base_index < 0 ? "NOT FOUND" : m->saved[i].shape_ok ? "ok" : "SHAPE MISMATCH");
+        }
+        printf("%zu modules, %zu mapped, %zu not found, %zu shape mismatches, %zu untargeted (ignored)\n",
+               m->n_bindings + m->n_saved,
+               m->n_bindings + m->n_saved - m->n_unmatched - m->n_bad_shape - m->n_untargeted,
+               m->n_unmatched, m->n_bad_shape, m->n_untargeted);
         if (m->suggested_key_map_json && !strcmp(m->suggested_key_map_json, "{}"))
             printf("suggestion: drop the key_map (the adapter's own names match the base)\n");
         else if (m->suggested_key_map_json)
             printf("suggested key_map: %s\n  CLI: %s\n", m->suggested_key_map_json, m->suggested_key_map_flags);
     }
-    if (!m->all_mapped) {
+    char *untargeted = mv_adapter_match_untargeted_summary(a, m);
+    if (untargeted) {
+        char *safe = mv_escape_name_dup(untargeted);
+        fprintf(stderr, "mergeval: warning: %s\n", safe ? safe : "");
+        mv_free(safe);
+    }
+    mv_free(untargeted);
+    if (m->n_bindings && m->n_untargeted == m->n_bindings && m->n_saved == 0) {
+        /* merge refuses this too: nothing would change */
+        fprintf(stderr, "mergeval: error: the adapter's target_modules select none of its %zu "
+                "LoRA modules, so nothing would be merged\n", m->n_bindings);
+        rc = 2;
+    } else if (!m->all_mapped) {
         mv_adapter_match_error(a, m, ck->tensors, ck->n_tensors, &err);
         fprintf(stderr, "mergeval: error: %s\n", err.msg);
         rc = 2;

@@ -164,10 +164,24 @@ static mv_status from_config(req_store *s, const char *path, mv_error *err)
     j = cJSON_GetObjectItemCaseSensitive(root, "out_dtype");
     if (cJSON_IsString(j)) s->req.out_dtype = keep(s, mv_strdup(j->valuestring));
     j = cJSON_GetObjectItemCaseSensitive(root, "seed");
-    if (cJSON_IsNumber(j)) s->req.seed = (uint64_t)j->valuedouble;
+    int64_t iv = 0;
+    if (cJSON_IsNumber(j)) {
+        if (!mv_json_int(j->valuedouble, 0, MV_JSON_INT_MAX, &iv)) {
+            st = mv_errorf(err, MV_E_INPUT, "%s: $.seed: expected an integer from 0 to 2^53, got %.17g",
+                           path, j->valuedouble);
+            goto done;
+        }
+        s->req.seed = (uint64_t)iv;
+    }
     j = cJSON_GetObjectItemCaseSensitive(root, "shard_size");
-    if (cJSON_IsNumber(j)) s->req.shard_size = (uint64_t)j->valuedouble;
-    else if (cJSON_IsString(j) && parse_size(j->valuestring, &s->req.shard_size)) {
+    if (cJSON_IsNumber(j)) {
+        if (!mv_json_int(j->valuedouble, 1, MV_JSON_INT_MAX, &iv)) {
+            st = mv_errorf(err, MV_E_INPUT, "%s: $.shard_size: expected a byte count from 1 to 2^53, "
+                           "got %.17g", path, j->valuedouble);
+            goto done;
+        }
+        s->req.shard_size = (uint64_t)iv;
+    } else if (cJSON_IsString(j) && parse_size(j->valuestring, &s->req.shard_size)) {
         st = mv_errorf(err, MV_E_INPUT, "%s: $.shard_size: expected bytes like 5000000000 or \"5GB\"", path);
         goto done;
     }

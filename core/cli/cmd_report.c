@@ -34,8 +34,11 @@ int mv_cmd_report(mv_cli *cli, int argc, char **argv)
         cJSON *cfg = s ? cJSON_GetObjectItem(s, "config") : NULL;
         cJSON *r = cfg ? cJSON_GetObjectItem(cfg, "bootstrap_resamples") : NULL;
         cJSON *seed = cfg ? cJSON_GetObjectItem(cfg, "seed") : NULL;
-        if (cJSON_IsNumber(r)) o.stats.resamples = (int)r->valuedouble;
-        o.stats.seed = (uint64_t)(cJSON_IsNumber(seed) ? seed->valuedouble : 0) * 31 + 7;
+        int64_t iv = 0;
+        if (cJSON_IsNumber(r) && mv_json_int(r->valuedouble, 1000, 1000000, &iv)) o.stats.resamples = (int)iv;
+        iv = 0;
+        if (cJSON_IsNumber(seed)) mv_json_int(seed->valuedouble, 0, MV_JSON_INT_MAX, &iv);
+        o.stats.seed = (uint64_t)iv * 31 + 7;
         cJSON_Delete(s);
     }
     mv_free(text);

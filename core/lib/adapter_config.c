@@ -2,12 +2,16 @@
  * defaults, per-module rank/alpha resolution and PEFT's target-module test.
  * Does not read files or tensors (the loader plugin does). */
 #include <math.h>
-#include <regex.h>
 #include <stdlib.h>
 #include <string.h>
 #include <stdio.h>
 #include <cjson/cJSON.h>
 #include <mergeval/adapter.h>
+#include <mergeval/jsonnum.h>
+
+/* Ranks beyond this are not real adapters (a 4096-wide model has rank <= 4096); the bound
+ * keeps r * (in + out) and every int computed from r far from overflow. */
+#define MAX_RANK 1000000
 
 static char *dup_or_null(const char *s) { return s ? mv_strdup(s) : NULL; }
 
@@ -92,10 +96,15 @@ static mv_status pattern_map(const cJSON *j, const char *f, const char *where, i
         if (!cJSON_IsNumber(e))
             return mv_errorf(err, MV_E_FORMAT, "%s: \"%s\".\"%s\" must be a number", where, f, e->string);
         if (as_int) {
-            if (e->valuedouble != floor(e->valuedouble) || e->valuedouble <= 0)
-                return mv_errorf(err, MV_E_FORMAT, "%s: \"%s\".\"%s\" must be a positive integer rank", where, f, e->string);
-            (*ivals)[*n] = (int)e->valuedouble;
+            char what[600];
+            int64_t r;
+            snprintf(what, sizeof what, "%s: \"%s\".\"%.400s\" (a rank)", where, f, e->string);
+            mv_status st = mv_json_int_checked(e->valuedouble, 1, MAX_RANK, what, &r, err);
+            if (st) return st;
+            (*ivals)[*n] = (int)r;
         } else {
+            if (!isfinite(e->valuedouble))
+                return mv_errorf(err, MV_E_FORMAT, "%s: \"%s\".\"%s\" must be a finite number", where, f, e->string);
             (*dvals)[*n] = e->valuedouble;
         }
         if (!((*keys)[*n] = mv_strdup(e->string))) return mv_errorf(err, MV_E_NOMEM, "out of memory");
@@ -130,20 +139,25 @@ mv_status mv_lora_config_parse(const char *json, const char *where, mv_lora_conf
     c->lora_alpha = 8;
     j = cJSON_GetObjectItemCaseSensitive(root, "r");
     if (j && !cJSON_IsNull(j)) {
-        if (!cJSON_IsNumber(j) || j->valuedouble < 1 || j->valuedouble != floor(j->valuedouble)) {
-            st = mv_errorf(err, MV_E_FORMAT, "%s: \"r\" must be a positive integer", where);
+        char what[600];
+        int64_t r;
+        snprintf(what, sizeof what, "%s: \"r\"", where);
+        if (!cJSON_IsNumber(j)) {
+            st = mv_errorf(err, MV_E_FORMAT, "%s must be a positive integer", what);
             goto fail;
         }
-        c->r = (int)j->valuedouble;
+        if ((st = mv_json_int_checked(j->valuedouble, 1, MAX_RANK, what, &r, err))) goto fail;
+        c->r = (int)r;
     }
     j = cJSON_GetObjectItemCaseSensitive(root, "lora_alpha");
     if (j && !cJSON_IsNull(j)) {
-        if (!cJSON_IsNumber(j)) { st = mv_errorf(err, MV_E_FORMAT, "%s: \"lora_alpha\" must be a number", where); goto fail; }
+        if (!cJSON_IsNumber(j) || !isfinite(j->valuedouble)) { st = mv_errorf(err, MV_E_FORMAT, "%s: \"lora_alpha\" must be a finite number", where); goto fail; }
         c->lora_alpha = j->valuedouble;
     }
     if ((st = get_bool(root, "use_rslora", 0, &c->use_rslora, where, err))) goto fail;
     if ((st = get_bool(root, "fan_in_fan_out", 0, &c->fan_in_fan_out, where, err))) goto fail;
     if ((st = get_bool(root, "use_dora", 0, &c->use_dora, where, err))) goto fail;
+    if ((st = get_bool(root, "lora_bias", 0, &c->lora_bias, where, err))) goto fail;
 
     if ((st = str_or_list(cJSON_GetObjectItemCaseSensitive(root, "target_modules"), "target_modules",
                           where, &c->target_regex, &c->targets, &c->n_targets, err))) goto fail;
@@ -173,13 +187,19 @@ mv_status mv_lora_config_parse(const char *json, const char *where, mv_lora_conf
         size_t k = cJSON_IsArray(j) ? (size_t)cJSON_GetArraySize(j) : 1;
         c->layers_to_transform = mv_calloc(k + 1, sizeof(int64_t));
         if (!c->layers_to_transform) { st = mv_errorf(err, MV_E_NOMEM, "out of memory"); goto fail; }
+        char what[600];
+        snprintf(what, sizeof what, "%s: \"layers_to_transform\"", where);
         if (cJSON_IsNumber(j)) {
-            c->layers_to_transform[c->n_layers_to_transform++] = (int64_t)j->valuedouble;
+            if ((st = mv_json_int_checked(j->valuedouble, 0, INT32_MAX, what, &c->layers_to_transform[0], err))) goto fail;
+            c->n_layers_to_transform = 1;
         } else if (cJSON_IsArray(j)) {
             const cJSON *e;
             cJSON_ArrayForEach(e, j) {
                 if (!cJSON_IsNumber(e)) { st = mv_errorf(err, MV_E_FORMAT, "%s: \"layers_to_transform\" must hold integers", where); goto fail; }
-                c->layers_to_transform[c->n_layers_to_transform++] = (int64_t)e->valuedouble;
+                snprintf(what, sizeof what, "%s: \"layers_to_transform\"[%zu]", where, c->n_layers_to_transform);
+                if ((st = mv_json_int_checked(e->valuedouble, 0, INT32_MAX, what,
+                                              &c->layers_to_transform[c->n_layers_to_transform], err))) goto fail;
+                c->n_layers_to_transform++;
             }
         } else {
             st = mv_errorf(err, MV_E_FORMAT, "%s: \"layers_to_transform\" must be an integer or a list of integers", where);
@@ -277,7 +297,7 @@ static mv_status layer_index(const mv_lora_config *c, const char *key, long *out
                 if (!seg) return mv_errorf(err, MV_E_NOMEM, "out of memory");
                 mv_status st = mv_regex_fullmatch(c->layers_pattern[p], seg, &m, err);
                 free(seg);
-                if (st) return mv_error_prefix(err, "layers_pattern: ");
+                if (st) return mv_error_prefix(err, "layers_pattern");
                 if (m) { *out = strtol(num, NULL, 10); return MV_OK; }
             }
         }
@@ -292,7 +312,7 @@ mv_status mv_lora_config_targets(const mv_lora_config *c, const char *key, int *
     int m = 0;
     *targeted = 0;
     if (c->exclude_regex) {
-        if ((st = mv_regex_fullmatch(c->exclude_regex, key, &m, err))) return mv_error_prefix(err, "exclude_modules: ");
+        if ((st = mv_regex_fullmatch(c->exclude_regex, key, &m, err))) return mv_error_prefix(err, "exclude_modules");
         if (m) return MV_OK;
     } else if (list_hit(c->excludes, c->n_excludes, key)) {
         return MV_OK;
@@ -305,11 +325,11 @@ mv_status mv_lora_config_targets(const mv_lora_config *c, const char *key, int *
         snprintf(re, len, "(.*\\.)?%s(\\..*)?", c->modules_to_save[i]);
         st = mv_regex_fullmatch(re, key, &m, err);
         mv_free(re);
-        if (st) return mv_error_prefix(err, "modules_to_save: ");
+        if (st) return mv_error_prefix(err, "modules_to_save");
         if (m) return MV_OK;
     }
     if (c->target_regex)
-        return mv_regex_fullmatch(c->target_regex, key, targeted, err) ? mv_error_prefix(err, "target_modules: ") : MV_OK;
+        return mv_regex_fullmatch(c->target_regex, key, targeted, err) ? mv_error_prefix(err, "target_modules") : MV_OK;
     if (c->target_all_linear || (c->n_targets == 0)) { *targeted = 1; return MV_OK; }
     for (size_t i = 0; i < c->n_targets; i++)
         if (strcmp(c->targets[i], key) == 0) { *targeted = 1; return MV_OK; }

@@ -116,6 +116,12 @@ int mv__lora_shape_check(const mv_lora_module *m, const mv_tensor_info *w, char 
                                w->name, sw);
         return 0;
     }
+    if (m->b_bias && (m->b_bias->ndim != 1 || m->b_bias->shape[0] != out_dim)) {
+        mv_shape_str(m->b_bias->ndim, m->b_bias->shape, sa, sizeof sa);
+        *problem = fmt_problem("module %s: lora_B.bias %s must be [%lld] (the output features of "
+                               "%s %s)", m->name, sa, (long long)out_dim, w->name, sw);
+        return 0;
+    }
     if (m->magnitude) {
         uint64_t n = mv_shape_numel(m->magnitude->ndim, m->magnitude->shape, NULL);
         if ((int64_t)n != out_dim) {
@@ -429,12 +435,13 @@ mv_status mv_adapter_match_base(const mv_adapter *a, const mv_tensor_info *base,
         if (!b->targeted) res->n_untargeted++;
         b->base_index = lookup(bv.tensors, bv.n_tensors, b->tensor);
         if (b->base_index < 0) {
+            if (!b->targeted) continue;   /* PEFT ignores it: nothing to diagnose */
             res->n_unmatched++;
             if (n_nearest++ < 20) nearest(b->target, &bv, b->nearest);
             continue;
         }
         b->shape_ok = mv__lora_shape_check(m, &base[b->base_index], &b->problem);
-        if (!b->shape_ok) res->n_bad_shape++;
+        if (!b->shape_ok && b->targeted) res->n_bad_shape++;
     }
     for (size_t i = 0; i < a->n_tensors; i++) {
         mv_adapter_saved_binding *s = &res->saved[i];

@@ -21,6 +21,7 @@ mv_status mv_adapter_open(mv_context *ctx, const char *path, const char *format,
     if (!path || !*path) return mv_errorf(err, MV_E_INPUT, "adapter path is empty");
     if (!mv_path_exists(path))
         return mv_errorf(err, MV_E_NOT_FOUND, "adapter %s: no such file or directory", path);
+    if (mv_check_input_path(path, err) != MV_OK) return mv_error_prefix(err, "adapter");
     if (!reg) return mv_errorf(err, MV_E_NOT_FOUND, "adapter %s: no plugin registry to find an adapter loader", path);
     if (format) {
         best = mv_registry_find(reg, MV_KIND_LOADER, format);

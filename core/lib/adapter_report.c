@@ -43,10 +43,12 @@ char *mv_adapter_match_json(const mv_adapter *a, const mv_adapter_match *m,
         cJSON_AddItemToObject(o, "b_shape", shape_json(lm->b));
         cJSON_AddItemToObject(o, "base_shape", b->base_index >= 0 ? shape_json(&base[b->base_index]) : cJSON_CreateNull());
         cJSON_AddBoolToObject(o, "targeted", b->targeted);
-        cJSON_AddStringToObject(o, "status", b->base_index < 0 ? "not_found" : b->shape_ok ? "ok" : "shape_mismatch");
-        if (b->problem) cJSON_AddStringToObject(o, "problem", b->problem);
+        cJSON_AddStringToObject(o, "status", !b->targeted ? "untargeted" : b->base_index < 0 ? "not_found"
+                                : b->shape_ok ? "ok" : "shape_mismatch");
+        if (b->problem && b->targeted) cJSON_AddStringToObject(o, "problem", b->problem);
+        if (lm->b_bias) cJSON_AddBoolToObject(o, "lora_bias", 1);
         cJSON_AddItemToArray(mods, o);
-        if (b->base_index < 0) {
+        if (b->base_index < 0 && b->targeted) {
             cJSON *u = cJSON_CreateObject(), *near = cJSON_CreateArray();
             cJSON_AddStringToObject(u, "module", lm->name);
             cJSON_AddStringToObject(u, "looked_for", b->tensor);
@@ -83,6 +85,22 @@ char *mv_adapter_match_json(const mv_adapter *a, const mv_adapter_match *m,
     return out;
 }
 
+char *mv_adapter_match_untargeted_summary(const mv_adapter *a, const mv_adapter_match *m)
+{
+    if (!m->n_untargeted) return NULL;
+    char buf[1024];
+    size_t used = 0, shown = 0;
+#define ADD(...) do { if (used < sizeof buf) used += (size_t)snprintf(buf + used, sizeof buf - used, __VA_ARGS__); } while (0)
+    ADD("adapter %s: %zu of %zu LoRA module(s) in the weights file are not selected by its "
+        "target_modules (after exclude_modules / layers_to_transform); PEFT ignores them, so "
+        "they are not merged:", a->path, m->n_untargeted, m->n_bindings);
+    for (size_t i = 0; i < m->n_bindings && shown < 3; i++)
+        if (!m->bindings[i].targeted) ADD("%s %s", shown++ ? "," : "", a->modules[m->bindings[i].module].name);
+    if (m->n_untargeted > shown) ADD(" (+%zu more)", m->n_untargeted - shown);
+#undef ADD
+    return mv_strdup(buf);
+}
+
 mv_status mv_adapter_match_error(const mv_adapter *a, const mv_adapter_match *m,
                                  const mv_tensor_info *base, size_t n_base, mv_error *err)
 {
@@ -102,7 +120,7 @@ mv_status mv_adapter_match_error(const mv_adapter *a, const mv_adapter_match *m,
         int shown = 0;
         for (size_t i = 0; i < m->n_bindings && shown < 2; i++) {
             const mv_adapter_binding *b = &m->bindings[i];
-            if (b->base_index >= 0) continue;
+            if (b->base_index >= 0 || !b->targeted) continue;
             ADD("%s %s", shown ? ";" : ": e.g.", a->modules[b->module].name);
             if (strcmp(b->target, a->modules[b->module].name)) ADD(" (mapped to %s)", b->target);
             if (b->nearest[0]) {
@@ -128,7 +146,7 @@ mv_status mv_adapter_match_error(const mv_adapter *a, const mv_adapter_match *m,
         size_t shown = 0;
         ADD("adapter %s: %zu module(s) do not fit the base model's shapes", a->path, m->n_bad_shape);
         for (size_t i = 0; i < m->n_bindings && shown < 2; i++)
-            if (m->bindings[i].problem) { ADD("%s%s", shown ? "; " : ": ", m->bindings[i].problem); shown++; }
+            if (m->bindings[i].problem && m->bindings[i].targeted) { ADD("%s%s", shown ? "; " : ": ", m->bindings[i].problem); shown++; }
         for (size_t i = 0; i < m->n_saved && shown < 2; i++)
             if (m->saved[i].base_index >= 0 && !m->saved[i].shape_ok) {
                 ADD("%smodules_to_save tensor %s has a different shape than the base's", shown ? "; " : ": ", m->saved[i].target);

@@ -83,6 +83,8 @@ mv_status mv_checkpoint_open(mv_context *ctx, const char *path, const char *form
         return mv_errorf(err, MV_E_INPUT, "checkpoint path is empty");
     if (!mv_path_exists(path))
         return mv_errorf(err, MV_E_NOT_FOUND, "checkpoint %s: no such file or directory", path);
+    if ((st = mv_check_input_path(path, err)) != MV_OK)   /* a FIFO must not reach a probe */
+        return mv_error_prefix(err, "checkpoint");
     if ((st = find_loader(ctx, path, format, &c, err)) != MV_OK)
         return st;
     if ((st = mv_params_parse(&params, c->params, NULL, "$.params", err)) != MV_OK) {

@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <time.h>
 #include <unistd.h>
+#include <mergeval/escape.h>
 #include "mv_context_impl.h"
 
 mv_status mv_context_new(mv_context **out, mv_registry *registry, mv_error *err)
@@ -42,10 +43,12 @@ void mv_log(const mv_context *ctx, mv_log_level level, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(line, sizeof line, fmt, ap);
     va_end(ap);
+    char safe[4096];
+    mv_escape_name(line, safe, sizeof safe);   /* names from files may hold controls */
     pthread_mutex_lock(&mv_stderr_lock);
     /* Erase a bar drawn on this line so the message does not interleave with it. */
     if (mv_progress_bar_active) fputs("\r\033[K", stderr);
-    fprintf(stderr, "[mergeval] %s: %s\n", names[level], line);
+    fprintf(stderr, "[mergeval] %s: %s\n", names[level], safe);
     pthread_mutex_unlock(&mv_stderr_lock);
 }
 

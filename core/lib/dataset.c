@@ -27,6 +27,7 @@ mv_status mv_dataset_open(mv_context *ctx, const char *path, const char *format,
     if (!path || !*path) return mv_errorf(err, MV_E_INPUT, "dataset path is empty");
     if (!mv_path_exists(path))
         return mv_errorf(err, MV_E_NOT_FOUND, "dataset %s: no such file or directory", path);
+    if ((st = mv_check_input_path(path, err)) != MV_OK) return mv_error_prefix(err, "dataset");
     if (!reg)
         return mv_errorf(err, MV_E_NOT_FOUND, "dataset %s: no plugin registry to find a dataset "
                          "loader", path);

@@ -71,14 +71,13 @@ mv_status mv_read_file(const char *path, size_t max_bytes, char **out, size_t *l
 {
     *out = NULL;
     if (max_bytes == 0) max_bytes = (size_t)1 << 30;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return mv_errorf(err, errno == ENOENT ? MV_E_NOT_FOUND : MV_E_IO, "cannot open %s: %s",
-                         path, strerror(errno));
+    int fd;
+    mv_status st0 = mv_open_regular(path, &fd, err);
+    if (st0) return st0;
     struct stat sb;
-    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+    if (fstat(fd, &sb) != 0) {
         close(fd);
-        return mv_errorf(err, MV_E_INPUT, "%s is not a regular file", path);
+        return mv_errorf(err, MV_E_IO, "cannot stat %s: %s", path, strerror(errno));
     }
     if ((uint64_t)sb.st_size > max_bytes) {
         close(fd);

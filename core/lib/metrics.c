@@ -819,7 +819,8 @@ mv_status mv_metrics_read(mv_metrics **out, const char *dir, mv_error *err)
         goto fail;
     }
     cJSON *ver = cJSON_GetObjectItemCaseSensitive(root, "schema_version");
-    if (!cJSON_IsNumber(ver) || ver->valueint < 1 || ver->valueint > SCHEMA_VERSION) {
+    int64_t version = 0;
+    if (!cJSON_IsNumber(ver) || !mv_json_int(ver->valuedouble, 1, SCHEMA_VERSION, &version)) {
         st = mv_errorf(err, MV_E_FORMAT, "%s: $.schema_version: expected 1..%d (file written by "
                        "a newer mergeval?)", mpath, SCHEMA_VERSION);
         goto fail;
@@ -878,7 +879,15 @@ mv_status mv_metrics_read(mv_metrics **out, const char *dir, mv_error *err)
     }
     cJSON *counts = cJSON_GetObjectItemCaseSensitive(root, "counts");
     for (cJSON *c = cJSON_IsObject(counts) ? counts->child : NULL; c; c = c->next)
-        if (cJSON_IsNumber(c)) mv_metrics_set_count(m, c->string, (int64_t)c->valuedouble);
+        if (cJSON_IsNumber(c)) {
+            int64_t n;
+            if (!mv_json_int(c->valuedouble, -MV_JSON_INT_MAX, MV_JSON_INT_MAX, &n)) {
+                st = mv_errorf(err, MV_E_FORMAT, "%s: $.counts.%s: expected an integer, got %.17g",
+                               mpath, c->string, c->valuedouble);
+                goto fail;
+            }
+            mv_metrics_set_count(m, c->string, n);
+        }
     if (mv_path_exists(ipath)) {
         if ((st = read_items(m, ipath, err)) != MV_OK) goto fail;
     }

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cjson/cJSON.h>
+#include <mergeval/jsonnum.h>
 #include <mergeval/params.h>
 #include <mergeval/context.h>
 #include "mv_suggest.h"
@@ -77,9 +78,11 @@ static mv_status check_value(const mv_param_spec *s, const cJSON *v, const char 
     switch (s->type) {
     case MV_PARAM_BOOL: ok = cJSON_IsBool(v); break;
     case MV_PARAM_INT:
-        ok = cJSON_IsNumber(v) && isfinite(v->valuedouble) && floor(v->valuedouble) == v->valuedouble &&
-             fabs(v->valuedouble) <= 9007199254740992.0;
+    {
+        int64_t t;
+        ok = cJSON_IsNumber(v) && mv_json_int(v->valuedouble, INT64_MIN, INT64_MAX, &t);
         break;
+    }
     case MV_PARAM_FLOAT: ok = cJSON_IsNumber(v) && isfinite(v->valuedouble); break;
     case MV_PARAM_STRING: ok = cJSON_IsString(v); break;
     case MV_PARAM_ENUM:

@@ -104,9 +104,9 @@ void mv_sha256(const void *data, size_t len, char hex[65])
 
 static mv_status hash_file(sha256_ctx *c, const char *path, mv_error *err)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return mv_errorf(err, errno == ENOENT ? MV_E_NOT_FOUND : MV_E_IO, "cannot open %s: %s", path, strerror(errno));
+    int fd;
+    mv_status ost = mv_open_regular(path, &fd, err);
+    if (ost) return ost;
     enum { BLOCK = 1 << 20 };
     uint8_t *buf = mv_malloc(BLOCK);
     if (!buf) { close(fd); return mv_errorf(err, MV_E_NOMEM, "out of memory"); }

@@ -3,15 +3,20 @@
 #include <stdio.h>
 #include <string.h>
 #include <mergeval/status.h>
+#include <mergeval/escape.h>
 
 mv_status mv_verrorf(mv_error *err, mv_status code, const char *fmt, va_list ap)
 {
     if (err) {
         err->code = code;
-        vsnprintf(err->msg, sizeof err->msg, fmt, ap);
-        /* Messages are one line: a stray newline would break CI log parsing. */
-        for (char *p = err->msg; *p; p++)
+        char raw[MV_ERROR_MAX];
+        vsnprintf(raw, sizeof raw, fmt, ap);
+        /* Messages are one line (a stray newline would break CI log parsing) without
+         * control characters: names from files (tensor names, dataset ids) may hold
+         * terminal escapes; those show as \xNN. */
+        for (char *p = raw; *p; p++)
             if (*p == '\n' || *p == '\r') *p = ' ';
+        mv_escape_name(raw, err->msg, sizeof err->msg);
     }
     return code;
 }
@@ -28,12 +33,13 @@ mv_status mv_errorf(mv_error *err, mv_status code, const char *fmt, ...)
 mv_status mv_error_prefix(mv_error *err, const char *fmt, ...)
 {
     if (!err) return MV_E_RUNTIME;
-    char prefix[512];
+    char raw[512], prefix[512];
     va_list ap;
     va_start(ap, fmt);
-    int n = vsnprintf(prefix, sizeof prefix - 2, fmt, ap);
+    int n = vsnprintf(raw, sizeof raw, fmt, ap);
     va_end(ap);
     if (n < 0) return err->code;
+    mv_escape_name(raw, prefix, sizeof prefix - 2);
     size_t plen = strlen(prefix);
     memcpy(prefix + plen, ": ", 3);
     plen += 2;

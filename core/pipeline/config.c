@@ -92,11 +92,6 @@ static char *get_object_json(mv_diag *d, const cJSON *obj, const char *path, con
     return cJSON_PrintUnformatted(v);
 }
 
-static int is_integer(const cJSON *v)
-{
-    return cJSON_IsNumber(v) && isfinite(v->valuedouble) && v->valuedouble == floor(v->valuedouble);
-}
-
 /* ----------------------------------------------------------- registry look-ups */
 static int kind_matches(const mv_component *c, mv_kind kind, int loader_target)
 {
@@ -466,15 +461,17 @@ static void parse_scalars(mv_pipeline *p, mv_diag *d, const cJSON *root)
     v = get(root, "iterations");
     p->iterations = 1;
     if (v) {
-        if (!is_integer(v) || v->valuedouble < 0 || v->valuedouble > 1000)
+        int64_t n;
+        if (!cJSON_IsNumber(v) || !mv_json_int(v->valuedouble, 0, 1000, &n))
             expected(d, "$.iterations", "an integer from 0 to 1000", v);
-        else p->iterations = (int)v->valuedouble;
+        else p->iterations = (int)n;
     }
     v = get(root, "seed");
     if (v) {
-        if (!is_integer(v) || v->valuedouble < 0 || v->valuedouble > 9007199254740992.0)
+        int64_t n;
+        if (!cJSON_IsNumber(v) || !mv_json_int(v->valuedouble, 0, MV_JSON_INT_MAX, &n))
             expected(d, "$.seed", "an integer >= 0", v);
-        else p->seed = (uint64_t)v->valuedouble;
+        else p->seed = (uint64_t)n;
     }
     v = get(root, "stage_timeout");
     if (v) {
@@ -485,9 +482,10 @@ static void parse_scalars(mv_pipeline *p, mv_diag *d, const cJSON *root)
     p->resamples = 2000;
     v = get(root, "bootstrap_resamples");
     if (v) {
-        if (!is_integer(v) || v->valuedouble < 1000 || v->valuedouble > 1000000)
+        int64_t n;
+        if (!cJSON_IsNumber(v) || !mv_json_int(v->valuedouble, 1000, 1000000, &n))
             expected(d, "$.bootstrap_resamples", "an integer from 1000 to 1000000", v);
-        else p->resamples = (int)v->valuedouble;
+        else p->resamples = (int)n;
     }
     v = get(root, "description");
     if (v && !cJSON_IsString(v)) expected(d, "$.description", "a string", v);

@@ -51,7 +51,9 @@ mv_status mv_report_write_all(const char *dir, const cJSON *summary, const mv_re
     cJSON_Delete(thumbs);
     if (gates_failed) {
         const cJSON *gf = cJSON_GetObjectItem(summary, "gates_failed");
-        *gates_failed = cJSON_IsNumber(gf) ? (int)gf->valuedouble : 0;
+        int64_t n = 0;
+        if (cJSON_IsNumber(gf)) mv_json_int(gf->valuedouble, 0, INT32_MAX, &n);
+        *gates_failed = (int)n;
     }
     return st;
 }

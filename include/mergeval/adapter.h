@@ -13,6 +13,7 @@
 #include "context.h"
 #include "tensor.h"
 #include "checkpoint.h"
+#include "regex.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -56,6 +57,8 @@ typedef struct mv_lora_config {
     size_t n_modules_to_save;
     char *base_model_name_or_path; /* informational, may be NULL */
     char *json;                   /* the config text as read (for metadata and reports) */
+    int lora_bias;                /* PEFT >= 0.14: lora_B has a bias, added (times the
+                                     scaling) to the base layer's bias at merge time */
 } mv_lora_config;
 
 /* Parse adapter_config.json text into *out (zeroed first). `where` names the file for
@@ -79,19 +82,11 @@ mv_status mv_lora_config_module_scaling(const mv_lora_config *cfg, const char *m
  * modules_to_save never targeted, then target_modules (regex full match, or list: equal /
  * ends with "." + entry, plus layers_to_transform/layers_pattern for the list form only,
  * the layer index being the first ".<pattern>.<digits>." segment). Sets *targeted to 1/0.
- * Regexes are Python syntax translated to POSIX ERE: \d \w \s \D \W \S (also inside
- * brackets), (?:...), lazy quantifiers (*? +? ?? — same match/no-match for a full match),
- * escaped punctuation. Lookarounds, named groups, flags and \b give MV_E_UNSUPPORTED
- * naming the pattern. Errors: MV_E_FORMAT for a pattern regcomp rejects. */
+ * Regexes are Python `re` patterns matched with re.fullmatch semantics through PCRE2
+ * (see regex.h: lookarounds, non-greedy quantifiers, `.` not matching "\n", limits).
+ * Errors: MV_E_FORMAT for an invalid pattern, MV_E_INPUT for one over the limits. */
 mv_status mv_lora_config_targets(const mv_lora_config *cfg, const char *module,
                                  int *targeted, mv_error *err);
-
-/* Translate a Python regex to POSIX ERE anchored as ^(...)$ (for a full match) into an
- * mv_malloc'd string. Exposed for tests and diagnostics. Errors as above. */
-mv_status mv_regex_python_to_posix(const char *python_re, char **out, mv_error *err);
-/* Whole-string match of a Python regex against s: *matched = 1/0. */
-mv_status mv_regex_fullmatch(const char *python_re, const char *s, int *matched,
-                             mv_error *err);
 
 /* ------------------------------------------------------------------ the adapter */
 typedef enum mv_lora_kind {
@@ -114,6 +109,8 @@ typedef struct mv_lora_module {
     double alpha;                  /* effective alpha (after alpha_pattern) */
     double scaling;                /* alpha/r or alpha/sqrt(r) */
     int fan_in_fan_out;            /* from the config (linear modules only) */
+    const mv_tensor_info *b_bias;  /* lora_B.bias (out,) with lora_bias, or NULL (= zero) */
+    const void *b_bias_data;
 } mv_lora_module;
 
 /* A full tensor carried by the adapter (modules_to_save): replaces the base's tensor. */
@@ -176,7 +173,8 @@ typedef struct mv_adapter_binding {
     long base_index;        /* index into the base tensor list, -1 = not found */
     int shape_ok;           /* 1 when A/B/magnitude shapes fit the base tensor */
     int targeted;           /* 1 when target_modules selects it (checked in the adapter's
-                               namespace); 0 = PEFT would ignore these weights */
+                               namespace); 0 = PEFT ignores these weights: not merged, and
+                               not counted as unmatched / bad shape */
     char *problem;          /* NULL, or one line: why it does not fit (shapes named) */
     char *nearest[3];       /* unmatched only: closest base module names, or NULL */
 } mv_adapter_binding;
@@ -193,8 +191,8 @@ typedef struct mv_adapter_match {
     mv_adapter_binding *bindings;          /* one per adapter module, same order */
     size_t n_saved;
     mv_adapter_saved_binding *saved;       /* one per modules_to_save tensor */
-    size_t n_unmatched;                    /* bindings with base_index < 0 (+ saved) */
-    size_t n_bad_shape;                    /* bindings found but with wrong shapes */
+    size_t n_unmatched;                    /* targeted bindings with base_index < 0 (+ saved) */
+    size_t n_bad_shape;                    /* targeted bindings found but with wrong shapes */
     size_t n_untargeted;                   /* bindings target_modules does not select */
     size_t n_config_targets_in_base;       /* base modules target_modules selects */
     /* Diagnosis (when something is unmatched): prefix rewrites that make the most modules
@@ -224,6 +222,12 @@ void mv_adapter_match_free(mv_adapter_match *m);
  * "suggested_key_map": {...} | null, "suggested_flags": "..."}. NULL on allocation failure. */
 char *mv_adapter_match_json(const mv_adapter *a, const mv_adapter_match *m,
                             const mv_tensor_info *base, size_t n_base);
+/* One line for a warning when the adapter file holds LoRA modules its target_modules
+ * (after exclude_modules / layers_to_transform) do not select — PEFT never creates those
+ * layers, so they are not merged: "N LoRA module(s) ... not merged: a, b, c (+K more)".
+ * mv_malloc'd; NULL when there are none (or on allocation failure). */
+char *mv_adapter_match_untargeted_summary(const mv_adapter *a, const mv_adapter_match *m);
+
 /* Fill err with the "target modules not found" diagnosis when !all_mapped (MV_E_INPUT):
  * counts, the first unmatched modules with their nearest base names, and the key_map that
  * fixes it ("add \"key_map\": {\"model.\": \"llm.model.\"} (CLI: --key-map model.=llm.model.)").

@@ -23,6 +23,19 @@ mv_status mv_write_text_atomic(const char *path, const char *text, mv_error *err
 mv_status mv_read_file(const char *path, size_t max_bytes, char **out, size_t *len,
                        mv_error *err);
 
+/* Open a user-named file for reading only if it is a regular file (symlinks followed): a
+ * FIFO, device, socket or directory is refused before anything is read or blocks.
+ * *fd is a blocking O_CLOEXEC descriptor (the caller closes it), -1 on error. Errors:
+ * MV_E_NOT_FOUND, MV_E_INPUT (names the kind: "x is a FIFO (named pipe); only regular
+ * files ... are read"), MV_E_IO. Every reader of user paths uses this (or
+ * mv_check_regular just before a library opens the path itself). */
+mv_status mv_open_regular(const char *path, int *fd, mv_error *err);
+/* The same check by stat only: MV_OK for a regular file, errors as above. */
+mv_status mv_check_regular(const char *path, mv_error *err);
+/* For paths that may name a file or a folder (checkpoints, adapters, datasets): MV_OK for
+ * a regular file or a directory, MV_E_INPUT naming the kind for anything else. */
+mv_status mv_check_input_path(const char *path, mv_error *err);
+
 /* mkdir -p (mode 0755). */
 mv_status mv_mkdirs(const char *path, mv_error *err);
 /* rm -rf of a directory tree we created (refuses "/" and ""). */

@@ -9,6 +9,13 @@
 #include <stdint.h>
 #include <mergeval/mergeval.h>
 
+#define DS_DEFAULT_MAX_PIXELS 40000000   /* 40 megapixels: 120 MB of RGB */
+#define DS_DEFAULT_MAX_SIDE 16384
+typedef struct ds_image_limits {
+    uint64_t max_pixels;      /* width * height */
+    uint64_t max_side;        /* width and height each */
+} ds_image_limits;
+
 typedef struct ds_item {
     char *id;
     char *text;        /* NULL if none */
@@ -25,6 +32,7 @@ typedef struct ds_store {
     size_t cap_items;
     size_t cap_skipped;
     uint8_t background[3];
+    ds_image_limits limits;
     pthread_mutex_t lock;  /* guards the image cache */
     char *file_base;   /* basename of the dataset file, for ids */
 } ds_store;
@@ -54,12 +62,18 @@ mv_status ds_each_jsonl_line(ds_store *s, char *text, const char *path, ds_line_
                              void *user, mv_error *err);
 extern const mv_dataset_ops ds_store_ops;
 
-/* Decode an image file to 8-bit RGB composited on bg. *rgb is malloc'd. On failure fills
- * err with a message naming the file (caller prefixes the item). */
-mv_status ds_decode_image(const char *path, const uint8_t bg[3], uint8_t **rgb, int *w, int *h,
-                          mv_error *err);
-/* Check that the image header is readable (no full decode). */
-mv_status ds_check_image(const char *path, mv_error *err);
+/* Decode an image file to 8-bit RGB composited on bg. *rgb is malloc'd. Refuses FIFOs and
+ * other non-regular files, images over lim and animated images (APNG, multi-frame GIF)
+ * before decoding. On failure fills err with a message naming the file (caller prefixes
+ * the item). */
+mv_status ds_decode_image(const char *path, const ds_image_limits *lim, const uint8_t bg[3],
+                          uint8_t **rgb, int *w, int *h, mv_error *err);
+/* The same on bytes in memory (no file, no path in messages): what the fuzz harness and
+ * ds_decode_image run. */
+mv_status ds_decode_image_data(const uint8_t *data, size_t len, const ds_image_limits *lim,
+                               const uint8_t bg[3], uint8_t **rgb, int *w, int *h, mv_error *err);
+/* The same checks on the header only (no pixel decoded). */
+mv_status ds_check_image(const char *path, const ds_image_limits *lim, mv_error *err);
 /* Resolve an image reference relative to root (the dataset file's directory). Absolute
  * paths and `..` components are refused unless allow_outside; symlinks leaving the root
  * are caught by comparing real paths. *out is malloc'd. */

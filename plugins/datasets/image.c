@@ -1,7 +1,6 @@
-/* plugins/datasets/image.c — image files for the loaders: path resolution inside the dataset's
- * folder, stb_image decoding (PNG incl. RGBA/palette/16-bit, JPEG, BMP, GIF first frame, TGA)
- * with alpha composited on a background, and small file/text helpers. No resizing here
- * (that is mv_image_to_tensor in the core). */
+/* plugins/datasets/image.c — small helpers of the loaders: image path resolution inside the
+ * dataset's folder (confinement), the background parameter, UTF-8 checks and file reads.
+ * Decoding itself is in image_decode.c. */
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -9,67 +8,8 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <cjson/cJSON.h>
-#include <stb/stb_image.h>
+#include <unistd.h>
 #include "ds_internal.h"
-
-mv_status ds_check_image(const char *path, mv_error *err)
-{
-    struct stat st;
-    if (stat(path, &st) != 0)
-        return mv_errorf(err, MV_E_NOT_FOUND, "image %s: %s", path, strerror(errno));
-    if (!S_ISREG(st.st_mode)) return mv_errorf(err, MV_E_FORMAT, "image %s: not a regular file", path);
-    if (st.st_size == 0) return mv_errorf(err, MV_E_FORMAT, "image %s: empty file (0 bytes)", path);
-    int w, h, n;
-    if (!stbi_info(path, &w, &h, &n))
-        return mv_errorf(err, MV_E_FORMAT, "image %s: not a readable image (%s); supported: PNG, "
-                         "JPEG, BMP, GIF, TGA", path, stbi_failure_reason());
-    return MV_OK;
-}
-
-mv_status ds_decode_image(const char *path, const uint8_t bg[3], uint8_t **rgb, int *w, int *h,
-                          mv_error *err)
-{
-    *rgb = NULL;
-    struct stat sb;
-    if (stat(path, &sb) != 0)
-        return mv_errorf(err, MV_E_NOT_FOUND, "image %s: %s", path, strerror(errno));
-    if (!S_ISREG(sb.st_mode)) return mv_errorf(err, MV_E_FORMAT, "image %s: not a regular file", path);
-    if (sb.st_size == 0) return mv_errorf(err, MV_E_FORMAT, "image %s: empty file (0 bytes)", path);
-    int n = 0;
-    /* Native channel count: stb expands palettes, reduces 16-bit to 8-bit and gives the first
-     * GIF frame; grey and alpha are handled below (alpha composited on bg). */
-    unsigned char *px = stbi_load(path, w, h, &n, 0);
-    if (!px)
-        return mv_errorf(err, MV_E_FORMAT, "image %s: cannot decode (%s; truncated, corrupt or not "
-                         "an image? supported: PNG, JPEG, BMP, GIF, TGA)", path, stbi_failure_reason());
-    if (*w <= 0 || *h <= 0 || n < 1 || n > 4 || (size_t)*w * (size_t)*h > (size_t)1 << 28) {
-        stbi_image_free(px);
-        return mv_errorf(err, MV_E_FORMAT, "image %s: unreasonable size %dx%d", path, *w, *h);
-    }
-    size_t np = (size_t)*w * *h;
-    uint8_t *out = malloc(np * 3);
-    if (!out) {
-        stbi_image_free(px);
-        return mv_errorf(err, MV_E_NOMEM, "image %s: out of memory", path);
-    }
-    if (n == 3) {
-        memcpy(out, px, np * 3);
-    } else if (n == 1) {
-        for (size_t i = 0; i < np; i++) out[3 * i] = out[3 * i + 1] = out[3 * i + 2] = px[i];
-    } else {
-        for (size_t i = 0; i < np; i++) {
-            const unsigned char *p = px + (size_t)n * i;
-            unsigned a = p[n - 1];
-            for (int c = 0; c < 3; c++) {
-                unsigned v = n == 2 ? p[0] : p[c];
-                out[3 * i + c] = (uint8_t)((v * a + bg[c] * (255 - a) + 127) / 255);
-            }
-        }
-    }
-    stbi_image_free(px);
-    *rgb = out;
-    return MV_OK;
-}
 
 char *ds_dirname(const char *path)
 {
@@ -97,6 +37,64 @@ static int has_dotdot(const char *ref)
     return 0;
 }
 
+/* Append component c (length n) to the absolute path in buf (cap bytes), handling "." and
+ * "..". 0 when it does not fit. */
+static int push_component(char *buf, size_t cap, const char *c, size_t n)
+{
+    if (n == 0 || (n == 1 && c[0] == '.')) return 1;
+    size_t l = strlen(buf);
+    if (n == 2 && c[0] == '.' && c[1] == '.') {
+        char *slash = strrchr(buf, '/');
+        if (slash == buf) buf[1] = 0;
+        else if (slash) *slash = 0;
+        return 1;
+    }
+    if (l + n + 2 > cap) return 0;
+    if (l > 1) buf[l++] = '/';
+    memcpy(buf + l, c, n);
+    buf[l + n] = 0;
+    return 1;
+}
+
+/* realpath() that does not give up on a missing file: follows every symlink it meets
+ * (also a dangling one, through its target text), and appends components that do not
+ * exist lexically. So "img -> /etc/nothing" resolves to "/etc/nothing", which the
+ * confinement check then refuses. malloc'd; NULL on overflow, a loop or no memory. */
+static char *resolve_links(const char *path)
+{
+    char todo[2 * PATH_MAX], done[PATH_MAX], link[PATH_MAX];
+    int hops = 0;
+    if (path[0] != '/') {
+        if (!getcwd(done, sizeof done)) return NULL;
+    } else {
+        strcpy(done, "/");
+    }
+    if (snprintf(todo, sizeof todo, "%s", path) >= (int)sizeof todo) return NULL;
+    char *p = todo;
+    while (*p) {
+        while (*p == '/') p++;
+        if (!*p) break;
+        char *e = strchr(p, '/');
+        size_t n = e ? (size_t)(e - p) : strlen(p);
+        char saved[PATH_MAX];
+        snprintf(saved, sizeof saved, "%s", done);
+        if (!push_component(done, sizeof done, p, n)) return NULL;
+        p += n;
+        ssize_t k = readlink(done, link, sizeof link - 1);
+        if (k < 0) continue;                       /* not a link, or missing: keep it */
+        if (++hops > 40) return NULL;
+        link[k] = 0;
+        /* splice the link text in front of what is left */
+        char rest[2 * PATH_MAX];
+        if (snprintf(rest, sizeof rest, "%s/%s", link, p) >= (int)sizeof rest) return NULL;
+        snprintf(todo, sizeof todo, "%s", rest);
+        p = todo;
+        if (link[0] == '/') strcpy(done, "/");
+        else snprintf(done, sizeof done, "%s", saved);
+    }
+    return strdup(done);
+}
+
 mv_status ds_resolve_path(const char *root, const char *ref, int allow_outside, char **out,
                           mv_error *err)
 {
@@ -117,19 +115,22 @@ mv_status ds_resolve_path(const char *root, const char *ref, int allow_outside, 
     }
     if (!joined) return mv_errorf(err, MV_E_NOMEM, "out of memory");
     if (!allow_outside) {
-        /* a symlink inside the folder may still point outside it */
-        char *real = realpath(joined, NULL);
+        /* a symlink inside the folder may still point outside it, even when its target
+         * does not exist (yet): resolve links as far as they go, the rest lexically */
+        char *real = resolve_links(joined);
         char *rroot = realpath(root, NULL);
-        if (real && rroot) {
-            size_t lr = strlen(rroot);
-            int inside = strncmp(real, rroot, lr) == 0 && (real[lr] == '/' || lr == 1);
-            if (!inside) {
-                mv_status st = mv_errorf(err, MV_E_INPUT, "image path \"%s\" resolves to %s, "
-                                         "outside the dataset folder %s (set allow_outside_root: "
-                                         "true to permit it)", ref, real, rroot);
-                free(real); free(rroot); free(joined);
-                return st;
-            }
+        if (!real || !rroot) {
+            free(real); free(rroot); free(joined);
+            return mv_errorf(err, MV_E_NOMEM, "image path \"%s\": cannot resolve", ref);
+        }
+        size_t lr = strlen(rroot);
+        int inside = strncmp(real, rroot, lr) == 0 && (real[lr] == '/' || lr == 1);
+        if (!inside) {
+            mv_status st = mv_errorf(err, MV_E_INPUT, "image path \"%s\" resolves to %s, "
+                                     "outside the dataset folder %s (set allow_outside_root: "
+                                     "true to permit it)", ref, real, rroot);
+            free(real); free(rroot); free(joined);
+            return st;
         }
         free(real);
         free(rroot);
@@ -174,11 +175,12 @@ mv_status ds_parse_background(const char *json, uint8_t bg[3], mv_error *err)
     if (cJSON_IsArray(v) && cJSON_GetArraySize(v) == 3) {
         for (int c = 0; c < 3; c++) {
             cJSON *e = cJSON_GetArrayItem(v, c);
-            if (!cJSON_IsNumber(e) || e->valuedouble < 0 || e->valuedouble > 255) {
-                st = mv_errorf(err, MV_E_INPUT, "$.params.background[%d]: expected 0..255", c);
+            int64_t v8;
+            if (!cJSON_IsNumber(e) || !mv_json_int(e->valuedouble, 0, 255, &v8)) {
+                st = mv_errorf(err, MV_E_INPUT, "$.params.background[%d]: expected an integer 0..255", c);
                 goto out;
             }
-            bg[c] = (uint8_t)e->valuedouble;
+            bg[c] = (uint8_t)v8;
         }
     } else if (cJSON_IsString(v)) {
         const char *s = v->valuestring;
@@ -203,39 +205,18 @@ bad:
 
 mv_status ds_read_all(const char *path, char **out, size_t *len, mv_error *err)
 {
-    *out = NULL;
-    FILE *f = fopen(path, "rb");
-    if (!f) return mv_errorf(err, errno == ENOENT ? MV_E_NOT_FOUND : MV_E_IO, "dataset %s: %s",
-                             path, strerror(errno));
-    size_t cap = 1 << 16, n = 0;
-    char *buf = malloc(cap);
-    while (buf) {
-        if (n + 1 >= cap) {
-            char *nb = realloc(buf, cap * 2);
-            if (!nb) { free(buf); buf = NULL; break; }
-            buf = nb;
-            cap *= 2;
-        }
-        size_t r = fread(buf + n, 1, cap - n - 1, f);
-        n += r;
-        if (r == 0) break;
-    }
-    int bad = ferror(f);
-    fclose(f);
-    if (!buf) return mv_errorf(err, MV_E_NOMEM, "dataset %s: out of memory", path);
-    if (bad) { free(buf); return mv_errorf(err, MV_E_IO, "dataset %s: read error", path); }
-    buf[n] = 0;
-    *out = buf;
-    *len = n;
-    return MV_OK;
+    /* mv_read_file refuses FIFOs/devices before reading and caps the size (1 GiB) */
+    mv_status st = mv_read_file(path, 0, out, len, err);
+    return st ? mv_error_prefix(err, "dataset") : MV_OK;
 }
 
 long ds_peek(const char *path, char *buf, size_t n)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) return -1;
-    size_t r = fread(buf, 1, n - 1, f);
-    fclose(f);
+    int fd;
+    if (mv_open_regular(path, &fd, NULL)) return -1;   /* a FIFO must not block a probe */
+    ssize_t r = read(fd, buf, n - 1);
+    close(fd);
+    if (r < 0) return -1;
     buf[r] = 0;
     return (long)r;
 }

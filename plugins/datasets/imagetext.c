@@ -285,6 +285,8 @@ mv_status ds_open_imagetext(mv_context *ctx, const char *path, const mv_params *
     const char *format = mv_params_string(params, "format");
     if ((st = ds_parse_background(mv_params_json(params, "background"), s->background, err)) != MV_OK)
         goto fail;
+    s->limits.max_pixels = (uint64_t)mv_params_int(params, "max_pixels");
+    s->limits.max_side = (uint64_t)mv_params_int(params, "max_image_side");
     root = ds_dirname(path);
     o.root = root;
     if ((st = ds_read_all(path, &text, &len, err)) != MV_OK) goto fail;
@@ -312,12 +314,12 @@ mv_status ds_open_imagetext(mv_context *ctx, const char *path, const mv_params *
     if (s->ds.n_skipped)
         mv_log(ctx, MV_LOG_WARN, "dataset %s: skipped %zu bad record(s); first: %s", path,
                s->ds.n_skipped, s->ds.skipped[0]);
-    free(text);
+    mv_free(text);
     free(root);
     *out = &s->ds;
     return MV_OK;
 fail:
-    free(text);
+    mv_free(text);
     free(root);
     ds_store_free(s);
     return st;

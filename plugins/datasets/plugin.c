@@ -19,6 +19,11 @@ static const mv_param_spec imagetext_params[] = {
      "When to read images: decode (all at open, cached: corrupt files are found up front), "
      "header (check headers at open, decode lazily) or none (decode lazily)",
      "decode|header|none", 0, -1, 0},
+    {"max_pixels", MV_PARAM_INT, "40000000",
+     "Largest image accepted, in pixels (width x height), checked on the header before "
+     "decoding; larger images are bad records", NULL, 1, 1e12, 0},
+    {"max_image_side", MV_PARAM_INT, "16384",
+     "Largest width or height accepted (at most 65535), checked on the header", NULL, 1, 65535, 0},
     {"format", MV_PARAM_ENUM, "\"auto\"",
      "File format: auto (a JSON list = MiniCPM-V finetune JSON, otherwise JSONL), jsonl, minicpm",
      "auto|jsonl|minicpm", 0, -1, 0},

@@ -32,6 +32,7 @@ mv_status ds_store_new(const char *path, const char *format, ds_store **out, mv_
     const char *b = strrchr(path, '/');
     s->file_base = strdup(b ? b + 1 : path);
     s->background[0] = s->background[1] = s->background[2] = 255;
+    s->limits = (ds_image_limits){ DS_DEFAULT_MAX_PIXELS, DS_DEFAULT_MAX_SIDE };
     pthread_mutex_init(&s->lock, NULL);
     if (!s->ds.path || !s->file_base) {
         ds_store_free(s);
@@ -109,9 +110,9 @@ static void *verify_worker(void *arg)
         ds_item *it = &j->s->items[i];
         if (!it->image_path) continue;
         mv_error e = {0};
-        mv_status st = j->decode ? ds_decode_image(it->image_path, j->s->background, &it->rgb,
-                                                   &it->width, &it->height, &e)
-                                 : ds_check_image(it->image_path, &e);
+        mv_status st = j->decode ? ds_decode_image(it->image_path, &j->s->limits, j->s->background,
+                                                   &it->rgb, &it->width, &it->height, &e)
+                                 : ds_check_image(it->image_path, &j->s->limits, &e);
         j->status[i] = st;
         if (st != MV_OK) j->msg[i] = strdup(e.msg);
     }
@@ -227,7 +228,8 @@ static mv_status store_get(mv_dataset *ds, size_t i, mv_item *out, mv_error *err
     if (!rgb) {
         uint8_t *fresh = NULL;
         int w = 0, h = 0;
-        mv_status st = ds_decode_image(it->image_path, s->background, &fresh, &w, &h, err);
+        mv_status st = ds_decode_image(it->image_path, &s->limits, s->background, &fresh, &w, &h,
+                                       err);
         if (st != MV_OK) {
             mv_error_prefix(err, "item %s (%s)", it->id, it->source);
             return st;

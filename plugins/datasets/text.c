@@ -141,11 +141,11 @@ mv_status ds_open_text(mv_context *ctx, const char *path, const mv_params *param
     if (s->ds.n_skipped)
         mv_log(ctx, MV_LOG_WARN, "dataset %s: skipped %zu bad record(s); first: %s", path,
                s->ds.n_skipped, s->ds.skipped[0]);
-    free(text);
+    mv_free(text);
     *out = &s->ds;
     return MV_OK;
 fail:
-    free(text);
+    mv_free(text);
     ds_store_free(s);
     return st;
 }

@@ -107,11 +107,12 @@ mv_status ev_alignment_run(mv_context *ctx, const mv_eval_request *req, const mv
 
     /* parameters */
     size_t K;
+    int64_t k_in = 0;
     const char *dj = mv_params_json(p, "distractors");
     cJSON *dv = dj ? cJSON_Parse(dj) : NULL;
     if (cJSON_IsString(dv) && strcmp(dv->valuestring, "all") == 0) K = SIZE_MAX;
-    else if (cJSON_IsNumber(dv) && dv->valuedouble >= 1 && dv->valuedouble == floor(dv->valuedouble))
-        K = (size_t)dv->valuedouble;
+    else if (cJSON_IsNumber(dv) && mv_json_int(dv->valuedouble, 1, MV_JSON_INT_MAX, &k_in))
+        K = (size_t)k_in;
     else {
         cJSON_Delete(dv);
         return mv_errorf(err, MV_E_INPUT, "$.params.distractors: expected a positive integer or "

@@ -33,7 +33,7 @@ mv_status mg_read_f32(mv_checkpoint *ck, size_t index, size_t off, size_t n, flo
     if (!p) return err->code ? err->code : MV_E_IO;
     size_t es = mv_dtype_size(ti->dtype);
     mv_status st = mv_convert_to_f32(dst, p + off * es, ti->dtype, n, err);
-    return st ? mv_error_prefix(err, "tensor %s: ", ti->name) : MV_OK;
+    return st ? mv_error_prefix(err, "tensor %s", ti->name) : MV_OK;
 }
 
 mv_status mg_write_f32(mg_job *job, mg_worker *wk, size_t oi, size_t off, const float *src, size_t n,
@@ -48,7 +48,7 @@ mv_status mg_write_f32(mg_job *job, mg_worker *wk, size_t oi, size_t off, const 
         if (!wk->bytes) return mv_errorf(err, MV_E_NOMEM, "out of memory (%zu bytes)", n * es);
     }
     mv_status st = mv_convert_from_f32(wk->bytes, ti->dtype, src, n, err);
-    if (st) return mv_error_prefix(err, "tensor %s: ", ti->name);
+    if (st) return mv_error_prefix(err, "tensor %s", ti->name);
     return mv_writer_write(job->w, oi, (uint64_t)off * es, wk->bytes, (uint64_t)n * es, err);
 }
 

@@ -1,7 +1,9 @@
 /* plugins/merges/lora.c — the "lora" method: W' = W + Σ_k w_k·s_k·(B_k·A_k) per target
  * tensor in fp32 (one sgemm with beta = 1 per row block), DoRA rescaling, fan_in_fan_out
- * and embedding transposes, modules_to_save replacement, delta-only output, non-finite
- * check; one rounding to the stored dtype. Matching and diagnosis come from libmergeval. */
+ * and embedding transposes, lora_bias (b' = b + Σ_k w_k·s_k·bias_B_k), modules_to_save
+ * replacement, delta-only output, non-finite check; one rounding to the stored dtype.
+ * Only modules the adapter's target_modules select are merged (as PEFT). Matching and
+ * diagnosis come from libmergeval. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +15,7 @@ typedef struct lora_plan {
     size_t n;
     contrib *c;
     const mv_adapter_tensor *replace;    /* modules_to_save tensor, or NULL */
+    int bias;                            /* a base bias: add the contributions' lora_B.bias */
 } lora_plan;
 
 typedef struct lora_state {
@@ -27,7 +30,7 @@ static mv_status to_f32(float *dst, const void *src, const mv_tensor_info *ti, m
 {
     size_t n = (size_t)mv_shape_numel(ti->ndim, ti->shape, NULL);
     mv_status st = mv_convert_to_f32(dst, src, ti->dtype, n, err);
-    return st ? mv_error_prefix(err, "adapter tensor %s: ", ti->name) : MV_OK;
+    return st ? mv_error_prefix(err, "adapter tensor %s", ti->name) : MV_OK;
 }
 
 static mv_status lora_compute(mg_job *job, mg_worker *wk, size_t oi, mv_error *err)
@@ -40,6 +43,27 @@ static mv_status lora_compute(mg_job *job, mg_worker *wk, size_t oi, mv_error *e
     size_t n = (size_t)mv_shape_numel(bt->ndim, bt->shape, NULL);
     mv_status st;
     if (n == 0) return MV_OK;
+    if (p->bias) {   /* PEFT: base_layer.bias + lora_B.bias * scaling, per adapter in order */
+        float *buf = mg_slot(wk, 0, n), *orig = NULL, *bb = mg_slot(wk, 2, n);
+        if (!buf || !bb) return mv_errorf(err, MV_E_NOMEM, "out of memory");
+        if ((st = mg_read_f32(job->base, bi, 0, n, buf, err))) return st;
+        if (job->req->delta_only) {
+            if (!(orig = mg_slot(wk, 1, n))) return mv_errorf(err, MV_E_NOMEM, "out of memory");
+            memcpy(orig, buf, n * sizeof *buf);
+        }
+        for (size_t k = 0; k < p->n; k++) {
+            const mv_lora_module *m = p->c[k].m;
+            if ((st = to_f32(bb, m->b_bias_data, m->b_bias, err))) return st;
+            float s = (float)(m->scaling * p->c[k].weight);
+            for (size_t e = 0; e < n; e++) buf[e] += s * bb[e];
+        }
+        if (orig)
+            for (size_t e = 0; e < n; e++) buf[e] -= orig[e];
+        if ((st = mg_check_finite(job, oi, 0, buf, n, err))) return st;
+        if ((st = mg_write_f32(job, wk, oi, 0, buf, n, err))) return st;
+        mg_drop(job->base, bi, 0, n);
+        return MV_OK;
+    }
     int64_t rows = bt->ndim >= 2 ? bt->shape[0] : 1, cols = (int64_t)n / rows;
     int full = 0;
     const float *A[MG_SLOTS], *B[MG_SLOTS], *M[MG_SLOTS];
@@ -103,6 +127,17 @@ static mv_status lora_compute(mg_job *job, mg_worker *wk, size_t oi, mv_error *e
     return MV_OK;
 }
 
+static mv_status add_contrib(lora_plan *p, const mv_lora_module *m, double weight, mv_error *err)
+{
+    contrib *c = mv_realloc(p->c, (p->n + 1) * sizeof *c);
+    if (!c) return mv_errorf(err, MV_E_NOMEM, "out of memory");
+    p->c = c;
+    p->c[p->n].m = m;
+    p->c[p->n].weight = weight;
+    p->n++;
+    return MV_OK;
+}
+
 static void state_free(lora_state *S, size_t n_base)
 {
     if (!S) return;
@@ -126,7 +161,7 @@ mv_status mg_lora_run(mv_context *ctx, const mv_merge_request *req, const mv_par
     if (req->n_inputs == 0) return mv_errorf(err, MV_E_INPUT, "lora merge: no adapters given (adapters / --adapter)");
     if ((st = mg_out_dtype(req, &job.out_dtype, err))) return st;
     if ((st = mv_checkpoint_open(ctx, req->base_path, NULL, &job.base, err)))
-        return mv_error_prefix(err, "lora merge: base model: ");
+        return mv_error_prefix(err, "lora merge: base model");
     job.layout = job.base;
     size_t nb = job.base->n_tensors;
     S.plans = mv_calloc(nb + 1, sizeof *S.plans);
@@ -155,26 +190,55 @@ mv_status mg_lora_run(mv_context *ctx, const mv_merge_request *req, const mv_par
             mv_adapter_match_error(a, mt, job.base->tensors, nb, &diag);
             if (!allow_partial || mt->n_unmatched + mt->n_bad_shape == a->n_modules + a->n_tensors) {
                 *err = diag;
-                if (allow_partial) mv_error_prefix(err, "nothing to merge even with allow_partial: ");
+                if (allow_partial) mv_error_prefix(err, "nothing to merge even with allow_partial");
                 mv_adapter_match_free(mt);
                 st = err->code;
                 goto fail;
             }
             mv_log(ctx, MV_LOG_WARN, "allow_partial: merging what maps; %s", diag.msg);
         }
-        if (mt->n_untargeted)
-            mv_log(ctx, MV_LOG_WARN, "adapter %s: %zu module(s) have weights but its target_modules "
-                   "do not select them; merging them anyway", a->path, mt->n_untargeted);
+        if (mt->n_untargeted) {
+            char *why = mv_adapter_match_untargeted_summary(a, mt);
+            mv_log(ctx, MV_LOG_WARN, "%s", why ? why : "untargeted LoRA modules are not merged");
+            mv_free(why);
+            if (mt->n_untargeted == mt->n_bindings && mt->n_saved == 0) {
+                st = mv_errorf(err, MV_E_INPUT, "adapter %s: its target_modules select none of "
+                               "its %zu LoRA modules, so PEFT would merge nothing; check "
+                               "target_modules / exclude_modules / layers_to_transform in "
+                               "adapter_config.json", a->path, mt->n_bindings);
+                mv_adapter_match_free(mt);
+                goto fail;
+            }
+        }
         for (size_t k = 0; k < mt->n_bindings; k++) {
             const mv_adapter_binding *b = &mt->bindings[k];
-            if (b->base_index < 0 || !b->shape_ok) continue;
-            lora_plan *p = &S.plans[b->base_index];
-            contrib *c = mv_realloc(p->c, (p->n + 1) * sizeof *c);
-            if (!c) { mv_adapter_match_free(mt); st = mv_errorf(err, MV_E_NOMEM, "out of memory"); goto fail; }
-            p->c = c;
-            p->c[p->n].m = &a->modules[b->module];
-            p->c[p->n].weight = weight;
-            p->n++;
+            if (b->base_index < 0 || !b->shape_ok || !b->targeted) continue;
+            const mv_lora_module *m = &a->modules[b->module];
+            if ((st = add_contrib(&S.plans[b->base_index], m, weight, err))) { mv_adapter_match_free(mt); goto fail; }
+            if (!m->b_bias) continue;
+            char *bname = mv_malloc(strlen(b->target) + 8);
+            if (!bname) { mv_adapter_match_free(mt); st = mv_errorf(err, MV_E_NOMEM, "out of memory"); goto fail; }
+            sprintf(bname, "%s.bias", b->target);
+            long bb = mv_checkpoint_find(job.base, bname);
+            const mv_tensor_info *bt = bb >= 0 ? &job.base->tensors[bb] : NULL;
+            if (!bt || mv_shape_numel(bt->ndim, bt->shape, NULL) != (uint64_t)m->b_bias->shape[0]) {
+                if (!bt)
+                    st = mv_errorf(err, MV_E_INPUT, "adapter %s: module %s has a lora_B.bias "
+                                   "(lora_bias: true) but the base model has no tensor %s; PEFT "
+                                   "refuses this merge too (the base layer has no bias)",
+                                   a->path, m->name, bname);
+                else
+                    st = mv_errorf(err, MV_E_INPUT, "adapter %s: module %s: lora_B.bias has %lld "
+                                   "values but the base's %s has %llu", a->path, m->name,
+                                   (long long)m->b_bias->shape[0], bname,
+                                   (unsigned long long)mv_shape_numel(bt->ndim, bt->shape, NULL));
+                mv_free(bname);
+                mv_adapter_match_free(mt);
+                goto fail;
+            }
+            mv_free(bname);
+            S.plans[bb].bias = 1;
+            if ((st = add_contrib(&S.plans[bb], m, weight, err))) { mv_adapter_match_free(mt); goto fail; }
         }
         for (size_t k = 0; k < mt->n_saved; k++) {
             const mv_adapter_saved_binding *s = &mt->saved[k];

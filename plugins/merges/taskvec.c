@@ -196,7 +196,7 @@ mv_status mg_taskvec_run(mv_context *ctx, const char *method, const mv_merge_req
     if (!S.linear && !req->base_path)
         return mv_errorf(err, MV_E_INPUT, "%s merge needs a base_model (task vectors are differences from it)", method);
     if (req->base_path && (st = mv_checkpoint_open(ctx, req->base_path, NULL, &job.base, err)))
-        return mv_error_prefix(err, "%s merge: base model: ", method);
+        return mv_error_prefix(err, "%s merge: base model", method);
     S.ck = mv_calloc(req->n_inputs, sizeof *S.ck);
     S.ip = mv_calloc(req->n_inputs, sizeof *S.ip);
     if (!S.ck || !S.ip) { st = mv_errorf(err, MV_E_NOMEM, "out of memory"); goto done; }
@@ -205,7 +205,7 @@ mv_status mg_taskvec_run(mv_context *ctx, const char *method, const mv_merge_req
         snprintf(where, sizeof where, "$.models[%zu].parameters", i);
         if ((st = mv_params_parse(&S.ip[i], input_specs, req->inputs[i].params_json, where, err))) goto done;
         if ((st = mv_checkpoint_open(ctx, req->inputs[i].path, NULL, &S.ck[i], err))) {
-            mv_error_prefix(err, "%s merge: model %zu: ", method, i);
+            mv_error_prefix(err, "%s merge: model %zu", method, i);
             goto done;
         }
         S.n_in++;

@@ -1,9 +1,8 @@
 /* plugins/models/lora.c — add_lora: attach PEFT-style LoRA pairs to every linear layer
- * whose module name fully matches a regex (Python-style \d, \w, \s accepted), with B = 0
+ * whose module name fully matches a Python regex (mv_regex: PEFT's re.fullmatch), with B = 0
  * and A Kaiming-uniform(a=√5) as PEFT initialises them. Parameters get their own block. */
 #include "mdl.h"
 #include <math.h>
-#include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,27 +24,6 @@ size_t mdl_all_lins(mdl *m, mdl_lin **out, size_t cap) {
     return n;
 }
 
-/* Python re → POSIX ERE for the escapes people write in target_modules. */
-static char *translate_regex(const char *re) {
-    size_t n = strlen(re);
-    char *o = malloc(n * 12 + 8), *p = o;
-    if (!o) return NULL;
-    p += sprintf(p, "^(");
-    for (size_t i = 0; i < n; i++) {
-        if (re[i] == '\\' && i + 1 < n) {
-            char c = re[i + 1];
-            const char *rep = c == 'd' ? "[0-9]" : c == 'w' ? "[A-Za-z0-9_]" : c == 's' ? "[[:space:]]" : NULL;
-            if (rep) { p += sprintf(p, "%s", rep); i++; continue; }
-            *p++ = re[i];
-            *p++ = re[++i];
-            continue;
-        }
-        *p++ = re[i];
-    }
-    sprintf(p, ")$");
-    return o;
-}
-
 static void module_name(const mdl *m, const mdl_lin *l, char *buf, size_t len) {
     snprintf(buf, len, "%s", m->P[l->iw].name);
     size_t k = strlen(buf);
@@ -59,23 +37,15 @@ mv_status mdl_add_lora(mv_model *pm, const mv_lora_spec *spec, int *n_modules, m
     if (!spec || !spec->target_regex || spec->r <= 0 || spec->dropout < 0 || spec->dropout >= 1)
         return mv_errorf(err, MV_E_INPUT, "add_lora: need a target regex, r > 0 and 0 <= "
                          "dropout < 1");
-    char *ere = translate_regex(spec->target_regex);
-    if (!ere) return mv_errorf(err, MV_E_NOMEM, "add_lora: out of memory");
-    regex_t rx;
-    int rc = regcomp(&rx, ere, REG_EXTENDED | REG_NOSUB);
-    free(ere);
-    if (rc) {
-        char msg[256];
-        regerror(rc, &rx, msg, sizeof msg);
-        return mv_errorf(err, MV_E_INPUT, "add_lora: target regex \"%s\" does not compile: %s",
-                         spec->target_regex, msg);
-    }
+    mv_regex *rx = NULL;
+    if ((st = mv_regex_compile(spec->target_regex, &rx, err)))
+        return mv_error_prefix(err, "add_lora: target regex");
     size_t nl = mdl_all_lins(m, NULL, 0);
     mdl_lin **lins = calloc(nl + 1, sizeof *lins), **hit = calloc(nl + 1, sizeof *hit);
     if (!lins || !hit) {
         free(lins);
         free(hit);
-        regfree(&rx);
+        mv_regex_free(rx);
         return mv_errorf(err, MV_E_NOMEM, "add_lora: out of memory");
     }
     mdl_all_lins(m, lins, nl);
@@ -84,12 +54,15 @@ mv_status mdl_add_lora(mv_model *pm, const mv_lora_spec *spec, int *n_modules, m
     for (size_t i = 0; i < nl; i++) {
         if (!lins[i]->loraable || lins[i]->iA >= 0) continue;
         module_name(m, lins[i], name, sizeof name);
-        if (regexec(&rx, name, 0, NULL, 0) == 0) {
+        int hit_it = 0;
+        if ((st = mv_regex_match(rx, name, &hit_it, err))) break;
+        if (hit_it) {
             hit[nh++] = lins[i];
             numel += (size_t)spec->r * (lins[i]->in + lins[i]->out);
         }
     }
-    regfree(&rx);
+    mv_regex_free(rx);
+    if (st) goto done;
     if (nh == 0) {
         char ex[320] = "";
         for (size_t i = 0; i < nl; i++)

@@ -30,7 +30,7 @@ static void adapter_close(mv_adapter *a)
     mv_free(a);
 }
 
-typedef enum part { P_NONE, P_A, P_B, P_EA, P_EB, P_MAG } part;
+typedef enum part { P_NONE, P_A, P_B, P_EA, P_EB, P_MAG, P_BIAS, P_A_BIAS } part;
 
 /* Split "<module>.lora_A[.<adapter>].weight" etc. into module + part. *mod is mv_malloc'd. */
 static part classify(const char *key, char **mod)
@@ -43,6 +43,11 @@ static part classify(const char *key, char **mod)
         const char *hit = strstr(key, tags[i].tag);
         if (hit) {
             *mod = strndup(key, (size_t)(hit - key));
+            /* PEFT >= 0.14 lora_bias: "<module>.lora_B.bias" next to "lora_B.weight" */
+            size_t kl = strlen(key);
+            int bias = kl > 5 && !strcmp(key + kl - 5, ".bias");
+            if (bias && tags[i].p == P_B) return P_BIAS;
+            if (bias && tags[i].p == P_A) return P_A_BIAS;
             return tags[i].p;
         }
     }
@@ -147,6 +152,19 @@ static mv_status open_adapter(mv_context *ctx, const char *path, const mv_params
         case P_EA: m->a = ti; m->a_data = data; m->kind = MV_LORA_EMBEDDING; break;
         case P_EB: m->b = ti; m->b_data = data; m->kind = MV_LORA_EMBEDDING; break;
         case P_MAG: m->magnitude = ti; m->magnitude_data = data; break;
+        case P_BIAS:
+            if (!a->config.lora_bias) {
+                st = mv_errorf(err, MV_E_FORMAT, "adapter %s: tensor %s is a lora_B bias but "
+                               "adapter_config.json does not set \"lora_bias\": true (PEFT would "
+                               "not load it); fix the config or remove the tensor", w_path, ti->name);
+                goto fail;
+            }
+            m->b_bias = ti; m->b_bias_data = data;
+            break;
+        case P_A_BIAS:
+            st = mv_errorf(err, MV_E_FORMAT, "adapter %s: tensor %s: PEFT's lora_A never has a "
+                           "bias (lora_bias adds one to lora_B only)", w_path, ti->name);
+            goto fail;
         default: break;
         }
     }
@@ -160,6 +178,11 @@ static mv_status open_adapter(mv_context *ctx, const char *path, const mv_params
             goto fail;
         }
         if (!m->kind) m->kind = MV_LORA_LINEAR;
+        if (m->b_bias && m->kind != MV_LORA_LINEAR) {
+            st = mv_errorf(err, MV_E_FORMAT, "adapter %s: module %s: lora_bias is only defined for "
+                           "linear LoRA layers", w_path, m->name);
+            goto fail;
+        }
         if ((st = mv_lora_config_module_scaling(&a->config, m->name, &m->r, &m->alpha, &m->scaling, err)))
             goto fail;
         if (m->a->ndim != 2 || m->a->shape[0] != m->r) {

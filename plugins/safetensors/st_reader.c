@@ -144,18 +144,13 @@ static char *dir_of(const char *path)
 /* Map and validate one file into shard s (s->path set by the caller). */
 static mv_status map_shard(st_shard *s, st_header *h, mv_error *err)
 {
-    int fd = open(s->path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return mv_errorf(err, errno == ENOENT ? MV_E_NOT_FOUND : MV_E_IO,
-                         "cannot open %s: %s", s->path, strerror(errno));
+    int fd;
+    mv_status ost = mv_open_regular(s->path, &fd, err);
+    if (ost) return ost;
     struct stat sb;
     if (fstat(fd, &sb) != 0) {
         close(fd);
         return mv_errorf(err, MV_E_IO, "cannot stat %s: %s", s->path, strerror(errno));
-    }
-    if (!S_ISREG(sb.st_mode)) {
-        close(fd);
-        return mv_errorf(err, MV_E_INPUT, "%s is not a regular file", s->path);
     }
     s->size = (uint64_t)sb.st_size;
     if (s->size < 8) {
@@ -481,8 +476,8 @@ int st_probe(const char *path)
     if (ends_with(path, ".safetensors.index.json"))
         return 95;
     int score = ends_with(path, ".safetensors") ? 60 : 0;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
+    int fd;
+    if (mv_open_regular(path, &fd, NULL))   /* a FIFO must not block the probe */
         return score;
     unsigned char b[9];
     ssize_t got = pread(fd, b, sizeof b, 0);

@@ -153,6 +153,7 @@ mv_status sft_state_load(const char *path, mv_model *m, float **mom1, float **mo
     char *data = NULL; /* the header */
     cJSON *o = NULL;
     memset(st, 0, sizeof *st);
+    if ((rc = mv_check_regular(path, err))) return rc;
     FILE *f = fopen(path, "rb");
     if (!f)
         return mv_errorf(err, MV_E_IO, "cannot open %s: %s", path, strerror(errno));
@@ -214,13 +215,15 @@ mv_status sft_state_load(const char *path, mv_model *m, float **mom1, float **mo
             continue;
         const cJSON *name = cJSON_GetObjectItemCaseSensitive(e, "name");
         const cJSON *numel = cJSON_GetObjectItemCaseSensitive(e, "numel");
+        int64_t n_saved = -1;
+        if (cJSON_IsNumber(numel)) mv_json_int(numel->valuedouble, 0, MV_JSON_INT_MAX, &n_saved);
         if (!e || !cJSON_IsString(name) || strcmp(name->valuestring, p->name) != 0 ||
-            !cJSON_IsNumber(numel) || (size_t)numel->valuedouble != p->numel) {
+            n_saved < 0 || (size_t)n_saved != p->numel) {
             rc = mv_errorf(err, MV_E_INPUT, "%s: trainable parameter %zu is %s (%zu values) "
                            "in the checkpoint but %s (%zu values) now; resume with the same "
                            "model and freeze/LoRA parameters, or start without --resume",
                            path, k, cJSON_IsString(name) ? name->valuestring : "(none)",
-                           cJSON_IsNumber(numel) ? (size_t)numel->valuedouble : 0,
+                           n_saved < 0 ? (size_t)0 : (size_t)n_saved,
                            p->name, p->numel);
             goto fail;
         }

@@ -80,7 +80,7 @@ jl("pairs.jsonl", [
     {"id": "gray16", "image": "images/gray16.png", "text": "sixteen bit grey"},
     {"id": "grayjpg", "image": "images/gray.jpg", "text": "a grey ramp"},
     {"id": "bmp", "image": "images/rgb.bmp", "text": "four pixels"},
-    {"id": "gif", "image": "images/anim.gif", "text": "first frame"},
+    {"id": "gif", "image": "images/still.gif", "text": "first frame"},  # make_image_limit_fixtures.py
     {"id": "tga", "image": "images/rgb.tga", "text": "targa"},
     {"id": "textonly", "text": "a caption without an image"},
     {"image": "images/rgb.bmp", "text": "no id given"},

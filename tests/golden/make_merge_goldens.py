@@ -339,8 +339,64 @@ def peft_goldens():
     write_adapter(os.path.join(root, "regex_llm", "adapter"), cfg, ad)
 
 
+def peft_targets(cfg, key):
+    """PEFT's check_target_module_exists (tuners_utils.py) for the list form:
+    exclude_modules first, then target equal / ends with "." + entry, then the layer index
+    from ".<layer-list>.<digits>." against layers_to_transform."""
+    if any(key == e or key.endswith("." + e) for e in cfg.get("exclude_modules", [])):
+        return False
+    if not any(key == t or key.endswith("." + t) for t in cfg["target_modules"]):
+        return False
+    layers = cfg.get("layers_to_transform")
+    if layers is None:
+        return True
+    m = re.match(r".*\.[^.]*\.(\d+)\.", key)
+    return bool(m) and int(m.group(1)) in layers
+
+
+def lora_bias_goldens():
+    """PEFT >= 0.14 lora_bias: lora_B carries a bias; merge adds s * bias_B to the base
+    layer's bias (LoRA Linear.merge). The file also holds LoRA pairs the config does not
+    target (other layer, excluded or unlisted modules): PEFT never creates those layers,
+    so they must not be merged."""
+    root = os.path.join(OUT, "peft", "lora_bias")
+    g = np.random.default_rng(19)
+    extra = {}
+    for i in range(L):
+        for proj, n in (("q_proj", H), ("k_proj", KV), ("v_proj", KV)):
+            extra[f"model.layers.{i}.self_attn.{proj}.bias"] = rnd(g, n)
+    base = llama_base(g, torch.bfloat16, extra=extra)
+    cfg = {"r": 4, "lora_alpha": 8, "lora_bias": True, "target_modules": ["q_proj", "k_proj", "v_proj"],
+           "exclude_modules": ["v_proj"], "layers_to_transform": [1]}
+    # pairs for every attention projection of every layer (untargeted ones included)
+    ad, _ = lora_weights(g, base, {"r": 4, "target_modules": ["q_proj", "k_proj", "v_proj", "o_proj"]})
+    targeted = []
+    for k in list(ad):
+        if k.endswith(".lora_B.weight"):
+            mod = k[len("base_model.model."):-len(".lora_B.weight")]
+            if mod.endswith(("q_proj", "k_proj", "v_proj")):
+                ad[k[:-len("weight")] + "bias"] = rnd(g, ad[k].shape[0], scale=0.3)
+            if peft_targets(cfg, mod):
+                targeted.append(mod)
+    assert sorted(targeted) == ["model.layers.1.self_attn.k_proj", "model.layers.1.self_attn.q_proj"]
+    s = cfg["lora_alpha"] / cfg["r"]
+    out = {k: v.float().clone() for k, v in base.items()}
+    for mod in targeted:
+        A = ad[f"base_model.model.{mod}.lora_A.weight"].double()
+        B = ad[f"base_model.model.{mod}.lora_B.weight"].double()
+        out[mod + ".weight"] = (out[mod + ".weight"].double() + s * (B @ A)).float()
+        out[mod + ".bias"] = (out[mod + ".bias"].double()
+                              + s * ad[f"base_model.model.{mod}.lora_B.bias"].double()).float()
+    write_base(os.path.join(root, "base"), base)
+    write_adapter(os.path.join(root, "adapter"), cfg, ad)
+    st_write(os.path.join(root, "expected.safetensors"), {k: out[k].to(base[k].dtype) for k in base})
+    # the same adapter against a base whose q/k projections have no bias: PEFT refuses
+    write_base(os.path.join(root, "base_nobias"), llama_base(np.random.default_rng(23), torch.bfloat16))
+
+
 if __name__ == "__main__":
     kernel_goldens()
     peft_goldens()
+    lora_bias_goldens()
     total = sum(os.path.getsize(os.path.join(dp, f)) for dp, _, fs in os.walk(OUT) for f in fs)
     print(f"wrote {OUT} ({total} bytes)")
