@@ -14,6 +14,7 @@
 #include "context.h"
 #include "params.h"
 #include "files.h"
+#include "process.h"
 #include "checkpoint.h"
 #include "dataset.h"
 #include "model.h"
