@@ -21,6 +21,7 @@
 #include "metrics.h"
 #include "adapter.h"
 #include "plugin.h"
+#include "export.h"
 
 #ifdef __cplusplus
 extern "C" {
