@@ -13,7 +13,9 @@ Stand-in-only options (to produce bad outputs for tests):
   --standin_fail wrong-modules   adapter keys for the base LLM's names (model.layers...)
   --standin_fail bad-state       trainer_state.json that is not JSON
   --standin_fail bin-only        adapter_model.bin instead of safetensors
-  --standin_crash_after_step N   exit 1 right after saving checkpoint-N (resume tests)
+  --standin_parse_only           check the arguments and exit (the recipe test)
+  --standin_crash_after_step N   exit 1 right after saving checkpoint-N (resume tests;
+                                 also from $STANDIN_CRASH_AFTER_STEP)
 """
 import argparse
 import array
@@ -91,7 +93,9 @@ def parser():
     # stand-in only
     p.add_argument("--standin_fail", default=None,
                    choices=["no-adapter", "wrong-modules", "bad-state", "bin-only"])
-    p.add_argument("--standin_crash_after_step", type=int, default=0)
+    p.add_argument("--standin_parse_only", action="store_true")
+    p.add_argument("--standin_crash_after_step", type=int,
+                   default=int(os.environ.get("STANDIN_CRASH_AFTER_STEP") or 0))
     return p
 
 
@@ -255,6 +259,8 @@ def main():
     if unknown:
         # HfArgumentParser.parse_args_into_dataclasses raises on leftovers
         die(f"Some specified arguments are not used by the HfArgumentParser: {unknown}")
+    if args.standin_parse_only:
+        return
     if args.use_lora and args.tune_llm:
         die("The model cannot simultaneously adjust LLM parameters and apply LoRA.")
     if not args.use_lora:
