@@ -40,15 +40,6 @@ static char *nonfinite_to_null(const char *t)
     return o;
 }
 
-/* The converted log being built, with what the result needs. */
-typedef struct xt_log {
-    char *s;
-    size_t n, cap;
-    int oom;
-    size_t n_lines;
-    double first_loss, last_loss, last_step;
-} xt_log;
-
 static void sbl_add(xt_log *b, const char *t)
 {
     size_t l = strlen(t);
@@ -76,6 +67,7 @@ static double num(const cJSON *o, const char *k)
 static void add_line(xt_log *out, double step, double loss, double lr, double gnorm,
                      double epoch)
 {
+    if (!isfinite(step)) return;  /* an entry without a step is no point of the curve */
     char line[512];
     int n = snprintf(line, sizeof line, "{\"step\":%.17g", step);
     if (isfinite(loss)) n += snprintf(line + n, sizeof line - (size_t)n, ",\"loss\":%.17g", loss);
@@ -112,7 +104,7 @@ static int from_trainer_state(const char *text, xt_log *lines, int64_t *global_s
                  num(e, "epoch"));
     }
     double gs = num(st, "global_step");
-    *global_step = isfinite(gs) ? (int64_t)gs : 0;
+    *global_step = gs >= 0 && gs < 9e18 ? (int64_t)gs : 0;
     cJSON_Delete(st);
     return 1;
 }
@@ -146,6 +138,14 @@ static int from_jsonl(char *text, xt_log *lines, char *why, size_t why_cap, cons
     return 1;
 }
 
+int xt_convert_log(char *text, int jsonl, const char *path, xt_log *out, int64_t *global_step,
+                   char *why, size_t why_cap)
+{
+    *global_step = 0;
+    return jsonl ? from_jsonl(text, out, why, why_cap, path)
+                 : from_trainer_state(text, out, global_step, why, why_cap, path);
+}
+
 mv_status xt_import_loss(const char *out_dir, mv_train_result *res, int *found, char *why,
                          size_t why_cap, mv_error *err)
 {
@@ -164,16 +164,12 @@ mv_status xt_import_loss(const char *out_dir, mv_train_result *res, int *found, 
         mv_free(state);
         state = mv_path_join(ckpt, "trainer_state.json");
     }
-    if (state && mv_path_exists(state)) {
-        if (mv_read_file(state, 0, &text, &len, NULL) != MV_OK)
-            snprintf(why, why_cap, "cannot read %s", state);
+    const char *from = state && mv_path_exists(state) ? state : mv_path_exists(log) ? log : NULL;
+    if (from) {
+        if (mv_read_file(from, 0, &text, &len, NULL) != MV_OK)
+            snprintf(why, why_cap, "cannot read %s", from);
         else
-            *found = from_trainer_state(text, &lines, &global_step, why, why_cap, state);
-    } else if (mv_path_exists(log)) {
-        if (mv_read_file(log, 0, &text, &len, NULL) != MV_OK)
-            snprintf(why, why_cap, "cannot read %s", log);
-        else
-            *found = from_jsonl(text, &lines, why, why_cap, log);
+            *found = xt_convert_log(text, from == log, from, &lines, &global_step, why, why_cap);
     } else {
         snprintf(why, why_cap, "neither trainer_state.json nor train_log.jsonl in %s", out_dir);
     }
@@ -186,7 +182,8 @@ mv_status xt_import_loss(const char *out_dir, mv_train_result *res, int *found, 
     if ((st = mv_write_file_atomic(log, lines.s, lines.n, err)) != MV_OK) goto out;
     res->first_loss = lines.first_loss;
     res->final_loss = lines.last_loss;
-    res->steps = global_step > 0 ? global_step : isfinite(lines.last_step) ? (int64_t)lines.last_step : 0;
+    res->steps = global_step > 0 ? global_step
+               : lines.last_step >= 0 && lines.last_step < 9e18 ? (int64_t)lines.last_step : 0;
 out:
     free(lines.s);
     mv_free(text);
