@@ -160,6 +160,24 @@ EOF
 trainv keymap
 [ "$rc" -eq 0 ] && grep -q "all map onto" "$T/keymap.err" && ok || bad "key_map: rc $rc: $(tail -2 "$T/keymap.err")"
 
+# full weights: the command's folder must hold every tensor of the model
+fullcfg() {  # fullcfg NAME SHELL_SCRIPT
+  py - "$T/$1.json" "$2" <<'EOF'
+import json, sys
+json.dump({"trainer": "exec", "model": "tests/data/models/tinyvlm",
+           "datasets": {"docs": {"path": "tests/data/datasets/docs.jsonl", "loader": "text"}},
+           "params": {"output": "full", "command": ["sh", "-c", sys.argv[2]]}}, open(sys.argv[1], "w"))
+EOF
+}
+fullcfg fullok 'cp "{model}/config.json" "{model}/model.safetensors" "{out}/"'; trainv fullok
+[ "$rc" -eq 0 ] && ok || bad "full weights: rc $rc: $(tail -2 "$T/fullok.err")"
+fullcfg fullnone 'cp "{model}/config.json" "{out}/"'; trainv fullnone
+[ "$rc" -ne 0 ] && grep -q "the weights the exec trainer's command (sh) wrote" "$T/fullnone.err" && ok \
+  || bad "full weights without tensors: rc $rc: $(tail -2 "$T/fullnone.err")"
+fullcfg fullnocfg 'cp "{model}/model.safetensors" "{out}/"'; trainv fullnocfg
+[ "$rc" -eq 2 ] && grep -q "did not write .*train-fullnocfg/config.json" "$T/fullnocfg.err" && ok \
+  || bad "full weights without config.json: rc $rc: $(tail -2 "$T/fullnocfg.err")"
+
 # --- a pipeline run after a crash resumes the trainer from its last checkpoint-N
 pvariant() {
   py - "$twin" "$T/$1.json" <<'EOF'
