@@ -16,6 +16,7 @@
 #include "jsonnum.h"
 #include "escape.h"
 #include "files.h"
+#include "process.h"
 #include "checkpoint.h"
 #include "dataset.h"
 #include "model.h"
@@ -23,6 +24,7 @@
 #include "regex.h"
 #include "adapter.h"
 #include "plugin.h"
+#include "export.h"
 
 #ifdef __cplusplus
 extern "C" {
