@@ -3,7 +3,8 @@
 # and docs/*.md and the "Minimal plugin" in include/mergeval/plugin.h is compiled as a plugin
 # against the in-tree public headers (with -Werror); every ```json block must parse, and
 # every line of a ```jsonl block. A block
-# that is deliberately partial is fenced ```c fragment and only syntax-checked inside a function.
+# that is deliberately partial is fenced ```c fragment (syntax-checked inside a function) or
+# ```json fragment (object members, parsed inside braces).
 set -u
 BUILD=${BUILD:-build}
 top=$(pwd)
@@ -57,7 +58,8 @@ if "$BUILD/bin/mergeval" plugin check "$tmp/plugin.h_minimal.c.so" >"$tmp/pc.out
 else bad "plugin.h minimal plugin fails plugin check: $(cat "$tmp/pc.out")"; fi
 for f in "$tmp"/*.json; do
   [ -e "$f" ] || continue
-  if /usr/bin/python3 -c 'import json,sys; json.load(open(sys.argv[1]))' "$f" 2>"$f.err"; then ok
+  # A ```json fragment block is object members ("train": {...}): parsed inside braces.
+  if /usr/bin/python3 -c 'import json,sys; t=open(sys.argv[1]).read(); json.loads("{%s}" % t if ".frag." in sys.argv[1] else t)' "$f" 2>"$f.err"; then ok
   else bad "$(basename "$f") is not valid JSON: $(tail -1 "$f.err")"; fi
 done
 for f in "$tmp"/*.jsonl; do

@@ -432,6 +432,12 @@ mv_status mv_adapter_match_base(const mv_adapter *a, const mv_tensor_info *base,
         if (!b->tensor) { st = mv_errorf(err, MV_E_NOMEM, "out of memory"); goto fail; }
         snprintf(b->tensor, tl, "%s.weight", b->target);
         if ((st = mv_lora_config_targets(&a->config, m->name, &b->targeted, err))) goto fail;
+        /* A key_map renames the adapter into the base's namespace; its target_modules may
+         * be written in either (a Llama LoRA's "model\.layers..." or a trainer's
+         * "llm\..*"), so a module is targeted when either name is selected. Without a
+         * key_map both are the same name: PEFT's rule exactly. */
+        if (!b->targeted && strcmp(b->target, m->name) != 0 &&
+            (st = mv_lora_config_targets(&a->config, b->target, &b->targeted, err))) goto fail;
         if (!b->targeted) res->n_untargeted++;
         b->base_index = lookup(bv.tensors, bv.n_tensors, b->tensor);
         if (b->base_index < 0) {
@@ -466,7 +472,18 @@ mv_status mv_adapter_match_base(const mv_adapter *a, const mv_tensor_info *base,
         if (st) goto fail;
         res->n_config_targets_in_base += t;
     }
+    /* target_modules selecting none of the file's own modules means the names are off
+     * (weights saved under another model's names): diagnose every module as unmatched so
+     * the suggestion names the key_map, instead of "all mapped" with nothing to merge. */
+    if (res->n_bindings && res->n_untargeted == res->n_bindings && a->n_tensors == 0)
+        for (size_t i = 0; i < res->n_bindings; i++) {
+            mv_adapter_binding *b = &res->bindings[i];
+            if (b->base_index >= 0) continue;
+            res->n_unmatched++;
+            if (n_nearest++ < 20) nearest(b->target, &bv, b->nearest);
+        }
     res->all_mapped = res->n_unmatched == 0 && res->n_bad_shape == 0 &&
+                      res->n_untargeted < res->n_bindings + a->n_tensors &&
                       (a->n_modules + a->n_tensors) > 0;
     if (!res->all_mapped && (st = suggest(a, &bv, base, res, err))) goto fail;
     base_view_free(&bv);

@@ -112,6 +112,11 @@ mv_status mv_adapter_match_error(const mv_adapter *a, const mv_adapter_match *m,
     size_t total = a->n_modules + a->n_tensors;
     if (total == 0) {
         ADD("adapter %s has no LoRA tensors (lora_A/lora_B) and no modules_to_save tensors", a->path);
+    } else if (!m->n_unmatched && !m->n_bad_shape && m->n_untargeted == m->n_bindings &&
+               !a->n_tensors) {
+        ADD("adapter %s: its target_modules select none of its %zu LoRA modules, so PEFT would "
+            "merge nothing; check target_modules / exclude_modules / layers_to_transform in "
+            "adapter_config.json", a->path, m->n_bindings);
     } else if (m->n_unmatched) {
         ADD("adapter %s: %zu of %zu target modules not found in the base model", a->path, m->n_unmatched, total);
         if (m->n_config_targets_in_base == 0 && (a->config.target_regex || a->config.n_targets))
@@ -120,7 +125,7 @@ mv_status mv_adapter_match_error(const mv_adapter *a, const mv_adapter_match *m,
         int shown = 0;
         for (size_t i = 0; i < m->n_bindings && shown < 2; i++) {
             const mv_adapter_binding *b = &m->bindings[i];
-            if (b->base_index >= 0 || !b->targeted) continue;
+            if (b->base_index >= 0 || (!b->targeted && m->n_untargeted < m->n_bindings)) continue;
             ADD("%s %s", shown ? ";" : ": e.g.", a->modules[b->module].name);
             if (strcmp(b->target, a->modules[b->module].name)) ADD(" (mapped to %s)", b->target);
             if (b->nearest[0]) {
