@@ -16,7 +16,7 @@ BUILD      ?= build
 VERSION    := 0.1.0
 
 CC      ?= cc
-PKGS    := libcjson openblas
+PKGS    := libcjson openblas yaml-0.1
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CHECK_CFLAGS := $(shell pkg-config --cflags check 2>/dev/null)
@@ -64,7 +64,7 @@ help:
 	@echo "make install PREFIX=/usr/local [DESTDIR=...]"
 
 # ------------------------------------------------------------------ Debian packages
-DEPS_BUILD := libcjson-dev libopenblas-dev libstb-dev check pkg-config
+DEPS_BUILD := libcjson-dev libopenblas-dev libstb-dev libyaml-dev check pkg-config
 DEPS_CHECK := $(DEPS_BUILD) chromium
 DEPS_BENCH := $(DEPS_BUILD) python3-numpy python3-torch time bc
 deps:
