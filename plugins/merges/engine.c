@@ -244,6 +244,7 @@ mv_status mg_run(mg_job *job, mv_error *err)
     mv_status st;
     const mv_merge_request *req = job->req;
     mv_tensor_info *infos = mv_calloc(job->n_out + 1, sizeof *infos);
+    char *cfg_dtype = NULL, *card = NULL, *companion = NULL;
     char *inputs = metadata_inputs(req);
     char seed[32];
     snprintf(seed, sizeof seed, "%llu", (unsigned long long)req->seed);
@@ -259,6 +260,15 @@ mv_status mg_run(mg_job *job, mv_error *err)
     opts.shard_size = req->shard_size ? req->shard_size
                     : job->layout && job->layout->n_shards > 1 ? job->layout->shard_bytes_hint : 0;
     opts.config_json = job->config_json ? job->config_json : job->layout ? job->layout->config_json : NULL;
+    cfg_dtype = job->out_dtype != MV_DTYPE_INVALID ? mg_config_with_dtype(opts.config_json, job->out_dtype) : NULL;
+    if (cfg_dtype) opts.config_json = cfg_dtype;
+    card = mg_model_card(job);
+    if (job->layout && job->layout->path && !req->delta_only) {   /* the layout model's folder */
+        companion = mv_strdup(job->layout->path);
+        if (companion && !mv_is_dir(companion)) { char *sl = strrchr(companion, '/'); if (sl) *sl = 0; else strcpy(companion, "."); }
+    }
+    opts.companion_dir = companion;
+    opts.readme = card;
     opts.n_metadata = sizeof keys / sizeof keys[0];
     opts.metadata_keys = keys;
     opts.metadata_values = vals;
@@ -309,5 +319,8 @@ mv_status mg_run(mg_job *job, mv_error *err)
 done:
     cJSON_free(inputs);
     mv_free(infos);
+    free(cfg_dtype);
+    free(card);
+    mv_free(companion);
     return st;
 }

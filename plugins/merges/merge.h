@@ -113,6 +113,12 @@ int mg_mergeable(mv_dtype d);
 mv_status mg_plan_run(mg_job *job, mg_plan *P, mv_error *err);
 void mg_plan_free(mg_plan *P);
 
+/* config.json text with torch_dtype (and dtype, when present) set to out's name; NULL when
+ * nothing changes (out not a float dtype, no config). free() it. */
+char *mg_config_with_dtype(const char *config_json, mv_dtype out);
+/* The README.md model card of the job (malloc'd text, free()). */
+char *mg_model_card(const mg_job *job);
+
 /* Methods. */
 extern const mv_param_spec mg_lora_inputs[];
 mv_status mg_lora_run(mv_context *ctx, const mv_merge_request *req, const mv_params *params,

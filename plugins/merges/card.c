@@ -1,0 +1,100 @@
+/* plugins/merges/card.c — what makes a merge output a drop-in model folder besides the
+ * weights: config.json with torch_dtype following the output dtype, and a README.md model
+ * card (method, base, inputs with the sha256 of their weights, parameters, mergeval version)
+ * in the spirit of mergekit's card.py. The files are written by the checkpoint writer. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cjson/cJSON.h>
+#include "merge.h"
+
+char *mg_config_with_dtype(const char *config_json, mv_dtype out)
+{
+    const char *name = out == MV_DTYPE_F16 ? "float16" : out == MV_DTYPE_BF16 ? "bfloat16"
+                     : out == MV_DTYPE_F32 ? "float32" : NULL;
+    cJSON *j = name && config_json ? cJSON_Parse(config_json) : NULL;
+    if (!cJSON_IsObject(j)) { cJSON_Delete(j); return NULL; }
+    cJSON *objs[2] = { j, cJSON_GetObjectItemCaseSensitive(j, "text_config") };
+    for (int i = 0; i < 2; i++) {
+        if (!cJSON_IsObject(objs[i])) continue;
+        for (int k = 0; k < 2; k++) {
+            const char *key = k ? "dtype" : "torch_dtype";
+            if (!k || cJSON_GetObjectItemCaseSensitive(objs[i], key)) {
+                cJSON_DeleteItemFromObjectCaseSensitive(objs[i], key);
+                cJSON_AddStringToObject(objs[i], key, name);
+            }
+        }
+    }
+    char *s = cJSON_Print(j);
+    cJSON_Delete(j);
+    return s;
+}
+
+/* the file whose hash identifies a model or adapter folder */
+static void weights_hash(const char *path, char *file, size_t cap, char hex[65])
+{
+    static const char *names[] = { "model.safetensors.index.json", "model.safetensors", "adapter_model.safetensors", NULL };
+    mv_error e = { 0 };
+    hex[0] = 0;
+    snprintf(file, cap, "%s", path);
+    if (mv_is_dir(path)) {
+        file[0] = 0;
+        for (int i = 0; names[i] && !file[0]; i++) {
+            char *p = mv_path_join(path, names[i]);
+            if (p && mv_path_exists(p)) snprintf(file, cap, "%s", p);
+            mv_free(p);
+        }
+    }
+    if (file[0] && mv_sha256_path(file, hex, &e)) hex[0] = 0;
+}
+
+static void add(char **buf, size_t *len, size_t *cap, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static void add(char **buf, size_t *len, size_t *cap, const char *fmt, ...)
+{
+    va_list ap;
+    for (;;) {
+        va_start(ap, fmt);
+        int k = *buf ? vsnprintf(*buf + *len, *cap - *len, fmt, ap) : -1;
+        va_end(ap);
+        if (k >= 0 && *len + (size_t)k < *cap) { *len += (size_t)k; return; }
+        size_t nc = *cap * 2 + (k > 0 ? (size_t)k : 0) + 4096;
+        char *nb = realloc(*buf, nc);
+        if (!nb) return;
+        *buf = nb;
+        *cap = nc;
+    }
+}
+
+char *mg_model_card(const mg_job *job)
+{
+    const mv_merge_request *req = job->req;
+    char *b = NULL, file[4096], hex[65];
+    size_t len = 0, cap = 0;
+    add(&b, &len, &cap, "---\n");
+    if (req->base_path) add(&b, &len, &cap, "base_model:\n- %s\n", req->base_path);
+    add(&b, &len, &cap, "library_name: transformers\ntags:\n- mergeval\n- merge\n---\n# %s\n\n",
+        req->out_dir ? req->out_dir : "merged model");
+    add(&b, &len, &cap, "This is a merge of pre-trained models created with mergeval %s.\n\n"
+        "## Merge Details\n### Merge Method\n\nThis model was merged using the `%s` merge method%s%s%s.\n\n",
+        mv_version(), job->method, req->base_path ? " with `" : "", req->base_path ? req->base_path : "",
+        req->base_path ? "` as the base" : "");
+    if (req->base_path) {
+        weights_hash(req->base_path, file, sizeof file, hex);
+        if (hex[0]) add(&b, &len, &cap, "Base: `%s` (sha256 of `%s`: `%s`)\n\n", req->base_path, file, hex);
+    }
+    add(&b, &len, &cap, "### %s Merged\n\nThe following %s included in the merge:\n",
+        strcmp(job->method, "lora") ? "Models" : "Adapters", strcmp(job->method, "lora") ? "models were" : "adapters were");
+    for (size_t i = 0; i < req->n_inputs; i++) {
+        weights_hash(req->inputs[i].path, file, sizeof file, hex);
+        add(&b, &len, &cap, "* `%s`", req->inputs[i].path);
+        if (hex[0]) add(&b, &len, &cap, " (sha256 of `%s`: `%s`)", file, hex);
+        if (req->inputs[i].params_json) add(&b, &len, &cap, " — parameters `%s`", req->inputs[i].params_json);
+        add(&b, &len, &cap, "\n");
+    }
+    add(&b, &len, &cap, "\n### Configuration\n\n```json\n{\"method\": \"%s\", \"parameters\": %s, \"out_dtype\": \"%s\", "
+        "\"seed\": %llu%s%s}\n```\n", job->method, job->params ? mv_params_to_json(job->params) : "{}",
+        req->out_dtype ? req->out_dtype : "keep", (unsigned long long)req->seed,
+        req->slices_json ? ", \"slices\": " : "", req->slices_json ? req->slices_json : "");
+    return b;
+}
