@@ -80,7 +80,7 @@ static mv_status plan_models(mg_job *job, mg_plan *P, mv_error *err)
         size_t oi = job->n_out;
         if ((st = add_out(job, lt->name, lt, lay, (long)t, P, err))) return st;
         job->out[oi].base_index = job->base ? (long)t : -1;
-        job->out[oi].src = NULL;
+        if (job->base) job->out[oi].src = NULL;   /* RAW copies read the layout at base_index */
         size_t have = 0;
         for (size_t i = 0; i < P->n_in; i++) {
             long ti = P->ck[i] == lay ? (long)t : mv_checkpoint_find(P->ck[i], lt->name);

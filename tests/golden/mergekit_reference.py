@@ -10,12 +10,15 @@ MV, WORK = sys.argv[1], sys.argv[2]
 L, H = 3, 8
 fails = 0
 
+RAW = {"F8_E4M3": np.uint8, "I32": np.int32, "F32": np.float32}
+
 def save(path, tensors, config=None):
     os.makedirs(path, exist_ok=True)
     hdr, off, blobs = {}, 0, []
     for k in sorted(tensors):
-        a = np.ascontiguousarray(tensors[k], dtype=np.float32)
-        hdr[k] = {"dtype": "F32", "shape": list(a.shape), "data_offsets": [off, off + a.nbytes]}
+        dt, a = tensors[k] if isinstance(tensors[k], tuple) else ("F32", tensors[k])
+        a = np.ascontiguousarray(a, dtype=RAW[dt])
+        hdr[k] = {"dtype": dt, "shape": list(a.shape), "data_offsets": [off, off + a.nbytes]}
         off += a.nbytes
         blobs.append(a.tobytes())
     h = json.dumps(hdr).encode()
@@ -32,9 +35,11 @@ def load(path):
     out = {}
     for k, v in hdr.items():
         if k == "__metadata__": continue
-        dt = {"F32": np.float32, "F16": np.float16}.get(v["dtype"])
+        dt = {"F32": np.float32, "F16": np.float16, "F8_E4M3": np.uint8, "I32": np.int32}.get(v["dtype"])
         a, b = v["data_offsets"]
-        if v["dtype"] == "BF16":
+        if v["dtype"] in ("F8_E4M3", "I32"):
+            out[k] = np.frombuffer(data[a:b], dtype=dt).reshape(v["shape"])
+        elif v["dtype"] == "BF16":
             u = np.frombuffer(data[a:b], dtype=np.uint16).astype(np.uint32) << 16
             out[k] = u.view(np.float32).reshape(v["shape"])
         else:
@@ -284,5 +289,31 @@ if r is not None:
         check(f"bad config reports {want!r}", want in e, e[:800])
     check("nothing written on failure", not os.path.exists(os.path.join(W, "out-bad")))
 _, r = run("hub", "merge_method: slerp\nbase_model: meta-llama/Meta-Llama-3-8B\nmodels:\n  - model: x/y\nparameters: {t: 0.5}\n", expect_rc=2)
+# every tensor kind: FP8 merged through fp32 and re-encoded, integer tensors must agree,
+# zero-element tensors merge
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from make_fp8_golden import encode
+def dec_e4m3(b):
+    vals = np.array([np.nan if (c & 0x7f) == 0x7f else (-1) ** (c >> 7) * (((c & 7) / 8) * 2.0 ** -6 if (c >> 3) & 15 == 0
+                     else (1 + (c & 7) / 8) * 2.0 ** (((c >> 3) & 15) - 7)) for c in range(256)])
+    return vals[b]
+g = np.random.default_rng(5)
+f8 = [encode(g.standard_normal(64).astype(np.float32) * 8, 4, 3, 7, True) for _ in range(2)]
+ids = np.arange(16, dtype=np.int32)
+for n, q, i2 in (("k1", f8[0], ids), ("k2", f8[1], ids), ("k3", f8[1], ids[::-1].copy())):
+    save(os.path.join(W, n), {"w.f8": ("F8_E4M3", q.reshape(8, 8)), "position_ids": ("I32", i2),
+                             "empty.weight": np.zeros((0, 4), np.float32), "x.weight": np.ones((2, 2), np.float32)})
+out, _ = run("kinds", f"merge_method: linear\nmodels:\n  - model: {W}/k1\n    parameters: {{weight: 0.25}}\n"
+             f"  - model: {W}/k2\n    parameters: {{weight: 0.75}}\n")
+if out:
+    got, hdr = load(out)
+    want = encode((0.25 * dec_e4m3(f8[0]) + 0.75 * dec_e4m3(f8[1])).astype(np.float32), 4, 3, 7, True)
+    check("F8_E4M3 merged through fp32, re-encoded exactly", hdr["w.f8"]["dtype"] == "F8_E4M3" and
+          np.array_equal(got["w.f8"].reshape(-1), want), str(hdr["w.f8"]))
+    check("I32 tensor carried when the inputs agree", np.array_equal(got["position_ids"], ids))
+    check("zero-element tensor merged", got["empty.weight"].shape == (0, 4))
+_, r = run("kinds-bad", f"merge_method: linear\nmodels:\n  - model: {W}/k1\n  - model: {W}/k3\n", expect_rc=2)
+if r is not None: check("differing I32 tensors: an error naming the tensor", "position_ids" in r.stderr, r.stderr[:300])
+
 print(f"mergekit_reference: {fails} failed")
 sys.exit(1 if fails else 0)
