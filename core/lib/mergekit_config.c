@@ -14,7 +14,7 @@
 /* base: 0 = the method ignores a base, 1 = the base is apart from the merged models (mergekit
  * drops it from the task list), 2 = the base is one more model (linear). */
 typedef struct mk_method { const char *name; int base; const char *tensor_params, *global_params; } mk_method;
-#define GTA_GLOBAL "normalize,rescale,int8_mask,lambda"
+#define GTA_GLOBAL "normalize,rescale,rescale_mode,int8_mask,lambda"
 static const mk_method METHODS[] = {
     { "linear", 2, "weight", "normalize" },
     { "task_arithmetic", 1, "weight", GTA_GLOBAL },
