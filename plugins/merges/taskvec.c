@@ -10,21 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cjson/cJSON.h>
-#include "merge.h"
-
-typedef enum sparsify { SP_NONE, SP_MAGNITUDE, SP_OUTLIERS, SP_RANDOM, SP_DELLA } sparsify;
-typedef enum tv_kind { TV_FAMILY, TV_LINEAR, TV_SLERP, TV_NUSLERP, TV_STOCK, TV_PASS } tv_kind;
-
-typedef struct tv_state {
-    tv_kind kind;
-    sparsify sp;
-    mk_consensus consensus;
-    int normalize, rescale, rescale_l1;
-    double lambda;
-    const char *t_json;
-    mg_plan P;
-    mv_params **ip;
-} tv_state;
+#include "taskvec.h"
 
 static mv_status input_param(const tv_state *S, size_t i, const char *name, const mg_out *o, double dflt,
                              double *out, mv_error *err)
@@ -33,8 +19,6 @@ static mv_status input_param(const tv_state *S, size_t i, const char *name, cons
     snprintf(what, sizeof what, "$.models[%zu].parameters.%s", i, name);
     return mg_param_at(mv_params_json(S->ip[i], name), what, o->info.name, o->t, dflt, out, err);
 }
-
-#define IDX(S, oi, i) ((S)->P.idx[(oi) * (S)->P.n_in + (i)])
 
 static mv_status read_input(tv_state *S, size_t oi, size_t i, size_t off, size_t cnt, float *dst, mv_error *err)
 {
@@ -104,6 +88,16 @@ static mv_status tv_compute(mg_job *job, mg_worker *wk, size_t oi, mv_error *err
                 return mv_errorf(err, MV_E_INPUT, "%s merge: tensor %s, model %zu: density %g +/- epsilon %g must stay "
                                  "inside (0, 1)", job->method, ot->name, present[k], dens[k], eps[k]);
         }
+    }
+    int f64 = o->info.dtype == MV_DTYPE_F64 || (o->base_index >= 0 && job->base &&
+                                                 job->base->tensors[o->base_index].dtype == MV_DTYPE_F64);
+    for (size_t k = 0; k < K; k++) f64 |= S->P.ck[present[k]]->tensors[IDX(S, oi, present[k])].dtype == MV_DTYPE_F64;
+    if (f64) {
+        tv_tensor_params tp;
+        memcpy(tp.w, w, sizeof w); memcpy(tp.dens, dens, sizeof dens);
+        memcpy(tp.gam, gam, sizeof gam); memcpy(tp.eps, eps, sizeof eps);
+        if ((st = tv_compute_f64(job, S, wk, oi, present, K, &tp, err))) return st;
+        goto release;
     }
     size_t chunk = MG_CHUNK, cols = n ? n : 1;
     if (S->sp == SP_DELLA) {   /* rows of the tensor are ranked separately: chunks hold whole rows */

@@ -10,7 +10,7 @@ MV, WORK = sys.argv[1], sys.argv[2]
 L, H = 3, 8
 fails = 0
 
-RAW = {"F8_E4M3": np.uint8, "I32": np.int32, "F32": np.float32}
+RAW = {"F8_E4M3": np.uint8, "I32": np.int32, "F32": np.float32, "F64": np.float64}
 
 def save(path, tensors, config=None):
     os.makedirs(path, exist_ok=True)
@@ -35,9 +35,9 @@ def load(path):
     out = {}
     for k, v in hdr.items():
         if k == "__metadata__": continue
-        dt = {"F32": np.float32, "F16": np.float16, "F8_E4M3": np.uint8, "I32": np.int32}.get(v["dtype"])
+        dt = {"F32": np.float32, "F16": np.float16, "F8_E4M3": np.uint8, "I32": np.int32, "F64": np.float64}.get(v["dtype"])
         a, b = v["data_offsets"]
-        if v["dtype"] in ("F8_E4M3", "I32"):
+        if v["dtype"] in ("F8_E4M3", "I32", "F64"):
             out[k] = np.frombuffer(data[a:b], dtype=dt).reshape(v["shape"])
         elif v["dtype"] == "BF16":
             u = np.frombuffer(data[a:b], dtype=np.uint16).astype(np.uint32) << 16
@@ -300,8 +300,10 @@ def dec_e4m3(b):
 g = np.random.default_rng(5)
 f8 = [encode(g.standard_normal(64).astype(np.float32) * 8, 4, 3, 7, True) for _ in range(2)]
 ids = np.arange(16, dtype=np.int32)
+f64s = [1 + g.standard_normal(32) * 1e-9, 1 + g.standard_normal(32) * 1e-9]
 for n, q, i2 in (("k1", f8[0], ids), ("k2", f8[1], ids), ("k3", f8[1], ids[::-1].copy())):
     save(os.path.join(W, n), {"w.f8": ("F8_E4M3", q.reshape(8, 8)), "position_ids": ("I32", i2),
+                             "w.f64": ("F64", f64s[0 if n == "k1" else 1]),
                              "empty.weight": np.zeros((0, 4), np.float32), "x.weight": np.ones((2, 2), np.float32)})
 out, _ = run("kinds", f"merge_method: linear\nmodels:\n  - model: {W}/k1\n    parameters: {{weight: 0.25}}\n"
              f"  - model: {W}/k2\n    parameters: {{weight: 0.75}}\n")
@@ -311,7 +313,16 @@ if out:
     check("F8_E4M3 merged through fp32, re-encoded exactly", hdr["w.f8"]["dtype"] == "F8_E4M3" and
           np.array_equal(got["w.f8"].reshape(-1), want), str(hdr["w.f8"]))
     check("I32 tensor carried when the inputs agree", np.array_equal(got["position_ids"], ids))
+    e64 = np.max(np.abs(got["w.f64"] - (0.25 * f64s[0] + 0.75 * f64s[1])))
+    check("F64 merged in F64", hdr["w.f64"]["dtype"] == "F64" and e64 < 1e-15, f"max abs err {e64:.1e}")
     check("zero-element tensor merged", got["empty.weight"].shape == (0, 4))
+out, _ = run("kinds-ties", f"merge_method: ties\nbase_model: {W}/k1\nmodels:\n  - model: {W}/k2\n"
+             f"    parameters: {{weight: 0.8, density: 0.5}}\n")
+if out:
+    got, hdr = load(out)
+    want = f64s[0] + magnitude(f64s[1] - f64s[0], 0.5)
+    e64 = np.max(np.abs(got["w.f64"] - want))
+    check("F64 ties (top-k, sign election, normalize) in F64", hdr["w.f64"]["dtype"] == "F64" and e64 < 1e-15, f"max abs err {e64:.1e}")
 _, r = run("kinds-bad", f"merge_method: linear\nmodels:\n  - model: {W}/k1\n  - model: {W}/k3\n", expect_rc=2)
 if r is not None: check("differing I32 tensors: an error naming the tensor", "position_ids" in r.stderr, r.stderr[:300])
 
