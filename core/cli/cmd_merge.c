@@ -103,7 +103,7 @@ static mv_status from_config(req_store *s, const char *path, mv_error *err)
     cJSON *root = NULL;
     if (mv_is_yaml_name(path)) {
         mv_diag diag = { 0 };
-        st = mv_mergekit_to_json(text, len, dir, &root, &diag, err);
+        st = mv_mergekit_to_json(text, len, dir, 0, &root, &diag, err);
         if (st && diag.n > 1) {
             fprintf(stderr, "mergeval: error: %s has %zu problems:\n", path, diag.n);
             for (size_t i = 0; i < diag.n; i++) fprintf(stderr, "  %s\n", diag.msgs[i]);

@@ -16,7 +16,8 @@
  * Model paths are resolved against cfg_dir (the YAML's folder); a reference that is not a
  * local folder (a hub id) is a problem saying how to download it. Every problem is added
  * to diag (with its YAML path and line:column); *out is NULL when there was any. */
-mv_status mv_mergekit_to_json(const char *text, size_t len, const char *cfg_dir, cJSON **out,
+#define MV_MK_BASE_IMPLICIT 1   /* flags: the caller supplies the base (a pipeline's current model) */
+mv_status mv_mergekit_to_json(const char *text, size_t len, const char *cfg_dir, int flags, cJSON **out,
                               mv_diag *diag, mv_error *err);
 
 /* Non-zero when the file name looks like YAML (.yml / .yaml). */

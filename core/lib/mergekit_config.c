@@ -37,6 +37,7 @@ typedef struct mk_ctx {
     mv_diag *diag;
     const char *dir;
     const mk_method *m;
+    int base_implicit;
 } mk_ctx;
 
 static void problem(mk_ctx *c, const cJSON *at, const char *path, const char *fmt, ...)
@@ -287,7 +288,7 @@ static void convert(mk_ctx *c, const cJSON *root, cJSON *out)
     const cJSON *bm = cJSON_GetObjectItemCaseSensitive(root, "base_model");
     char *base = NULL;
     if (bm && !cJSON_IsNull(bm)) base = model_path(c, bm, "base_model");
-    if (c->m->base == 1 && !bm && strcmp(c->m->name, "nuslerp"))
+    if (c->m->base == 1 && !bm && strcmp(c->m->name, "nuslerp") && !c->base_implicit)
         problem(c, NULL, "base_model", "missing: merge_method %s works on differences from a base model", c->m->name);
 
     const cJSON *models = cJSON_GetObjectItemCaseSensitive(root, "models");
@@ -388,13 +389,14 @@ static void convert(mk_ctx *c, const cJSON *root, cJSON *out)
     mv_free(base);
 }
 
-mv_status mv_mergekit_to_json(const char *text, size_t len, const char *cfg_dir, cJSON **out,
+mv_status mv_mergekit_to_json(const char *text, size_t len, const char *cfg_dir, int flags, cJSON **out,
                               mv_diag *diag, mv_error *err)
 {
     mk_ctx c;
     memset(&c, 0, sizeof c);
     c.diag = diag;
     c.dir = cfg_dir;
+    c.base_implicit = flags & MV_MK_BASE_IMPLICIT;
     *out = NULL;
     size_t before = diag->n;
     cJSON *root = mv_yaml_tree_parse(&c.tree, text, len, diag);

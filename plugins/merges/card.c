@@ -73,8 +73,9 @@ char *mg_model_card(const mg_job *job)
     size_t len = 0, cap = 0;
     add(&b, &len, &cap, "---\n");
     if (req->base_path) add(&b, &len, &cap, "base_model:\n- %s\n", req->base_path);
+    const char *title = req->out_dir && strrchr(req->out_dir, '/') ? strrchr(req->out_dir, '/') + 1 : req->out_dir;
     add(&b, &len, &cap, "library_name: transformers\ntags:\n- mergeval\n- merge\n---\n# %s\n\n",
-        req->out_dir ? req->out_dir : "merged model");
+        title && *title ? title : "merged model");
     add(&b, &len, &cap, "This is a merge of pre-trained models created with mergeval %s.\n\n"
         "## Merge Details\n### Merge Method\n\nThis model was merged using the `%s` merge method%s%s%s.\n\n",
         mv_version(), job->method, req->base_path ? " with `" : "", req->base_path ? req->base_path : "",

@@ -12,7 +12,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     mv_error err = { 0 };
     cJSON *out = NULL;
     /* no config folder: model references resolve from the current directory */
-    if (mv_mergekit_to_json((const char *)data, size, NULL, &out, &diag, &err) == MV_OK) {
+    if (mv_mergekit_to_json((const char *)data, size, NULL, size & 1, &out, &diag, &err) == MV_OK) {
         char *s = cJSON_PrintUnformatted(out);
         cJSON_free(s);
     }
