@@ -81,6 +81,14 @@ static int is_cond_list(const cJSON *j)
     return cJSON_IsArray(j) && cJSON_IsObject(cJSON_GetArrayItem(j, 0));
 }
 
+/* every key of obj must be in the comma-separated list `known` */
+static void unknown_keys(mk_ctx *c, const cJSON *obj, const char *path, const char *known)
+{
+    const cJSON *k;
+    cJSON_ArrayForEach(k, obj)
+        if (!in_list(known, k->string)) problem(c, k, path, "unknown key \"%s\" (known: %s)", k->string, known);
+}
+
 /* A ParameterSetting: number, bool, list of numbers, or list of {filter, value}. */
 static void check_setting(mk_ctx *c, const cJSON *v, const char *path)
 {
@@ -93,9 +101,7 @@ static void check_setting(mk_ctx *c, const cJSON *v, const char *path)
             snprintf(p, sizeof p, "%s[%d]", path, i++);
             if (!cJSON_IsObject(e)) { problem(c, e, p, "expected {filter: ..., value: ...}"); continue; }
             const cJSON *k;
-            cJSON_ArrayForEach(k, e)
-                if (strcmp(k->string, "filter") && strcmp(k->string, "value"))
-                    problem(c, k, p, "unknown key \"%s\" (a conditional parameter has filter and value)", k->string);
+            unknown_keys(c, e, p, "filter,value");
             const cJSON *f = cJSON_GetObjectItemCaseSensitive(e, "filter");
             const cJSON *val = cJSON_GetObjectItemCaseSensitive(e, "value");
             if (f && !cJSON_IsString(f) && !cJSON_IsNull(f))
@@ -305,9 +311,7 @@ static void convert(mk_ctx *c, const cJSON *root, cJSON *out)
             char p[64], pp[96];
             snprintf(p, sizeof p, "models[%d]", i++);
             if (!cJSON_IsObject(e)) { problem(c, e, p, "expected {model: PATH, parameters: {...}}"); continue; }
-            cJSON_ArrayForEach(k, e)
-                if (strcmp(k->string, "model") && strcmp(k->string, "parameters"))
-                    problem(c, k, p, "unknown key \"%s\" (known: model, parameters)", k->string);
+            unknown_keys(c, e, p, "model,parameters");
             snprintf(pp, sizeof pp, "%s.model", p);
             char *mp = model_path(c, cJSON_GetObjectItemCaseSensitive(e, "model"), pp);
             const cJSON *params = cJSON_GetObjectItemCaseSensitive(e, "parameters");
@@ -348,9 +352,7 @@ static void convert(mk_ctx *c, const cJSON *root, cJSON *out)
                 char q[96];
                 snprintf(q, sizeof q, "%s.sources[%d]", p, j++);
                 if (!cJSON_IsObject(src)) { problem(c, src, q, "expected {model: PATH, layer_range: [FROM, TO]}"); continue; }
-                cJSON_ArrayForEach(k, src)
-                    if (strcmp(k->string, "model") && strcmp(k->string, "layer_range") && strcmp(k->string, "parameters"))
-                        problem(c, k, q, "unknown key \"%s\" (known: model, layer_range, parameters)", k->string);
+                unknown_keys(c, src, q, "model,layer_range,parameters");
                 snprintf(pp, sizeof pp, "%s.model", q);
                 char *mp = model_path(c, cJSON_GetObjectItemCaseSensitive(src, "model"), pp);
                 const cJSON *lr = cJSON_GetObjectItemCaseSensitive(src, "layer_range");
