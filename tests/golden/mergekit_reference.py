@@ -279,6 +279,27 @@ for f in ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", 
 card = open(os.path.join(out, "README.md")).read() if os.path.exists(os.path.join(out, "README.md")) else ""
 check("model card names method, base sha256 and version", "task_arithmetic" in card and "sha256" in card and "mergeval" in card)
 
+# a LoRA merge's output is a drop-in folder too
+ad = {}
+for l in range(L):
+    ad[f"base_model.model.model.layers.{l}.self_attn.q_proj.lora_A.weight"] = np.full((2, H), 0.01, np.float32)
+    ad[f"base_model.model.model.layers.{l}.self_attn.q_proj.lora_B.weight"] = np.full((H, 2), 0.02, np.float32)
+save(os.path.join(W, "lora"), ad)
+os.rename(os.path.join(W, "lora", "model.safetensors"), os.path.join(W, "lora", "adapter_model.safetensors"))
+with open(os.path.join(W, "lora", "adapter_config.json"), "w") as f:
+    json.dump({"peft_type": "LORA", "r": 2, "lora_alpha": 4, "target_modules": ["q_proj"]}, f)
+os.remove(os.path.join(W, "lora", "config.json"))
+r = subprocess.run([MV, "--quiet", "merge", "--base", f"{W}/base", "--adapter", f"{W}/lora", "--out-dtype", "bfloat16",
+                    "--out", f"{W}/out-lora"], capture_output=True, text=True)
+check("LoRA merge runs", r.returncode == 0, r.stderr[:300])
+for f in ("tokenizer.json", "modeling_minicpmv.py", "generation_config.json", "README.md"):
+    check(f"LoRA merge output has {f}", os.path.exists(os.path.join(W, "out-lora", f)))
+if r.returncode == 0:
+    cfg = json.load(open(os.path.join(W, "out-lora", "config.json")))
+    check("LoRA merge: torch_dtype follows --out-dtype", cfg.get("torch_dtype") == "bfloat16", str(cfg))
+    check("LoRA merge card names the adapter and its sha256", "lora" in open(os.path.join(W, "out-lora", "README.md")).read()
+          and "adapter_model.safetensors" in open(os.path.join(W, "out-lora", "README.md")).read())
+
 # bad input: every problem at once, with its YAML path and line
 _, r = run("bad", f"merge_method: ties\nbase_model: {W}/base\nmodels:\n  - model: {W}/a\n    parameters: {{desnity: 0.5}}\n"
            f"  - model: some-org/some-model\nparameters:\n  normalise: true\nfoo: 1\n", expect_rc=2)
