@@ -55,6 +55,8 @@ assert len(r) == 4 and [e["rank"] for e in r] == [1, 2, 3, 4], r
 keys = [(e["gated_metrics_regressed"], e["values"]["general.perplexity"]) for e in r]
 assert keys == sorted(keys), keys
 assert s["ranking"] == r
+md = open("run/report.md").read()
+assert "Candidates ranked by the gated metrics" in md and r[0]["label"] in md, md[:500]
 EOT
 cat > merge.yml <<'EOT'
 merge_method: dare_ties
