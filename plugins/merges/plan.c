@@ -164,6 +164,8 @@ static mv_status parse_slices(mg_job *job, mg_plan *P, cJSON *j, mv_error *err)
             if (in->valuedouble < 0 && !job->base)
                 return mv_errorf(err, MV_E_INPUT, "$.slices[%d].sources[%d]: the base model is a source but no "
                                  "base_model is given", si, k);
+            if (k >= MG_SLOTS - 5)
+                return mv_errorf(err, MV_E_UNSUPPORTED, "$.slices[%d].sources: at most %d sources per slice", si, MG_SLOTS - 5);
             mg_slice_src *x = &P->src[P->n_src++];
             x->input = (long)in->valuedouble;
             x->from = (int)a->valuedouble;
