@@ -180,9 +180,10 @@ static mv_status from_config(req_store *s, const char *path, mv_error *err)
     s->req.n_inputs = i;
     j = cJSON_GetObjectItemCaseSensitive(root, "parameters");
     if (j) s->params_json = keep(s, json_text(j));
-    j = cJSON_GetObjectItemCaseSensitive(root, "dtype");
-    if (cJSON_IsString(j)) s->req.compute_dtype = keep(s, mv_strdup(j->valuestring));
+    /* mergekit's meaning: dtype is what it loads and computes in, and the output dtype unless
+     * out_dtype is given; mergeval always computes in fp32 and rounds once to that dtype */
     j = cJSON_GetObjectItemCaseSensitive(root, "out_dtype");
+    if (!cJSON_IsString(j)) j = cJSON_GetObjectItemCaseSensitive(root, "dtype");
     if (cJSON_IsString(j)) s->req.out_dtype = keep(s, mv_strdup(j->valuestring));
     j = cJSON_GetObjectItemCaseSensitive(root, "seed");
     if (cJSON_IsNumber(j)) s->req.seed = (uint64_t)j->valuedouble;

@@ -119,6 +119,21 @@ out, _ = run("ta", f"merge_method: task_arithmetic\nbase_model: {W}/base\nmodels
 if out: close("task_arithmetic (base among models, normalize)", load(out)[0],
               {k: B[k] + 0.9 * ((0.5 * (A[k] - B[k]) + 1.0 * (C[k] - B[k])) / 1.5) for k in ks})
 
+# the JSON form with mergekit's meanings: the base among the models, dtype as the output dtype
+pj = os.path.join(W, "ta.json")
+with open(pj, "w") as f:
+    json.dump({"merge_method": "task_arithmetic", "base_model": f"{W}/base", "dtype": "float16",
+               "models": [{"model": f"{W}/base"}, {"model": f"{W}/a", "parameters": {"weight": 0.5}},
+                          {"model": f"{W}/c", "parameters": {"weight": 1.0}}],
+               "parameters": {"normalize": True, "lambda": 0.9}}, f)
+r = subprocess.run([MV, "--quiet", "merge", pj, "--out", f"{W}/out-ta-json"], capture_output=True, text=True)
+check("JSON form: runs", r.returncode == 0, r.stderr[:300])
+if r.returncode == 0:
+    got, hdr = load(f"{W}/out-ta-json")
+    want = {k: np.float16(B[k] + 0.9 * ((0.5 * (A[k] - B[k]) + 1.0 * (C[k] - B[k])) / 1.5)).astype(np.float64) for k in ks}
+    check("JSON form: dtype float16 is the output dtype", all(v["dtype"] == "F16" for k, v in hdr.items() if k != "__metadata__"))
+    close("JSON form: base among models dropped (float16, within one rounding)", got, want, 8e-3)
+
 def magnitude(d, dens):
     if dens >= 1: return d
     k = int(dens * d.size); flat = d.reshape(-1); m = np.zeros_like(flat)
