@@ -12,6 +12,9 @@ import sys
 
 import numpy as np
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from merge_make_inputs import llama_layer_shapes  # noqa: E402
+
 H, I, L, V, NH, KV = 4096, 14336, 32, 128256, 32, 8
 HD = H // NH
 VH, VI, VL, PATCHES = 1152, 4304, 27, 4900     # SigLIP so400m/14 at 980 px (70 x 70 patches)
@@ -21,16 +24,7 @@ Q = 96                                         # resampler queries
 def shapes():
     yield "llm.model.embed_tokens.weight", (V, H)
     for i in range(L):
-        p = f"llm.model.layers.{i}."
-        yield p + "input_layernorm.weight", (H,)
-        yield p + "self_attn.q_proj.weight", (H, H)
-        yield p + "self_attn.k_proj.weight", (KV * HD, H)
-        yield p + "self_attn.v_proj.weight", (KV * HD, H)
-        yield p + "self_attn.o_proj.weight", (H, H)
-        yield p + "post_attention_layernorm.weight", (H,)
-        yield p + "mlp.gate_proj.weight", (I, H)
-        yield p + "mlp.up_proj.weight", (I, H)
-        yield p + "mlp.down_proj.weight", (H, I)
+        yield from llama_layer_shapes(f"llm.model.layers.{i}.", H, I, KV * HD)
     yield "llm.model.norm.weight", (H,)
     yield "llm.lm_head.weight", (V, H)
     yield "vpm.embeddings.patch_embedding.weight", (VH, 3, 14, 14)
