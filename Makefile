@@ -19,7 +19,7 @@ VERSION    := 0.1.0
 .DEFAULT_GOAL := all
 
 CC      ?= cc
-PKGS    := libcjson openblas libpcre2-8
+PKGS    := libcjson openblas libpcre2-8 yaml-0.1
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CHECK_CFLAGS := $(shell pkg-config --cflags check 2>/dev/null)
@@ -68,8 +68,8 @@ help:
 
 # ------------------------------------------------------------------ Debian packages
 DEPS_BUILD := libcjson-dev libopenblas-dev libstb-dev libpcre2-dev libpng-dev libjpeg62-turbo-dev \
-              check pkg-config
-DEPS_CHECK := $(DEPS_BUILD) chromium python3
+              libyaml-dev check pkg-config
+DEPS_CHECK := $(DEPS_BUILD) chromium python3 python3-numpy
 DEPS_BENCH := $(DEPS_BUILD) python3-numpy python3-torch time bc
 deps:
 	@sh .ci/deps.sh $(DEPS_BUILD)

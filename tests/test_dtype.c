@@ -382,8 +382,71 @@ START_TEST(test_bulk_f32_f64_and_errors)
     ck_assert(memcmp(back, src, sizeof src) == 0);
     ck_assert_int_eq(mv_convert_to_f32(back, src, MV_DTYPE_I32, 5, &err), MV_E_UNSUPPORTED);
     ck_assert_ptr_nonnull(strstr(err.msg, "I32"));
-    ck_assert_int_eq(mv_convert_from_f32(d, MV_DTYPE_F8_E4M3, src, 5, &err), MV_E_UNSUPPORTED);
+    ck_assert_int_eq(mv_convert_from_f32(d, MV_DTYPE_BOOL, src, 5, &err), MV_E_UNSUPPORTED);
     ck_assert_int_eq(mv_convert_to_f32(back, src, MV_DTYPE_F16, 0, &err), MV_OK);
+}
+END_TEST
+
+/* float8: every bf16 bit pattern and 65536 LCG float32 patterns encoded, hashed, compared with
+ * the encodings tests/golden/make_fp8_golden.py derives from the format definitions. */
+static float *fp8_inputs(size_t *n)
+{
+    float *x = malloc(131072 * sizeof *x);
+    uint64_t s = 1;
+    for (uint32_t i = 0; i < 65536; i++) {
+        uint32_t u = i << 16;
+        memcpy(&x[i], &u, 4);
+    }
+    for (uint32_t i = 0; i < 65536; i++) {
+        s = s * 6364136223846793005ull + 1442695040888963407ull;
+        uint32_t u = (uint32_t)(s >> 32);
+        memcpy(&x[65536 + i], &u, 4);
+    }
+    *n = 131072;
+    return x;
+}
+
+START_TEST(test_fp8_against_definition)
+{
+    size_t n;
+    float *x = fp8_inputs(&n);
+    unsigned char *b = malloc(n);
+    char hex[65];
+    mv_error err;
+    ck_assert_int_eq(mv_convert_from_f32(b, MV_DTYPE_F8_E4M3, x, n, &err), MV_OK);
+    mv_sha256(b, n, hex);
+    ck_assert_str_eq(hex, "70d4261f45a75b898cedd4bdbf5068c33c7153dd2f3d718b78d4cecba257573c");
+    ck_assert_int_eq(mv_convert_from_f32(b, MV_DTYPE_F8_E5M2, x, n, &err), MV_OK);
+    mv_sha256(b, n, hex);
+    ck_assert_str_eq(hex, "517909eefb0dfe0662c0cebafac4211771ade4407cb1714685a57c64a4afdfe3");
+    free(b);
+    free(x);
+}
+END_TEST
+
+START_TEST(test_fp8_edges_and_roundtrip)
+{
+    /* known answers: E4M3FN max 448, 464 ties to 448, >= 480 is NaN, min subnormal 2^-9 */
+    ck_assert_int_eq(mv_f32_to_f8e4m3(448.0f), 0x7e);
+    ck_assert_int_eq(mv_f32_to_f8e4m3(464.0f), 0x7e);
+    ck_assert_int_eq(mv_f32_to_f8e4m3(470.0f), 0x7f);
+    ck_assert_int_eq(mv_f32_to_f8e4m3(-480.0f), 0xff);
+    ck_assert_int_eq(mv_f32_to_f8e4m3(INFINITY), 0x7f);
+    ck_assert_int_eq(mv_f32_to_f8e4m3(ldexpf(1, -9)), 0x01);
+    ck_assert_int_eq(mv_f32_to_f8e4m3(ldexpf(1, -10)), 0x00);   /* tie to even (0) */
+    ck_assert_int_eq(mv_f32_to_f8e4m3(-0.0f), 0x80);
+    ck_assert_int_eq(mv_f32_to_f8e5m2(57344.0f), 0x7b);
+    ck_assert_int_eq(mv_f32_to_f8e5m2(65536.0f), 0x7c);
+    ck_assert_int_eq(mv_f32_to_f8e5m2(-INFINITY), 0xfc);
+    ck_assert(isnan(mv_f8e4m3_to_f32(0x7f)) && isnan(mv_f8e4m3_to_f32(0xff)));
+    ck_assert(isinf(mv_f8e5m2_to_f32(0x7c)));
+    ck_assert(mv_f8e4m3_to_f32(0x7e) == 448.0f && mv_f8e4m3_to_f32(0x01) == ldexpf(1, -9));
+    /* every non-NaN code decodes and re-encodes to itself */
+    for (int c = 0; c < 256; c++) {
+        float v = mv_f8e4m3_to_f32((uint8_t)c), w = mv_f8e5m2_to_f32((uint8_t)c);
+        if (!isnan(v)) ck_assert_int_eq(mv_f32_to_f8e4m3(v), c);
+        if (!isnan(w)) ck_assert_int_eq(mv_f32_to_f8e5m2(w), c);
+    }
 }
 END_TEST
 
@@ -402,6 +465,8 @@ int main(void)
     tcase_add_test(tc, test_bf16_edges);
     tcase_add_test(tc, test_bulk_matches_scalar);
     tcase_add_test(tc, test_bulk_f32_f64_and_errors);
+    tcase_add_test(tc, test_fp8_against_definition);
+    tcase_add_test(tc, test_fp8_edges_and_roundtrip);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_ENV);

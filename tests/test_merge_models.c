@@ -201,6 +201,31 @@ START_TEST(chunked_equals_in_memory)
     }
     ck_assert_msg(fabs((double)kept / n - 0.3) < 0.005, "kept %f", (double)kept / n);
     ck_assert_msg(fabs(ratio_sum / kept - 1 / 0.3) < 0.01, "rescale %f", ratio_sum / kept);
+    /* current mergekit rescales to the task vector's L1 norm: one factor for the tensor */
+    double l1_orig = 0, l1_kept = 0;
+    for (size_t k = 0; k < n; k++) {
+        float delta = x1[k] - base[k], orig = m[0][k] - base[k];
+        l1_orig += fabs(orig);
+        if (fabsf(delta) > 1e-7f) l1_kept += fabs(orig);
+    }
+    for (size_t k = 0; k < n; k++) {
+        float delta = x1[k] - base[k], orig = m[0][k] - base[k];
+        if (fabsf(delta) > 1e-7f && fabsf(orig) > 1e-3f)
+            ck_assert_msg(fabs(delta / orig - l1_orig / l1_kept) < 2e-3 * (l1_orig / l1_kept), "L1 factor at %zu: %f vs %f",
+                          k, delta / orig, l1_orig / l1_kept);
+    }
+    /* rescale_mode density: the DARE paper's 1/density per kept entry */
+    mv_checkpoint_close(c2);
+    t_rmrf(out2);
+    ck_assert_int_eq(t_merge("dare_linear", &r2, "{\"rescale_mode\": \"density\"}", &err), MV_OK);
+    c2 = t_open(out2);
+    free(x2);
+    x2 = t_f32(c2, (size_t)mv_checkpoint_find(c2, "model.layers.0.mlp.up_proj.weight"));
+    for (size_t k = 0; k < n; k++) {
+        float delta = x2[k] - base[k], orig = m[0][k] - base[k];
+        if (fabsf(delta) > 1e-7f && fabsf(orig) > 1e-3f)
+            ck_assert_msg(fabs(delta / orig - 1 / 0.3) < 2e-3 / 0.3, "1/density at %zu: %f", k, delta / orig);
+    }
     mv_checkpoint_close(c2);
     t_rmrf(out2);
     r2.seed = 43;

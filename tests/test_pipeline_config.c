@@ -119,7 +119,7 @@ START_TEST(test_unknown_and_missing_keys)
     expect_variant("\"iterations\":2", "\"iterations\":2,\"iteratons\":3",
                    "$.iteratons: unknown key (did you mean \"iterations\"?); valid keys here: name, description, base, datasets, iterations");
     expect_variant("\"strategy\":\"lora\"", "\"strategy\":\"lora\",\"weights\":1",
-                   "$.merge.weights: unknown key; valid keys here: strategy, adapters, params, at, out_dtype");
+                   "$.merge.weights: unknown key; valid keys here: strategy, method, adapters, models, config, params, parameters, at, out_dtype");
     expect_variant("\"metric\":\"alignment.i2t_r1\"", "\"metric\":\"alignment.i2t_r1\",\"max\":1",
                    "$.gates[0].max: unknown key; valid keys here: metric, vs, max_drop");
     expect_variant("\"base\":{\"loader\":\"safetensors\",\"path\":\"m\"}", "\"base\":{\"loader\":\"safetensors\"}",

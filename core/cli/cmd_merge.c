@@ -10,15 +10,18 @@
 #include <cjson/cJSON.h>
 #include "mv_registry_host.h"
 #include "mv_cli.h"
+#include "mv_mergekit.h"
 
 static void usage(void)
 {
-    printf("usage: mergeval merge CONFIG.json --out DIR [options]\n"
+    printf("usage: mergeval merge CONFIG.json|CONFIG.yml --out DIR [options]\n"
            "       mergeval merge --base PATH --adapter DIR [--adapter DIR2 ...] --out DIR [options]\n"
            "  CONFIG.json: {\"method\": \"lora|linear|task_arithmetic|ties|dare_linear|dare_ties|slerp|breadcrumbs\",\n"
            "                \"base_model\": PATH, \"models\": [{\"path\": P, \"parameters\": {...}}] or\n"
            "                \"adapters\": [{\"path\": P, \"weight\": W, \"key_map\": {FROM: TO}}],\n"
            "                \"parameters\": {...}, \"dtype\": \"float32\", \"out_dtype\": D, \"seed\": N}\n"
+           "  CONFIG.yml: a mergekit configuration (merge_method, base_model, models or slices, parameters,\n"
+           "              dtype, out_dtype, tokenizer_source: base), read with mergekit's semantics\n"
            "  --key-map FROM=TO   (shorthand) rewrite adapter module names; applies to every --adapter\n"
            "  --weight W          (shorthand) weight of the adapter given just before it (default 1)\n"
            "  --allow-partial     (lora) merge what maps, warn about the rest\n"
@@ -89,17 +92,36 @@ static char *json_text(const cJSON *j)
     return r;
 }
 
+/* CONFIG.yml is mergekit's schema, converted to the JSON form first (all problems listed). */
 static mv_status from_config(req_store *s, const char *path, mv_error *err)
 {
     char *text = NULL;
     size_t len;
     mv_status st = mv_read_file(path, 64u << 20, &text, &len, err);
     if (st) return st;
-    cJSON *root = cJSON_Parse(text);
-    mv_free(text);
-    if (!cJSON_IsObject(root)) { cJSON_Delete(root); return mv_errorf(err, MV_E_INPUT, "%s: not a JSON object", path); }
     char *dir = mv_strdup(path), *slash = dir ? strrchr(dir, '/') : NULL;
     if (slash) *slash = 0; else { mv_free(dir); dir = NULL; }
+    cJSON *root = NULL;
+    if (mv_is_yaml_name(path)) {
+        mv_diag diag = { 0 };
+        st = mv_mergekit_to_json(text, len, dir, 0, &root, &diag, err);
+        if (st && diag.n > 1) {
+            fprintf(stderr, "mergeval: error: %s has %zu problems:\n", path, diag.n);
+            for (size_t i = 0; i < diag.n; i++) fprintf(stderr, "  %s\n", diag.msgs[i]);
+            mv_errorf(err, st, "%s: %zu problems (listed above)", path, diag.n);
+        } else if (st) {
+            mv_error_prefix(err, "%s", path);
+        }
+        mv_diag_free(&diag);
+        mv_free(text);
+        if (st) { mv_free(dir); return st; }
+        mv_free(dir);
+        dir = NULL;   /* paths are resolved already */
+    } else {
+        root = cJSON_Parse(text);
+        mv_free(text);
+    }
+    if (!cJSON_IsObject(root)) { cJSON_Delete(root); mv_free(dir); return mv_errorf(err, MV_E_INPUT, "%s: not a JSON object", path); }
     const cJSON *j;
     const cJSON *models = cJSON_GetObjectItemCaseSensitive(root, "models");
     const cJSON *adapters = cJSON_GetObjectItemCaseSensitive(root, "adapters");
@@ -108,12 +130,12 @@ static mv_status from_config(req_store *s, const char *path, mv_error *err)
     s->owned = calloc(4 * n + 16, sizeof *s->owned);
     if (!s->in || !s->owned) { st = mv_errorf(err, MV_E_NOMEM, "out of memory"); goto done; }
     static const char *known[] = { "method", "merge_method", "base_model", "models", "adapters", "parameters",
-                                   "dtype", "out_dtype", "seed", "shard_size", "delta_only", "name", NULL };
+                                   "dtype", "out_dtype", "seed", "shard_size", "delta_only", "name", "slices", NULL };
     cJSON_ArrayForEach(j, root) {
         int ok = 0;
         for (int k = 0; known[k]; k++) ok |= !strcmp(j->string, known[k]);
         if (!ok) { st = mv_errorf(err, MV_E_INPUT, "%s: $.%s: unknown key (known: method, base_model, models, adapters, "
-                                  "parameters, dtype, out_dtype, seed, shard_size, delta_only)", path, j->string); goto done; }
+                                  "parameters, dtype, out_dtype, seed, shard_size, delta_only, slices)", path, j->string); goto done; }
     }
     j = cJSON_GetObjectItemCaseSensitive(root, "method");
     if (!j) j = cJSON_GetObjectItemCaseSensitive(root, "merge_method");
@@ -159,9 +181,10 @@ static mv_status from_config(req_store *s, const char *path, mv_error *err)
     s->req.n_inputs = i;
     j = cJSON_GetObjectItemCaseSensitive(root, "parameters");
     if (j) s->params_json = keep(s, json_text(j));
-    j = cJSON_GetObjectItemCaseSensitive(root, "dtype");
-    if (cJSON_IsString(j)) s->req.compute_dtype = keep(s, mv_strdup(j->valuestring));
+    /* mergekit's meaning: dtype is what it loads and computes in, and the output dtype unless
+     * out_dtype is given; mergeval always computes in fp32 and rounds once to that dtype */
     j = cJSON_GetObjectItemCaseSensitive(root, "out_dtype");
+    if (!cJSON_IsString(j)) j = cJSON_GetObjectItemCaseSensitive(root, "dtype");
     if (cJSON_IsString(j)) s->req.out_dtype = keep(s, mv_strdup(j->valuestring));
     j = cJSON_GetObjectItemCaseSensitive(root, "seed");
     int64_t iv = 0;
@@ -185,6 +208,8 @@ static mv_status from_config(req_store *s, const char *path, mv_error *err)
         st = mv_errorf(err, MV_E_INPUT, "%s: $.shard_size: expected bytes like 5000000000 or \"5GB\"", path);
         goto done;
     }
+    j = cJSON_GetObjectItemCaseSensitive(root, "slices");
+    if (j) s->req.slices_json = keep(s, json_text(j));
     j = cJSON_GetObjectItemCaseSensitive(root, "delta_only");
     if (cJSON_IsBool(j)) s->req.delta_only = cJSON_IsTrue(j);
 done:

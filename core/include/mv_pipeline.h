@@ -55,6 +55,7 @@ typedef struct mv_pipeline {
     char *merge_strategy, *merge_params_json, *merge_out_dtype;
     mv_pl_adapter *adapters; size_t n_adapters;
     int merge_every;              /* 0 = merge only in iteration 1 ("at": "first") */
+    int merge_full;               /* 1: "models" are full models merged with the current model as base */
     int has_train;
     char *trainer, *train_params_json, *adapter_merge /* merge used to apply a trained LoRA */;
     mv_pl_mix *mix; size_t n_mix;
@@ -84,6 +85,10 @@ mv_status mv_pipeline_load(const char *path, const char *const *sets, size_t n_s
                            const mv_registry *reg, int check_paths, mv_pipeline **out,
                            mv_diag *diag, mv_error *err);
 void mv_pipeline_free(mv_pipeline *p);
+
+/* A sweep's candidates (summary points 1..) ranked by the pipeline's gated metrics (or the
+ * first metric): an array of {rank, point, label, gated_metrics_regressed, values}, or NULL. */
+struct cJSON *mv_sweep_rank(const struct cJSON *summary, const mv_pipeline *p);
 
 /* Index of a dataset by name, or -1. */
 long mv_pipeline_dataset(const mv_pipeline *p, const char *name);

@@ -233,7 +233,7 @@ static mv_status pattern_find(char **keys, size_t n, const char *module, long *f
         int m = 0;
         mv_status st = mv_regex_fullmatch(re, module, &m, err);
         mv_free(re);
-        if (st) return mv_error_prefix(err, "rank_pattern/alpha_pattern key \"%s\": ", keys[i]);
+        if (st) return mv_error_prefix(err, "rank_pattern/alpha_pattern key \"%s\"", keys[i]);
         if (m) { *found = (long)i; return MV_OK; }
     }
     return MV_OK;

@@ -241,9 +241,15 @@ mv_status mv_convert_to_f32(float *dst, const void *src, mv_dtype src_dtype, siz
             dst[i] = (float)d; /* IEEE conversion: round to nearest even */
         }
         return MV_OK;
+    case MV_DTYPE_F8_E4M3:
+        for (size_t i = 0; i < n; i++) dst[i] = mv_f8e4m3_to_f32(s[i]);
+        return MV_OK;
+    case MV_DTYPE_F8_E5M2:
+        for (size_t i = 0; i < n; i++) dst[i] = mv_f8e5m2_to_f32(s[i]);
+        return MV_OK;
     default:
         return mv_errorf(err, MV_E_UNSUPPORTED,
-                         "cannot convert dtype %s to F32 (only F16, BF16, F32, F64)",
+                         "cannot convert dtype %s to F32 (only F16, BF16, F32, F64, F8_E4M3, F8_E5M2)",
                          mv_dtype_name(src_dtype));
     }
 }
@@ -281,9 +287,15 @@ mv_status mv_convert_from_f32(void *dst, mv_dtype dst_dtype, const float *src, s
             memcpy(d + 8 * i, &v, 8);
         }
         return MV_OK;
+    case MV_DTYPE_F8_E4M3:
+        for (size_t i = 0; i < n; i++) d[i] = mv_f32_to_f8e4m3(src[i]);
+        return MV_OK;
+    case MV_DTYPE_F8_E5M2:
+        for (size_t i = 0; i < n; i++) d[i] = mv_f32_to_f8e5m2(src[i]);
+        return MV_OK;
     default:
         return mv_errorf(err, MV_E_UNSUPPORTED,
-                         "cannot convert F32 to dtype %s (only F16, BF16, F32, F64)",
+                         "cannot convert F32 to dtype %s (only F16, BF16, F32, F64, F8_E4M3, F8_E5M2)",
                          mv_dtype_name(dst_dtype));
     }
 }

@@ -10,6 +10,7 @@
 #include <cjson/cJSON.h>
 #include "mv_pipeline.h"
 #include "mv_suggest.h"
+#include "mv_mergekit.h"
 
 #define MAXP 256
 
@@ -206,19 +207,61 @@ static void parse_datasets(mv_pipeline *p, mv_diag *d, const cJSON *v, const mv_
     }
 }
 
+/* "merge": {"config": "merge.yml"}: a mergekit YAML read like `mergeval merge` reads it
+ * (paths relative to the YAML); the pipeline's current model replaces its base_model. */
+static cJSON *merge_from_yaml(mv_diag *d, const cJSON *v)
+{
+    const cJSON *c = get(v, "config");
+    if (!cJSON_IsString(c)) { expected(d, "$.merge.config", "the path of a mergekit YAML config", c); return NULL; }
+    if (cJSON_GetArraySize((cJSON *)v) > 3 || get(v, "models") || get(v, "adapters") || get(v, "method") || get(v, "strategy")) {
+        mv_diag_add(d, "$.merge.config: give the method and models in the YAML, not beside it (only \"at\" and \"out_dtype\" may accompany it)");
+        return NULL;
+    }
+    char *text = NULL, *dir = strdup(c->valuestring), *slash = dir ? strrchr(dir, '/') : NULL;
+    size_t len;
+    mv_error e = { 0 };
+    cJSON *out = NULL;
+    if (slash) *slash = 0; else { free(dir); dir = NULL; }
+    if (mv_read_file(c->valuestring, 1u << 20, &text, &len, &e) != MV_OK) {
+        mv_diag_add(d, "$.merge.config: %s", e.msg);
+    } else {
+        mv_diag sub = { 0 };
+        if (mv_mergekit_to_json(text, len, dir, MV_MK_BASE_IMPLICIT, &out, &sub, &e) != MV_OK)
+            for (size_t i = 0; i < sub.n; i++) mv_diag_add(d, "$.merge.config (%s): %s", c->valuestring, sub.msgs[i]);
+        else if (get(out, "slices")) {
+            mv_diag_add(d, "$.merge.config (%s): slices are not supported in a pipeline merge (use models)", c->valuestring);
+            cJSON_Delete(out);
+            out = NULL;
+        }
+        mv_diag_free(&sub);
+    }
+    mv_free(text);
+    free(dir);
+    return out;
+}
+
 static void parse_merge(mv_pipeline *p, mv_diag *d, const cJSON *v, const mv_registry *reg,
                         int check_paths)
 {
-    static const char *const keys[] = { "strategy", "adapters", "params", "at", "out_dtype", NULL };
-    static const char *const akeys[] = { "path", "key_map", "params", NULL };
+    static const char *const keys[] = { "strategy", "method", "adapters", "models", "config", "params", "parameters",
+                                        "at", "out_dtype", NULL };
+    static const char *const akeys[] = { "path", "key_map", "params", "parameters", "model", NULL };
+    cJSON *from_yaml = NULL;
+    const cJSON *orig = v;
     if (!v) return;
     if (!cJSON_IsObject(v)) { expected(d, "$.merge", "an object {\"strategy\", \"adapters\"}", v); return; }
     p->has_merge = 1;
     check_keys(d, v, "$.merge", keys);
-    p->merge_strategy = get_string(d, v, "$.merge", "strategy", 1);
-    p->merge_params_json = get_object_json(d, v, "$.merge", "params");
-    p->merge_out_dtype = get_string(d, v, "$.merge", "out_dtype", 0);
-    char *at = get_string(d, v, "$.merge", "at", 0);
+    if (get(v, "config")) {   /* a mergekit YAML: its method, models and parameters */
+        v = from_yaml = merge_from_yaml(d, v);
+        if (!v) return;
+    }
+    /* a full-model merge names its method like mergekit ("method") and its models ("models") */
+    int full = get(v, "models") != NULL;
+    p->merge_strategy = get_string(d, v, "$.merge", get(v, "method") ? "method" : "strategy", 1);
+    p->merge_params_json = get_object_json(d, v, "$.merge", get(v, "parameters") ? "parameters" : "params");
+    p->merge_out_dtype = get_string(d, get(orig, "out_dtype") ? orig : v, "$.merge", "out_dtype", 0);
+    char *at = get_string(d, orig, "$.merge", "at", 0);
     if (at) {
         if (strcmp(at, "every") == 0) p->merge_every = 1;
         else if (strcmp(at, "first") != 0)
@@ -230,30 +273,33 @@ static void parse_merge(mv_pipeline *p, mv_diag *d, const cJSON *v, const mv_reg
     const mv_merge_vtable *vt = comp ? comp->vtable : NULL;
     if (comp) {
         check_params(d, comp->params, p->merge_params_json, "$.merge.params");
-        if (vt && !vt->takes_adapters)
-            mv_diag_add(d, "$.merge.strategy: \"%s\" merges full models, but a pipeline merges "
-                        "adapters into the current model; use a strategy that takes adapters (e.g. lora)",
-                        p->merge_strategy);
+        if (vt && !vt->takes_adapters && !full)
+            mv_diag_add(d, "$.merge.models: \"%s\" merges full models: list them in \"models\" "
+                        "([{\"path\": ..., \"parameters\": {...}}]); the current model is the base", p->merge_strategy);
+        if (vt && vt->takes_adapters && full)
+            mv_diag_add(d, "$.merge.models: \"%s\" merges adapters: list them in \"adapters\"", p->merge_strategy);
     }
-    const cJSON *ad = get(v, "adapters");
-    if (!ad) { mv_diag_add(d, "$.merge.adapters: required key is missing (expected an array of {\"path\", \"key_map\"})"); return; }
+    p->merge_full = full;
+    const char *list = full ? "models" : "adapters";
+    const cJSON *ad = get(v, list);
+    if (!ad) { mv_diag_add(d, "$.merge.adapters: required key is missing (expected an array of {\"path\", \"key_map\"})"); goto out; }
     if (!cJSON_IsArray(ad) || cJSON_GetArraySize(ad) == 0) {
-        expected(d, "$.merge.adapters", "a non-empty array of {\"path\", \"key_map\"}", ad);
-        return;
+        expected(d, full ? "$.merge.models" : "$.merge.adapters", "a non-empty array of {\"path\", ...}", ad);
+        goto out;
     }
     size_t n = (size_t)cJSON_GetArraySize(ad);
     p->adapters = calloc(n, sizeof *p->adapters);
     size_t i = 0;
     for (const cJSON *c = ad->child; c; c = c->next, i++) {
         char path[MAXP];
-        snprintf(path, sizeof path, "$.merge.adapters[%zu]", i);
+        snprintf(path, sizeof path, "$.merge.%s[%zu]", list, i);
         mv_pl_adapter *a = &p->adapters[p->n_adapters++];
         if (cJSON_IsString(c)) { a->path = strdup(c->valuestring); }
         else if (!cJSON_IsObject(c)) { expected(d, path, "an object {\"path\", \"key_map\", \"params\"}", c); continue; }
         else {
             check_keys(d, c, path, akeys);
-            a->path = get_string(d, c, path, "path", 1);
-            a->params_json = get_object_json(d, c, path, "params");
+            a->path = get_string(d, c, path, get(c, "model") ? "model" : "path", 1);
+            a->params_json = get_object_json(d, c, path, get(c, "parameters") ? "parameters" : "params");
             const cJSON *km = get(c, "key_map");
             if (km) {
                 char kp[MAXP + 32];
@@ -278,6 +324,8 @@ static void parse_merge(mv_pipeline *p, mv_diag *d, const cJSON *v, const mv_reg
         snprintf(pp, sizeof pp, "%s.path", path);
         check_path(d, check_paths, a->path, pp);
     }
+out:
+    cJSON_Delete(from_yaml);
 }
 
 static void parse_train(mv_pipeline *p, mv_diag *d, const cJSON *v, const mv_registry *reg)

@@ -535,6 +535,17 @@ static mv_status run_sweep(mv_context *ctx, const mv_pipeline *p, const mv_run_o
                              run_info, &ro, &summary, err);
         cJSON_Delete(run_info);
         free(names);
+        /* the candidates ranked by the gated metrics: in summary.json and ranking.json */
+        cJSON *ranking = st == MV_OK ? mv_sweep_rank(summary, p) : NULL;
+        if (ranking) {
+            char *rt = cJSON_Print(ranking), *rp = mv_path_join(o->out_dir, "ranking.json");
+            st = rt && rp ? mv_write_text_atomic(rp, rt, err) : mv_errorf(err, MV_E_NOMEM, "out of memory");
+            const cJSON *best = cJSON_GetArrayItem(ranking, 0);
+            if (best) mv_log(ctx, MV_LOG_INFO, "sweep: best candidate %s", cJSON_GetObjectItem(best, "label")->valuestring);
+            cJSON_free(rt);
+            mv_free(rp);
+            cJSON_AddItemToObject(summary, "ranking", ranking);
+        }
         if (st == MV_OK) st = mv_report_write_all(o->out_dir, summary, &ro, NULL, err);
         cJSON_Delete(summary);
     }

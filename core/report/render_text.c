@@ -158,6 +158,20 @@ char *mv_report_markdown(const cJSON *summary)
         }
         mv_sb_add(&b, "\n");
     }
+    const cJSON *ranking = cJSON_GetObjectItem(summary, "ranking");   /* sweeps: candidates ranked */
+    if (cJSON_GetArraySize(ranking) > 0) {
+        mv_sb_add(&b, "## Candidates ranked by the gated metrics\n\n| Rank | Candidate | gated metrics regressed | values |\n|---:|---|---:|---|\n");
+        for (const cJSON *r = ranking->child; r; r = r->next) {
+            mv_sb_add(&b, "| %d | %s | %d |", (int)jnum(r, "rank"), jstr(r, "label"), (int)jnum(r, "gated_metrics_regressed"));
+            for (const cJSON *v = cJSON_GetObjectItem(r, "values") ? cJSON_GetObjectItem(r, "values")->child : NULL; v; v = v->next) {
+                char val[32];
+                fmt_val(val, sizeof val, v);
+                mv_sb_add(&b, " `%s` %s", v->string, val);
+            }
+            mv_sb_add(&b, " |\n");
+        }
+        mv_sb_add(&b, "\n");
+    }
     mv_sb_add(&b, "## Metrics\n\n🟢 / 🔻 after a value: significantly better / worse than the baseline "
            "(paired bootstrap 95%% CI; McNemar for 0/1 metrics).\n\n| Metric | better |");
     for (const cJSON *p = points->child; p; p = p->next) mv_sb_add(&b, " %s |", jstr(p, "label"));

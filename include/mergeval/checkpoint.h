@@ -85,6 +85,12 @@ typedef struct mv_writer_options {
     size_t n_metadata;       /* __metadata__ string pairs */
     const char *const *metadata_keys;
     const char *const *metadata_values;
+    /* Added after 1.0 (zero = none). companion_dir: a model folder whose non-weight files
+     * (tokenizer*, special_tokens_map.json, chat templates, generation_config.json,
+     * preprocessor_config.json, remote code *.py, ...) are copied beside the weights, in
+     * the same atomic publish; readme: README.md text (a model card). */
+    const char *companion_dir;
+    const char *readme;
 } mv_writer_options;
 
 /* Operations a loader plugin provides for writing. */

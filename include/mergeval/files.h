@@ -60,6 +60,14 @@ int mv_is_dir(const char *path);
 /* Join a and b with one '/', into an mv_malloc'd string. */
 char *mv_path_join(const char *a, const char *b);
 
+/* Copy every regular, non-hidden file of model folder src_dir that is not weights or
+ * config.json/README.md (tokenizer, chat templates, generation/preprocessor configs, remote
+ * code *.py, ...) into dst_dir. Each copy is fsync'd; the caller publishes dst_dir. A src_dir
+ * that is not a directory copies nothing. *n_copied (may be NULL) counts the files. */
+mv_status mv_copy_companion_files(const char *src_dir, const char *dst_dir, size_t *n_copied, mv_error *err);
+/* Non-zero for a file name that holds weights (*.safetensors, their index, *.bin, *.pt, ...). */
+int mv_is_weight_file_name(const char *name);
+
 /* SHA-256 of a file (or of every regular file under a directory, in sorted path order,
  * hashing relative paths and contents) as 64 lowercase hex chars + NUL into hex. */
 mv_status mv_sha256_path(const char *path, char hex[65], mv_error *err);

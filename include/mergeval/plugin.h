@@ -135,6 +135,11 @@ typedef struct mv_merge_request {
     uint64_t shard_size;       /* 0 = mirror the base's sharding */
     uint64_t seed;             /* for randomised methods (DARE) */
     int delta_only;            /* write only the delta (lora) */
+    /* Added after 1.0 (zero when the host is older): mergekit's slices as JSON,
+     * [{"sources": [{"input": I, "layer_range": [FROM, TO]}]}] with I an index into inputs
+     * or -1 for the base; the output's layers are the slices' layers, renumbered in order.
+     * NULL = every input contributes every tensor (mergekit's models form). */
+    const char *slices_json;
 } mv_merge_request;
 
 typedef struct mv_merge_vtable {

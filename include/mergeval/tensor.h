@@ -58,7 +58,15 @@ uint16_t mv_f32_to_f16(float f);
 float mv_bf16_to_f32(uint16_t b);
 uint16_t mv_f32_to_bf16(float f);
 
-/* Convert n elements of a math dtype (F16/BF16/F32/F64) to F32, and back. src and dst must
+/* float8 as safetensors names them: F8_E4M3 (E4M3FN: no inf, NaN 0x7F, max 448) and
+ * F8_E5M2. Encoding rounds to nearest even with PyTorch's overflow rules: E4M3FN values
+ * >= 480 in magnitude, inf and NaN become NaN; E5M2 >= 65536 becomes inf. */
+float mv_f8e4m3_to_f32(uint8_t b);
+float mv_f8e5m2_to_f32(uint8_t b);
+uint8_t mv_f32_to_f8e4m3(float f);
+uint8_t mv_f32_to_f8e5m2(float f);
+
+/* Convert n elements of a math dtype (F16/BF16/F32/F64, F8_E4M3/F8_E5M2) to F32, and back. src and dst must
  * not overlap. MV_E_UNSUPPORTED for other dtypes. Safe to call from several threads. */
 mv_status mv_convert_to_f32(float *dst, const void *src, mv_dtype src_dtype, size_t n,
                             mv_error *err);

@@ -70,43 +70,89 @@ mv_status mg_check_finite(const mg_job *job, size_t oi, size_t off, const float 
                      (long long)(off + (size_t)bad), (double)x[bad]);
 }
 
-int mg_layer_of(const char *name)
+int mg_layer_split(const char *name, size_t *prefix_len, size_t *rest_off)
 {
     for (const char *p = strchr(name, '.'); p; p = strchr(p + 1, '.')) {
         const char *q = p + 1;
         if (*q < '0' || *q > '9') continue;
         while (*q >= '0' && *q <= '9') q++;
-        if (*q == '.') return atoi(p + 1);
+        if (*q == '.' && q - p < 9) {
+            if (prefix_len) *prefix_len = (size_t)(p + 1 - name);
+            if (rest_off) *rest_off = (size_t)(q - name);
+            return atoi(p + 1);
+        }
     }
     return -1;
 }
 
-mv_status mg_param_at(const char *json, const char *what, const char *name, int n_layers,
+int mg_layer_of(const char *name) { return mg_layer_split(name, NULL, NULL); }
+
+void mg_assign_t(mg_job *job)
+{
+    /* each stack of numbered layers ("llm.model.layers.", "vpm.encoder.layers.") is a module
+     * with its own layer count, as mergekit plans modules separately: t = i / (n - 1), 1 when
+     * n == 1; tensors outside layers get t = 0 (the first value of a gradient) */
+    for (size_t i = 0; i < job->n_out; i++) {
+        size_t pl, rest;
+        const char *ni = job->out[i].info.name;
+        int li = mg_layer_split(ni, &pl, &rest);
+        if (job->out[i].t_set) continue;
+        if (li < 0) { job->out[i].t = 0; continue; }
+        int max = li;
+        for (size_t k = 0; k < job->n_out; k++) {
+            size_t pk;
+            const char *nk = job->out[k].info.name;
+            int lk = mg_layer_split(nk, &pk, NULL);
+            if (lk > max && pk == pl && !strncmp(nk, ni, pl)) max = lk;
+        }
+        job->out[i].t = max > 0 ? (double)li / max : 1.0;
+    }
+}
+
+/* mergekit's evaluate_setting: a number; a gradient list interpolated at t; or a list of
+ * {filter, value} where the first whose filter is absent, "*" or a substring of the tensor
+ * name gives the value. *found = 0 when no condition matched (the caller's default). */
+static int eval_setting(const cJSON *j, const char *name, double t, double *out)
+{
+    if (cJSON_IsNumber(j)) { *out = j->valuedouble; return 1; }
+    if (cJSON_IsBool(j)) { *out = cJSON_IsTrue(j); return 1; }
+    if (!cJSON_IsArray(j) || !cJSON_GetArraySize(j)) return -1;
+    if (cJSON_IsObject(cJSON_GetArrayItem(j, 0))) {
+        const cJSON *c;
+        cJSON_ArrayForEach(c, j) {
+            const cJSON *f = cJSON_GetObjectItemCaseSensitive(c, "filter");
+            if (f && !cJSON_IsNull(f) && !cJSON_IsString(f)) return -1;
+            if (cJSON_IsString(f) && strcmp(f->valuestring, "*") && !strstr(name, f->valuestring)) continue;
+            const cJSON *v = cJSON_GetObjectItemCaseSensitive(c, "value");
+            return v && !cJSON_IsObject(v) && !(cJSON_IsArray(v) && cJSON_IsObject(cJSON_GetArrayItem(v, 0)))
+                   ? eval_setting(v, name, t, out) : -1;
+        }
+        return 0;
+    }
+    int len = cJSON_GetArraySize(j);
+    if (t < 0) t = 0;
+    if (t > 1) t = 1;
+    double pos = t * (len - 1);
+    int i0 = (int)pos, i1 = i0 + 1 < len ? i0 + 1 : len - 1;
+    cJSON *a = cJSON_GetArrayItem(j, i0), *b = cJSON_GetArrayItem(j, i1);
+    if (!cJSON_IsNumber(a) || !cJSON_IsNumber(b)) return -1;
+    double f = pos - i0;
+    *out = (1 - f) * a->valuedouble + f * b->valuedouble;
+    return 1;
+}
+
+mv_status mg_param_at(const char *json, const char *what, const char *name, double t, double dflt,
                       double *out, mv_error *err)
 {
     cJSON *j = cJSON_Parse(json ? json : "null");
     mv_status st = MV_OK;
-    if (cJSON_IsNumber(j)) {
-        *out = j->valuedouble;
-    } else if (cJSON_IsArray(j) && cJSON_GetArraySize(j) > 0) {
-        int len = cJSON_GetArraySize(j), layer = mg_layer_of(name);
-        double x;
-        if (layer < 0) x = strstr(name, "embed") ? 0.0 : 1.0;
-        else x = n_layers > 1 ? (double)layer / (n_layers - 1) : 0.0;
-        if (x > 1) x = 1;
-        double pos = x * (len - 1);
-        int i0 = (int)pos, i1 = i0 + 1 < len ? i0 + 1 : i0;
-        cJSON *a = cJSON_GetArrayItem(j, i0), *b = cJSON_GetArrayItem(j, i1);
-        if (!cJSON_IsNumber(a) || !cJSON_IsNumber(b)) {
-            st = mv_errorf(err, MV_E_INPUT, "%s: a gradient must be a list of numbers, got %s", what, json);
-        } else {
-            double f = pos - i0;
-            *out = (1 - f) * a->valuedouble + f * b->valuedouble;
-        }
-    } else {
-        st = mv_errorf(err, MV_E_INPUT, "%s: expected a number or a list of numbers (a per-layer "
-                       "gradient), got %s", what, json ? json : "nothing");
-    }
+    *out = dflt;
+    if (!j || cJSON_IsNull(j)) { cJSON_Delete(j); return MV_OK; }
+    int r = eval_setting(j, name, t, out);
+    if (r < 0)
+        st = mv_errorf(err, MV_E_INPUT, "%s: expected a number, a list of numbers (a per-layer gradient) or a "
+                       "list of {\"filter\": TEXT, \"value\": ...}, got %s", what, json);
+    if (r == 0) *out = dflt;
     cJSON_Delete(j);
     return st;
 }
@@ -131,8 +177,8 @@ mv_status mg_out_dtype(const mv_merge_request *req, mv_dtype *out, mv_error *err
 /* ------------------------------------------------------------------ workers */
 static mv_status copy_raw(mg_job *job, size_t oi, mv_error *err)
 {
-    mv_checkpoint *ck = job->layout;
-    size_t bi = (size_t)job->out[oi].base_index;
+    mv_checkpoint *ck = job->out[oi].src ? job->out[oi].src : job->layout;
+    size_t bi = (size_t)(job->out[oi].src ? job->out[oi].src_index : job->out[oi].base_index);
     const unsigned char *p = mv_checkpoint_data(ck, bi, err);
     if (!p) return err->code ? err->code : MV_E_IO;
     uint64_t nb = ck->tensors[bi].nbytes, step = 16u << 20;
@@ -156,9 +202,12 @@ static void *worker_main(void *arg)
         size_t oi = atomic_fetch_add(&job->next, 1);
         if (oi >= job->n_out) break;
         mv_error e = { 0 };
-        mv_status st = job->out[oi].action == MG_RAW ? copy_raw(job, oi, &e) : job->compute(job, &wk, oi, &e);
+        mv_status st = job->out[oi].info.nbytes == 0 ? MV_OK   /* zero elements: nothing to write */
+                     : job->out[oi].action == MG_RAW ? copy_raw(job, oi, &e) : job->compute(job, &wk, oi, &e);
         if (job->out[oi].base_index >= 0 && job->layout)
             mv_checkpoint_release(job->layout, (size_t)job->out[oi].base_index);
+        if (job->out[oi].src)
+            mv_checkpoint_release(job->out[oi].src, (size_t)job->out[oi].src_index);
         if (st) {
             pthread_mutex_lock(&job->lock);
             if (!job->st) { job->st = st; job->err = e; }
@@ -195,6 +244,7 @@ mv_status mg_run(mg_job *job, mv_error *err)
     mv_status st;
     const mv_merge_request *req = job->req;
     mv_tensor_info *infos = mv_calloc(job->n_out + 1, sizeof *infos);
+    char *cfg_dtype = NULL, *card = NULL, *companion = NULL;
     char *inputs = metadata_inputs(req);
     char seed[32];
     snprintf(seed, sizeof seed, "%llu", (unsigned long long)req->seed);
@@ -209,7 +259,16 @@ mv_status mg_run(mg_job *job, mv_error *err)
     for (size_t i = 0; i < job->n_out; i++) infos[i] = job->out[i].info;
     opts.shard_size = req->shard_size ? req->shard_size
                     : job->layout && job->layout->n_shards > 1 ? job->layout->shard_bytes_hint : 0;
-    opts.config_json = job->layout ? job->layout->config_json : NULL;
+    opts.config_json = job->config_json ? job->config_json : job->layout ? job->layout->config_json : NULL;
+    cfg_dtype = job->out_dtype != MV_DTYPE_INVALID ? mg_config_with_dtype(opts.config_json, job->out_dtype) : NULL;
+    if (cfg_dtype) opts.config_json = cfg_dtype;
+    card = mg_model_card(job);
+    if (job->layout && job->layout->path && !req->delta_only) {   /* the layout model's folder */
+        companion = mv_strdup(job->layout->path);
+        if (companion && !mv_is_dir(companion)) { char *sl = strrchr(companion, '/'); if (sl) *sl = 0; else strcpy(companion, "."); }
+    }
+    opts.companion_dir = companion;
+    opts.readme = card;
     opts.n_metadata = sizeof keys / sizeof keys[0];
     opts.metadata_keys = keys;
     opts.metadata_values = vals;
@@ -260,5 +319,8 @@ mv_status mg_run(mg_job *job, mv_error *err)
 done:
     cJSON_free(inputs);
     mv_free(infos);
+    free(cfg_dtype);
+    free(card);
+    mv_free(companion);
     return st;
 }

@@ -442,3 +442,54 @@ int64_t mk_first_nonfinite(const float *x, size_t n)
     }
     return -1;
 }
+
+/* ---- DELLA (mergekit's della_magprune) ---- */
+static inline uint32_t rng_u24(mk_rng *rng)
+{
+    uint64_t *s = rng->s;
+    uint64_t r = rotl(s[1] * 5, 7) * 9, t = s[1] << 17;   /* xoshiro256** */
+    s[2] ^= s[0]; s[3] ^= s[1]; s[1] ^= s[2]; s[0] ^= s[3]; s[2] ^= t; s[3] = rotl(s[3], 45);
+    return (uint32_t)(r >> 40);
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+void mk_della_row(float *x, size_t cols, double density, double epsilon, mk_rng *rng, int inv_p, uint64_t *keys)
+{
+    /* rank by ascending |x| (ties by position), p = density - eps + 2 eps * rank / (cols - 1) */
+    for (size_t i = 0; i < cols; i++) keys[i] = ((uint64_t)abs_bits(x[i]) << 32) | (uint64_t)i;
+    qsort(keys, cols, sizeof *keys, cmp_u64);
+    for (size_t r = 0; r < cols; r++) {
+        size_t i = (size_t)(keys[r] & 0xffffffffu);
+        double p = density - epsilon + (cols > 1 ? 2.0 * epsilon * (double)r / (double)(cols - 1) : 0.0);
+        uint32_t thr = (uint32_t)(p <= 0 ? 0 : p >= 1 ? 16777216.0 : p * 16777216.0);
+        if (rng_u24(rng) < thr) { if (inv_p) x[i] = (float)(x[i] / p); }
+        else x[i] = 0.0f;
+    }
+}
+
+double mk_l1(const float *x, size_t n)
+{
+    double s = 0;
+    for (size_t i = 0; i < n; i++) s += fabs((double)x[i]);
+    return s;
+}
+
+int mk_nuslerp_coeffs(double dot, double n0sq, double n1sq, double t, float *c0, float *c1)
+{
+    double a = sqrt(n0sq), b = sqrt(n1sq);
+    if (a < 1e-7) a = 1e-7;
+    if (b < 1e-7) b = 1e-7;
+    double cs = dot / (a * b);
+    if (cs > 1) cs = 1;
+    if (cs < -1) cs = -1;
+    double th = acos(cs), st = sin(th);
+    if (fabs(st) < 1e-8) { *c0 = (float)(1 - t); *c1 = (float)t; return 1; }
+    *c0 = (float)(sin((1 - t) * th) / st);
+    *c1 = (float)(sin(t * th) / st);
+    return 0;
+}

@@ -100,6 +100,18 @@ size_t mk_random_apply(mk_rng *r, float *x, size_t len, double density, int resc
 int mk_slerp_coeffs(double dot, double n0sq, double n1sq, double t, double dot_threshold,
                     float *c0, float *c1);
 
+/* DELLA's MagPrune on one row of cols values: keep each with probability
+ * p = density - epsilon + 2 epsilon * rank / (cols - 1) (rank by ascending |x|, ties by
+ * position), drawn from rng; kept values divided by p when inv_p. keys: cols scratch. */
+void mk_della_row(float *x, size_t cols, double density, double epsilon, mk_rng *rng, int inv_p, uint64_t *keys);
+
+/* Σ|x| in double. */
+double mk_l1(const float *x, size_t n);
+
+/* nuslerp's coefficients (mergekit nuslerp with flatten): vectors normalised with a 1e-7
+ * floor, lerp when |sin θ| < 1e-8. out = c0*v0 + c1*v1. Returns 1 when it fell back. */
+int mk_nuslerp_coeffs(double dot, double n0sq, double n1sq, double t, float *c0, float *c1);
+
 /* Index of the first non-finite value, or -1. */
 int64_t mk_first_nonfinite(const float *x, size_t n);
 

@@ -5,32 +5,27 @@
  * consensus, normalisation, lambda. Each tensor is streamed in chunks over a few passes. */
 /* O3: the per-chunk loops here (deltas, slerp reductions) should be vectorised. */
 #pragma GCC optimize("O3")
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "merge.h"
+#include <cjson/cJSON.h>
+#include "taskvec.h"
 
-typedef enum sparsify { SP_NONE, SP_MAGNITUDE, SP_OUTLIERS, SP_RANDOM } sparsify;
-
-typedef struct tv_state {
-    int linear, slerp;
-    sparsify sp;
-    mk_consensus consensus;
-    int normalize, rescale;
-    double lambda;
-    const char *t_json;
-    size_t n_in;
-    mv_checkpoint **ck;
-    mv_params **ip;
-    long *idx;                     /* n_out x n_in: tensor index in each input, -1 missing */
-} tv_state;
-
-static mv_status input_param(const tv_state *S, size_t i, const char *name, const char *tname, int n_layers,
+static mv_status input_param(const tv_state *S, size_t i, const char *name, const mg_out *o, double dflt,
                              double *out, mv_error *err)
 {
     char what[96];
     snprintf(what, sizeof what, "$.models[%zu].parameters.%s", i, name);
-    return mg_param_at(mv_params_json(S->ip[i], name), what, tname, n_layers, out, err);
+    return mg_param_at(mv_params_json(S->ip[i], name), what, o->info.name, o->t, dflt, out, err);
+}
+
+static mv_status read_input(tv_state *S, size_t oi, size_t i, size_t off, size_t cnt, float *dst, mv_error *err)
+{
+    size_t ti = (size_t)IDX(S, oi, i);
+    mv_status st = mg_read_f32(S->P.ck[i], ti, off, cnt, dst, err);
+    mg_drop(S->P.ck[i], ti, off, cnt);
+    return st;
 }
 
 /* load elements [off, off+cnt) of the base into b and each present model's delta into d[k] */
@@ -38,93 +33,122 @@ static mv_status load_deltas(mg_job *job, tv_state *S, size_t oi, const size_t *
                              size_t off, size_t cnt, float *b, float **d, mv_error *err)
 {
     mv_status st;
-    size_t bi = (size_t)job->out[oi].base_index;
-    if ((st = mg_read_f32(job->base, bi, off, cnt, b, err))) return st;
-    mg_drop(job->base, bi, off, cnt);
+    long bi = job->out[oi].base_index;
+    if (bi < 0 || !job->base) {
+        if (K && job->base) return mv_errorf(err, MV_E_INPUT, "%s merge: tensor %s has no base tensor (with slices, "
+                                            "list the base_model among each slice's sources)", job->method, job->out[oi].info.name);
+        memset(b, 0, cnt * sizeof *b);   /* no base (nuslerp without base_model): deltas are the tensors */
+    } else {
+        if ((st = mg_read_f32(job->base, (size_t)bi, off, cnt, b, err))) return st;
+        mg_drop(job->base, (size_t)bi, off, cnt);
+    }
     for (size_t k = 0; k < K; k++) {
-        size_t i = present[k], ti = (size_t)S->idx[oi * S->n_in + i];
-        if ((st = mg_read_f32(S->ck[i], ti, off, cnt, d[k], err))) return st;
-        mg_drop(S->ck[i], ti, off, cnt);
+        if ((st = read_input(S, oi, present[k], off, cnt, d[k], err))) return st;
         for (size_t e = 0; e < cnt; e++) d[k][e] -= b[e];
     }
     return MV_OK;
 }
 
+/* mask of input k on a chunk (in place) with the state of the pass */
+static void sparsify_chunk(const tv_state *S, mk_select *sel, int has_sel, mk_rng *rng, float *x, size_t cnt,
+                           double dens, double eps, size_t cols, uint64_t *keys)
+{
+    if (has_sel) mk_select_apply(sel, x, cnt);
+    else if (S->sp == SP_RANDOM) mk_random_apply(rng, x, cnt, dens, S->rescale && !S->rescale_l1);
+    else if (S->sp == SP_DELLA && dens < 1)
+        for (size_t r = 0; r < cnt; r += cols) mk_della_row(x + r, cols, dens, eps, rng, S->rescale && !S->rescale_l1, keys);
+}
+
+static mv_status two_pass_combine(mg_job *job, tv_state *S, mg_worker *wk, size_t oi, const size_t *present,
+                                  size_t K, size_t n, size_t chunk, float *b, float **d, mv_error *err);
+
 static mv_status tv_compute(mg_job *job, mg_worker *wk, size_t oi, mv_error *err)
 {
     tv_state *S = job->state;
-    const mv_tensor_info *ot = &job->out[oi].info;
+    const mg_out *o = &job->out[oi];
+    const mv_tensor_info *ot = &o->info;
     size_t n = (size_t)mv_shape_numel(ot->ndim, ot->shape, NULL), K = 0;
     size_t present[MG_SLOTS];
-    double w[MG_SLOTS], dens[MG_SLOTS], gam[MG_SLOTS];
+    double w[MG_SLOTS], dens[MG_SLOTS], gam[MG_SLOTS], eps[MG_SLOTS], l1b[MG_SLOTS], l1a[MG_SLOTS];
     mk_select sel[MG_SLOTS];
     int has_sel[MG_SLOTS] = { 0 };
     mk_rng rng[MG_SLOTS];
     mv_status st = MV_OK;
-    for (size_t i = 0; i < S->n_in && K < MG_SLOTS - 4; i++)
-        if (S->idx[oi * S->n_in + i] >= 0) present[K++] = i;
+    for (size_t i = 0; i < S->P.n_in && K < MG_SLOTS - 5; i++)
+        if (IDX(S, oi, i) >= 0) present[K++] = i;
     for (size_t k = 0; k < K; k++) {
-        w[k] = 1; dens[k] = 1; gam[k] = 0.01;
-        if (!S->slerp && (st = input_param(S, present[k], "weight", ot->name, job->n_layers, &w[k], err))) return st;
-        if ((S->sp != SP_NONE) && (st = input_param(S, present[k], "density", ot->name, job->n_layers, &dens[k], err))) return st;
-        if (S->sp == SP_OUTLIERS && (st = input_param(S, present[k], "gamma", ot->name, job->n_layers, &gam[k], err))) return st;
+        w[k] = 1; dens[k] = 1; gam[k] = 0.01; eps[k] = 0.15; l1b[k] = l1a[k] = 0;
+        if (S->kind != TV_SLERP && S->kind != TV_STOCK && S->kind != TV_PASS &&
+            (st = input_param(S, present[k], "weight", o, 1.0, &w[k], err))) return st;
+        if ((S->sp != SP_NONE) && (st = input_param(S, present[k], "density", o, 1.0, &dens[k], err))) return st;
+        if (S->sp == SP_OUTLIERS && (st = input_param(S, present[k], "gamma", o, 0.01, &gam[k], err))) return st;
+        if (S->sp == SP_DELLA) {
+            if ((st = input_param(S, present[k], "epsilon", o, 0.15, &eps[k], err))) return st;
+            if (dens[k] < 1 && dens[k] > 0 && (dens[k] + eps[k] >= 1 || dens[k] - eps[k] <= 0))
+                return mv_errorf(err, MV_E_INPUT, "%s merge: tensor %s, model %zu: density %g +/- epsilon %g must stay "
+                                 "inside (0, 1)", job->method, ot->name, present[k], dens[k], eps[k]);
+        }
     }
-    size_t chunk = MG_CHUNK;
-    float *b = mg_slot(wk, 0, chunk < n ? chunk : n), *d[MG_SLOTS];
-    for (size_t k = 0; k < K; k++) d[k] = mg_slot(wk, 1 + (int)k, chunk < n ? chunk : n);
-    if (!b) return mv_errorf(err, MV_E_NOMEM, "out of memory");
+    int f64 = o->info.dtype == MV_DTYPE_F64 || (o->base_index >= 0 && job->base &&
+                                                 job->base->tensors[o->base_index].dtype == MV_DTYPE_F64);
+    for (size_t k = 0; k < K; k++) f64 |= S->P.ck[present[k]]->tensors[IDX(S, oi, present[k])].dtype == MV_DTYPE_F64;
+    if (f64) {
+        tv_tensor_params tp;
+        memcpy(tp.w, w, sizeof w); memcpy(tp.dens, dens, sizeof dens);
+        memcpy(tp.gam, gam, sizeof gam); memcpy(tp.eps, eps, sizeof eps);
+        if ((st = tv_compute_f64(job, S, wk, oi, present, K, &tp, err))) return st;
+        goto release;
+    }
+    size_t chunk = MG_CHUNK, cols = n ? n : 1;
+    if (S->sp == SP_DELLA) {   /* rows of the tensor are ranked separately: chunks hold whole rows */
+        if (ot->ndim > 2)
+            return mv_errorf(err, MV_E_UNSUPPORTED, "%s merge: tensor %s has %d dimensions; DELLA ranks rows of "
+                             "matrices and vectors only", job->method, ot->name, ot->ndim);
+        cols = ot->ndim == 2 ? (size_t)ot->shape[1] : n;
+        if (!cols) cols = 1;
+        chunk = cols >= MG_CHUNK ? cols : (MG_CHUNK / cols) * cols;
+    }
+    size_t sz = chunk < n ? chunk : n;
+    float *b = mg_slot(wk, 0, sz), *d[MG_SLOTS], *scratch = mg_slot(wk, MG_SLOTS - 1, sz);
+    uint64_t *keys = S->sp == SP_DELLA ? (uint64_t *)mg_slot(wk, MG_SLOTS - 2, 2 * cols) : NULL;
+    for (size_t k = 0; k < K; k++) d[k] = mg_slot(wk, 1 + (int)k, sz);
+    if (!b || !scratch || (S->sp == SP_DELLA && !keys)) return mv_errorf(err, MV_E_NOMEM, "out of memory");
     for (size_t k = 0; k < K; k++) if (!d[k]) return mv_errorf(err, MV_E_NOMEM, "out of memory");
 
-    if (S->linear) {   /* Σ w x / Σ w over the models that have the tensor */
+    if (S->kind == TV_PASS) {   /* one source, optionally scaled */
+        double scale = 1;
+        if (K != 1)
+            return mv_errorf(err, MV_E_INPUT, "passthrough: tensor %s comes from %zu models; passthrough takes exactly "
+                             "one per tensor (one model, or one source per slice)", ot->name, K);
+        if ((st = input_param(S, present[0], "scale", o, 1.0, &scale, err))) return st;
         for (size_t off = 0; off < n; off += chunk) {
             size_t cnt = n - off < chunk ? n - off : chunk;
-            for (size_t k = 0; k < K; k++) {
-                size_t i = present[k], ti = (size_t)S->idx[oi * S->n_in + i];
-                if ((st = mg_read_f32(S->ck[i], ti, off, cnt, d[k], err))) return st;
-                mg_drop(S->ck[i], ti, off, cnt);
-            }
+            if ((st = read_input(S, oi, present[0], off, cnt, b, err))) return st;
+            for (size_t e = 0; e < cnt; e++) b[e] = (float)(b[e] * scale);
+            if ((st = mg_check_finite(job, oi, off, b, cnt, err)) || (st = mg_write_f32(job, wk, oi, off, b, cnt, err)))
+                return st;
+        }
+        goto release;
+    }
+    if (S->kind == TV_LINEAR) {   /* Σ w x / Σ w over the models that have the tensor */
+        for (size_t off = 0; off < n; off += chunk) {
+            size_t cnt = n - off < chunk ? n - off : chunk;
+            for (size_t k = 0; k < K; k++)
+                if ((st = read_input(S, oi, present[k], off, cnt, d[k], err))) return st;
             mk_linear(b, (const float *const *)d, w, K, cnt, S->normalize);
             if ((st = mg_check_finite(job, oi, off, b, cnt, err)) || (st = mg_write_f32(job, wk, oi, off, b, cnt, err)))
                 return st;
         }
         goto release;
     }
-    if (S->slerp) {    /* v0 = base, v1 = the model; reduce, then combine */
-        double t, dot = 0, n0 = 0, n1 = 0;
-        float c0 = 1, c1 = 0;
-        if ((st = mg_param_at(S->t_json, "$.parameters.t", ot->name, job->n_layers, &t, err))) return st;
-        size_t bi = (size_t)job->out[oi].base_index;
-        for (int pass = K ? 0 : 1; pass < 2; pass++) {
-            for (size_t off = 0; off < n; off += chunk) {
-                size_t cnt = n - off < chunk ? n - off : chunk;
-                if ((st = mg_read_f32(job->base, bi, off, cnt, b, err))) return st;
-                mg_drop(job->base, bi, off, cnt);
-                if (K) {
-                    size_t ti = (size_t)S->idx[oi * S->n_in + present[0]];
-                    if ((st = mg_read_f32(S->ck[present[0]], ti, off, cnt, d[0], err))) return st;
-                    mg_drop(S->ck[present[0]], ti, off, cnt);
-                }
-                if (pass == 0) {
-                    for (size_t e = 0; e < cnt; e++) {
-                        dot += (double)b[e] * d[0][e];
-                        n0 += (double)b[e] * b[e];
-                        n1 += (double)d[0][e] * d[0][e];
-                    }
-                    continue;
-                }
-                if (K) for (size_t e = 0; e < cnt; e++) b[e] = c0 * b[e] + c1 * d[0][e];
-                if ((st = mg_check_finite(job, oi, off, b, cnt, err)) || (st = mg_write_f32(job, wk, oi, off, b, cnt, err)))
-                    return st;
-            }
-            if (pass == 0) mk_slerp_coeffs(dot, n0, n1, t, 0.9995, &c0, &c1);
-        }
+    if (S->kind == TV_SLERP || S->kind == TV_NUSLERP || S->kind == TV_STOCK) {
+        if ((st = two_pass_combine(job, S, wk, oi, present, K, n, chunk, b, d, err))) return st;
         goto release;
     }
 
-    /* the task-vector family */
-    int any_sel = 0;
+/* the task-vector family */
+    int any_sel = 0, l1 = S->rescale_l1 && S->rescale && S->sp != SP_NONE;
     for (size_t k = 0; k < K; k++) {
-        if (S->sp == SP_RANDOM) mk_rng_init(&rng[k], mk_seed_for(job->req->seed, ot->name, present[k]));
         if ((S->sp == SP_MAGNITUDE || S->sp == SP_OUTLIERS) && dens[k] < 1) {
             size_t from = 0, to = (size_t)(dens[k] * (double)n);
             if (S->sp == SP_OUTLIERS) mk_outlier_bounds(n, dens[k], gam[k], &from, &to);
@@ -139,7 +163,13 @@ static mv_status tv_compute(mg_job *job, mg_worker *wk, size_t oi, mv_error *err
         }
     }
     int whole = n <= chunk, loaded = 0;
-    for (int pass = any_sel ? 0 : 2; pass < 3; pass++) {
+    mk_select sel_copy[MG_SLOTS];
+    for (int pass = any_sel ? 0 : l1 ? 2 : 3; pass < 4; pass++) {
+        if (pass == 2 && !l1) continue;
+        for (size_t k = 0; k < K && pass >= 2; k++) {   /* the random masks replay in both passes */
+            mk_rng_init(&rng[k], mk_seed_for(job->req->seed, ot->name, present[k]));
+            if (pass == 2 && has_sel[k]) sel_copy[k] = sel[k];
+        }
         for (size_t off = 0; off < n; off += chunk) {
             size_t cnt = n - off < chunk ? n - off : chunk;
             if (!(whole && loaded)) {
@@ -148,9 +178,21 @@ static mv_status tv_compute(mg_job *job, mg_worker *wk, size_t oi, mv_error *err
             }
             if (pass == 0) { for (size_t k = 0; k < K; k++) if (has_sel[k]) mk_select_pass1(&sel[k], d[k], cnt); continue; }
             if (pass == 1) { for (size_t k = 0; k < K; k++) if (has_sel[k]) mk_select_pass2(&sel[k], d[k], cnt); continue; }
+            if (pass == 2) {   /* mergekit's rescale: match the L1 norm of the task vector before the mask */
+                for (size_t k = 0; k < K; k++) {
+                    l1b[k] += mk_l1(d[k], cnt);
+                    memcpy(scratch, d[k], cnt * sizeof *scratch);
+                    sparsify_chunk(S, &sel_copy[k], has_sel[k], &rng[k], scratch, cnt, dens[k], eps[k], cols, keys);
+                    l1a[k] += mk_l1(scratch, cnt);
+                }
+                continue;
+            }
             for (size_t k = 0; k < K; k++) {
-                if (has_sel[k]) mk_select_apply(&sel[k], d[k], cnt);
-                else if (S->sp == SP_RANDOM) mk_random_apply(&rng[k], d[k], cnt, dens[k], S->rescale);
+                sparsify_chunk(S, &sel[k], has_sel[k], &rng[k], d[k], cnt, dens[k], eps[k], cols, keys);
+                if (l1 && l1b[k] >= 1e-7 && l1a[k] >= 1e-7) {
+                    float sc = (float)(l1b[k] / l1a[k]);
+                    for (size_t e = 0; e < cnt; e++) d[k][e] *= sc;
+                }
             }
             mk_task_mix(b, b, (const float *const *)d, w, K, cnt, S->consensus, S->normalize, S->lambda);
             if ((st = mg_check_finite(job, oi, off, b, cnt, err)) || (st = mg_write_f32(job, wk, oi, off, b, cnt, err)))
@@ -164,8 +206,127 @@ sel_done:
     if (st) return st;
 release:
     for (size_t k = 0; k < K; k++)
-        mv_checkpoint_release(S->ck[present[k]], (size_t)S->idx[oi * S->n_in + present[k]]);
+        mv_checkpoint_release(S->P.ck[present[k]], (size_t)IDX(S, oi, present[k]));
     return MV_OK;
+}
+
+/* slerp (base, model), nuslerp (two models, deltas from the base when there is one) and
+ * model_stock (base + N models): reduce dot products and norms over the tensor, then combine. */
+static mv_status two_pass_combine(mg_job *job, tv_state *S, mg_worker *wk, size_t oi, const size_t *present,
+                                  size_t K, size_t n, size_t chunk, float *b, float **d, mv_error *err)
+{
+    const mg_out *o = &job->out[oi];
+    mv_status st;
+    int has_base = o->base_index >= 0 && job->base;
+    double t = 0, dot[MG_SLOTS * MG_SLOTS / 4] = { 0 }, nsq[MG_SLOTS] = { 0 };
+    float c0 = 1, c1 = 0;
+    if (S->kind == TV_SLERP) {
+        if (K > 1) return mv_errorf(err, MV_E_INPUT, "slerp: tensor %s comes from %zu models besides the base; slerp "
+                                    "takes the base and one model", o->info.name, K);
+        if (!has_base) return mv_errorf(err, MV_E_INPUT, "slerp: tensor %s has no base tensor", o->info.name);
+        if ((st = mg_param_at(S->t_json, "$.parameters.t", o->info.name, o->t, 0.5, &t, err))) return st;
+    } else if (S->kind == TV_NUSLERP) {
+        double w0 = 1, w1 = 1;
+        if (K == 1 && !has_base) goto single;
+        if (K != 2) return mv_errorf(err, MV_E_INPUT, "nuslerp: tensor %s comes from %zu models; nuslerp merges exactly "
+                                     "two models (plus an optional base_model)", o->info.name, K);
+        if ((st = input_param(S, present[0], "weight", o, 1.0, &w0, err)) ||
+            (st = input_param(S, present[1], "weight", o, 1.0, &w1, err))) return st;
+        t = fabs(w0 + w1) < 1e-6 ? 0.5 : w1 / (w0 + w1);
+    } else {
+        if (K == 1) return mv_errorf(err, MV_E_INPUT, "model_stock: tensor %s is in the base and only one other model; "
+                                     "model_stock needs at least two models besides the base", o->info.name);
+        if (!has_base) return mv_errorf(err, MV_E_INPUT, "model_stock: tensor %s has no base tensor", o->info.name);
+        if (K > 12) return mv_errorf(err, MV_E_UNSUPPORTED, "model_stock: at most 12 models");
+    }
+    for (int pass = K ? 0 : 1; pass < 2; pass++) {
+        for (size_t off = 0; off < n; off += chunk) {
+            size_t cnt = n - off < chunk ? n - off : chunk;
+            if (S->kind == TV_SLERP) {   /* v0 = base, v1 = the model */
+                if ((st = load_deltas(job, S, oi, present, 0, off, cnt, b, d, err))) return st;
+                if (K && (st = read_input(S, oi, present[0], off, cnt, d[0], err))) return st;
+            } else if ((st = load_deltas(job, S, oi, present, K, off, cnt, b, d, err))) {
+                return st;
+            }
+            if (pass == 0) {
+                const float *v0 = S->kind == TV_SLERP ? b : d[0];
+                const float *v1 = S->kind == TV_SLERP ? d[0] : d[1];
+                if (S->kind == TV_STOCK) {
+                    size_t p = 0;
+                    for (size_t i = 0; i < K; i++) {
+                        for (size_t e = 0; e < cnt; e++) nsq[i] += (double)d[i][e] * d[i][e];
+                        for (size_t j = i + 1; j < K; j++, p++)
+                            for (size_t e = 0; e < cnt; e++) dot[p] += (double)d[i][e] * d[j][e];
+                    }
+                } else {
+                    for (size_t e = 0; e < cnt; e++) {
+                        dot[0] += (double)v0[e] * v1[e];
+                        nsq[0] += (double)v0[e] * v0[e];
+                        nsq[1] += (double)v1[e] * v1[e];
+                    }
+                }
+                continue;
+            }
+            if (S->kind == TV_SLERP) {
+                if (K) for (size_t e = 0; e < cnt; e++) b[e] = c0 * b[e] + c1 * d[0][e];
+            } else if (S->kind == TV_NUSLERP) {
+                for (size_t e = 0; e < cnt; e++) b[e] = b[e] + (c0 * d[0][e] + c1 * d[1][e]);
+            } else if (K) {   /* model stock: w0 + t * mean(offsets) */
+                for (size_t e = 0; e < cnt; e++) {
+                    double m = 0;
+                    for (size_t k = 0; k < K; k++) m += d[k][e];
+                    b[e] = (float)(b[e] + t * (m / (double)K));
+                }
+            }
+            if ((st = mg_check_finite(job, oi, off, b, cnt, err)) || (st = mg_write_f32(job, wk, oi, off, b, cnt, err)))
+                return st;
+        }
+        if (pass == 0 && S->kind == TV_SLERP) mk_slerp_coeffs(dot[0], nsq[0], nsq[1], t, 0.9995, &c0, &c1);
+        if (pass == 0 && S->kind == TV_NUSLERP) mk_nuslerp_coeffs(dot[0], nsq[0], nsq[1], t, &c0, &c1);
+        if (pass == 0 && S->kind == TV_STOCK) {   /* mean pairwise cosine of the offsets */
+            double cs = 0;
+            size_t p = 0;
+            for (size_t i = 0; i < K; i++)
+                for (size_t j = i + 1; j < K; j++, p++) {
+                    double np = sqrt(nsq[i]) * sqrt(nsq[j]), c = dot[p] / (np < 1e-6 ? 1e-6 : np);
+                    cs += c > 1 ? 1 : c < -1 ? -1 : c;
+                }
+            cs /= (double)p;
+            t = (double)K * cs / (1 + (double)(K - 1) * cs);
+        }
+    }
+    return MV_OK;
+single:   /* nuslerp with one model and no base: that model */
+    for (size_t off = 0; off < n; off += chunk) {
+        size_t cnt = n - off < chunk ? n - off : chunk;
+        if ((st = read_input(S, oi, present[0], off, cnt, b, err)) || (st = mg_write_f32(job, wk, oi, off, b, cnt, err)))
+            return st;
+    }
+    return MV_OK;
+}
+
+static int same_file(const char *a, const char *b)
+{
+    if (!a || !b) return 0;
+    char *ra = realpath(a, NULL), *rb = realpath(b, NULL);
+    int same = ra && rb && !strcmp(ra, rb);
+    free(ra);
+    free(rb);
+    return same;
+}
+
+/* config.json of a slices merge: num_hidden_layers is the stacked count */
+static char *config_for_layers(const char *cfg, int layers)
+{
+    cJSON *j = cfg ? cJSON_Parse(cfg) : NULL;
+    if (!cJSON_IsObject(j)) { cJSON_Delete(j); return NULL; }
+    cJSON *x = cJSON_GetObjectItemCaseSensitive(j, "num_hidden_layers");
+    if (x) cJSON_SetNumberValue(x, layers);
+    cJSON *tc = cJSON_GetObjectItemCaseSensitive(j, "text_config");
+    if ((x = cJSON_GetObjectItemCaseSensitive(tc, "num_hidden_layers"))) cJSON_SetNumberValue(x, layers);
+    char *s = cJSON_Print(j);
+    cJSON_Delete(j);
+    return s;
 }
 
 mv_status mg_taskvec_run(mv_context *ctx, const char *method, const mv_merge_request *req,
@@ -174,102 +335,93 @@ mv_status mg_taskvec_run(mv_context *ctx, const char *method, const mv_merge_req
     mv_status st = MV_OK;
     mg_job job;
     tv_state S;
+    char *cfg = NULL;
     memset(&job, 0, sizeof job);
     memset(&S, 0, sizeof S);
     job.ctx = ctx; job.req = req; job.params = params; job.method = method;
     job.compute = tv_compute; job.state = &S;
-    S.linear = !strcmp(method, "linear");
-    S.slerp = !strcmp(method, "slerp");
-    S.sp = !strcmp(method, "ties") ? SP_MAGNITUDE : !strcmp(method, "breadcrumbs") ? SP_OUTLIERS
-         : !strncmp(method, "dare_", 5) ? SP_RANDOM : SP_NONE;
-    if (!strcmp(method, "ties") || !strcmp(method, "dare_ties"))
+    S.kind = !strcmp(method, "linear") ? TV_LINEAR : !strcmp(method, "slerp") ? TV_SLERP
+           : !strcmp(method, "nuslerp") ? TV_NUSLERP : !strcmp(method, "model_stock") ? TV_STOCK
+           : !strcmp(method, "passthrough") ? TV_PASS : TV_FAMILY;
+    S.sp = !strcmp(method, "ties") ? SP_MAGNITUDE : !strncmp(method, "breadcrumbs", 11) ? SP_OUTLIERS
+         : !strncmp(method, "dare_", 5) ? SP_RANDOM : !strncmp(method, "della", 5) ? SP_DELLA : SP_NONE;
+    if (!strcmp(method, "ties") || !strcmp(method, "dare_ties") || !strcmp(method, "della") ||
+        !strcmp(method, "breadcrumbs_ties"))
         S.consensus = !strcmp(mv_params_string(params, "consensus"), "count") ? MK_CONSENSUS_COUNT : MK_CONSENSUS_SUM;
-    S.normalize = S.slerp ? 0 : mv_params_bool(params, "normalize");
-    S.rescale = S.sp == SP_RANDOM ? mv_params_bool(params, "rescale") : 0;
-    S.lambda = S.linear || S.slerp ? 1.0 : mv_params_float(params, "lambda");
-    S.t_json = S.slerp ? mv_params_json(params, "t") : NULL;
+    S.normalize = S.kind == TV_FAMILY || S.kind == TV_LINEAR ? mv_params_bool(params, "normalize") : 0;
+    S.rescale = S.kind == TV_FAMILY && mv_params_json(params, "rescale") ? mv_params_bool(params, "rescale") : 0;
+    S.rescale_l1 = S.rescale && strcmp(mv_params_json(params, "rescale_mode") ? mv_params_string(params, "rescale_mode") : "l1", "density");
+    S.lambda = S.kind == TV_FAMILY ? mv_params_float(params, "lambda") : 1.0;
+    S.t_json = S.kind == TV_SLERP ? mv_params_json(params, "t") : NULL;
+    if (S.kind == TV_NUSLERP && mv_params_json(params, "nuslerp_flatten") && !mv_params_bool(params, "nuslerp_flatten"))
+        return mv_errorf(err, MV_E_UNSUPPORTED, "nuslerp: nuslerp_flatten: false (row-wise interpolation) is not "
+                         "supported yet; leave it at true");
+    if (S.kind == TV_STOCK && mv_params_json(params, "filter_wise") && mv_params_bool(params, "filter_wise"))
+        return mv_errorf(err, MV_E_UNSUPPORTED, "model_stock: filter_wise: true is not supported yet; leave it at false");
     if ((st = mg_out_dtype(req, &job.out_dtype, err))) return st;
     if (req->n_inputs == 0) return mv_errorf(err, MV_E_INPUT, "%s merge: no models given (\"models\")", method);
-    if (req->n_inputs > MG_SLOTS - 4) return mv_errorf(err, MV_E_UNSUPPORTED, "%s merge: at most %d models", method, MG_SLOTS - 4);
-    if (S.slerp && req->n_inputs != 1)
-        return mv_errorf(err, MV_E_INPUT, "slerp merges the base_model with exactly one other model; got %zu models", req->n_inputs);
-    if (!S.linear && !req->base_path)
+    if (req->n_inputs > MG_SLOTS - 5 && !req->slices_json)
+        return mv_errorf(err, MV_E_UNSUPPORTED, "%s merge: at most %d models", method, MG_SLOTS - 5);
+    int needs_base = S.kind == TV_FAMILY || S.kind == TV_SLERP || S.kind == TV_STOCK;
+    if (needs_base && !req->base_path)
         return mv_errorf(err, MV_E_INPUT, "%s merge needs a base_model (task vectors are differences from it)", method);
-    if (req->base_path && (st = mv_checkpoint_open(ctx, req->base_path, NULL, &job.base, err)))
+    if (req->base_path && S.kind != TV_PASS && (st = mv_checkpoint_open(ctx, req->base_path, NULL, &job.base, err)))
         return mv_error_prefix(err, "%s merge: base model", method);
-    S.ck = mv_calloc(req->n_inputs, sizeof *S.ck);
+    S.P.ck = mv_calloc(req->n_inputs, sizeof *S.P.ck);
     S.ip = mv_calloc(req->n_inputs, sizeof *S.ip);
-    if (!S.ck || !S.ip) { st = mv_errorf(err, MV_E_NOMEM, "out of memory"); goto done; }
+    if (!S.P.ck || !S.ip) { st = mv_errorf(err, MV_E_NOMEM, "out of memory"); goto done; }
     for (size_t i = 0; i < req->n_inputs; i++) {
         char where[64];
+        /* mergekit's own form lists the base among the models: it is the base, not a task */
+        if (job.base && S.kind != TV_LINEAR && !req->slices_json && same_file(req->inputs[i].path, req->base_path)) {
+            mv_log(ctx, MV_LOG_INFO, "%s merge: models[%zu] is the base_model; it is used as the base only", method, i);
+            continue;
+        }
         snprintf(where, sizeof where, "$.models[%zu].parameters", i);
-        if ((st = mv_params_parse(&S.ip[i], input_specs, req->inputs[i].params_json, where, err))) goto done;
-        if ((st = mv_checkpoint_open(ctx, req->inputs[i].path, NULL, &S.ck[i], err))) {
+        if ((st = mv_params_parse(&S.ip[S.P.n_in], input_specs, req->inputs[i].params_json, where, err))) goto done;
+        if ((st = mv_checkpoint_open(ctx, req->inputs[i].path, NULL, &S.P.ck[S.P.n_in], err))) {
+            mv_params_free(S.ip[S.P.n_in]);
+            S.ip[S.P.n_in] = NULL;
             mv_error_prefix(err, "%s merge: model %zu", method, i);
             goto done;
         }
-        S.n_in++;
+        S.P.n_in++;
     }
-    job.layout = job.base ? job.base : S.ck[0];
-    size_t nl = job.layout->n_tensors;
-    job.out = mv_calloc(nl + 1, sizeof *job.out);
-    S.idx = mv_calloc((nl + 1) * S.n_in, sizeof *S.idx);
-    if (!job.out || !S.idx) { st = mv_errorf(err, MV_E_NOMEM, "out of memory"); goto done; }
-    int max_layer = -1;
-    for (size_t t = 0; t < nl; t++) {
-        int l = mg_layer_of(job.layout->tensors[t].name);
-        if (l > max_layer) max_layer = l;
+    if (!S.P.n_in && S.kind != TV_FAMILY) { st = mv_errorf(err, MV_E_INPUT, "%s merge: no models besides the base", method); goto done; }
+    if (S.kind == TV_SLERP && S.P.n_in != 1 && !req->slices_json) {
+        st = mv_errorf(err, MV_E_INPUT, "slerp merges the base_model with exactly one other model; got %zu", S.P.n_in);
+        goto done;
     }
-    job.n_layers = max_layer + 1;
-    size_t n_missing = 0;
-    for (size_t t = 0; t < nl; t++) {
-        const mv_tensor_info *lt = &job.layout->tensors[t];
-        mg_out *o = &job.out[job.n_out];
-        size_t have = 0;
-        for (size_t i = 0; i < S.n_in; i++) {
-            long ti = S.ck[i] == job.layout ? (long)t : mv_checkpoint_find(S.ck[i], lt->name);
-            if (ti >= 0) {
-                const mv_tensor_info *mt = &S.ck[i]->tensors[ti];
-                int same = mt->ndim == lt->ndim;
-                for (int dd = 0; same && dd < lt->ndim; dd++) same = mt->shape[dd] == lt->shape[dd];
-                if (!same) {
-                    char a[64], b2[64];
-                    mv_shape_str(lt->ndim, lt->shape, a, sizeof a);
-                    mv_shape_str(mt->ndim, mt->shape, b2, sizeof b2);
-                    st = mv_errorf(err, MV_E_FORMAT, "%s merge: tensor %s is %s in %s but %s in model %zu (%s)",
-                                   method, lt->name, a, job.layout->path, b2, i, req->inputs[i].path);
-                    goto done;
-                }
-                if (!mv_dtype_is_float_math(mt->dtype)) ti = -1;
-            }
-            S.idx[job.n_out * S.n_in + i] = ti;
-            have += ti >= 0;
+    job.layout = job.base ? job.base : S.P.ck[0];
+    if ((st = mg_plan_run(&job, &S.P, err))) goto done;
+    for (size_t oi = 0; S.kind == TV_PASS && oi < job.n_out; oi++) {   /* unscaled: copied byte for byte */
+        mg_out *o = &job.out[oi];
+        for (size_t i = 0; i < S.P.n_in; i++) {
+            long ti = IDX(&S, oi, i);
+            if (ti < 0 || mv_params_json(S.ip[i], "scale") || o->info.dtype != S.P.ck[i]->tensors[ti].dtype) continue;
+            o->action = MG_RAW;
+            o->src = S.P.ck[i];
+            o->src_index = ti;
         }
-        if (have < S.n_in && mv_dtype_is_float_math(lt->dtype)) n_missing++;
-        o->info = *lt;
-        o->base_index = (long)t;
-        int is_float = mv_dtype_is_float_math(lt->dtype);
-        if (is_float && job.out_dtype != MV_DTYPE_INVALID) o->info.dtype = job.out_dtype;
-        if ((st = mv_tensor_info_compute_nbytes(&o->info, err))) goto done;
-        o->action = is_float && (have > 0 || o->info.dtype != lt->dtype) ? MG_COMPUTE : MG_RAW;
-        if (!job.base && !is_float) o->action = MG_RAW;
-        job.n_out++;
     }
-    if (n_missing)
+    if (S.P.n_missing)
         mv_log(ctx, MV_LOG_WARN, "%s merge: %zu tensor(s) are missing from some models; those models "
-               "contribute nothing to them (weights renormalised over the models that have them)", method, n_missing);
-    if (!job.base) {   /* linear without base: the first model is the layout; base reads go there */
-        job.base = S.ck[0];
+               "contribute nothing to them (weights renormalised over the models that have them)", method, S.P.n_missing);
+    if (req->slices_json && job.layout->config_json) {
+        /* config.json follows the first slice's model and the stacked layer count */
+        mv_checkpoint *first = S.P.src[0].input < 0 ? job.base : S.P.ck[S.P.src[0].input];
+        cfg = config_for_layers(first->config_json, S.P.out_layers);
+        job.config_json = cfg;
     }
     st = mg_run(&job, err);
-    if (job.base == S.ck[0] && !req->base_path) job.base = NULL;
 done:
-    for (size_t i = 0; S.ip && i < req->n_inputs; i++) mv_params_free(S.ip[i]);
-    for (size_t i = 0; S.ck && i < S.n_in; i++) mv_checkpoint_close(S.ck[i]);
-    mv_free(S.ck);
+    for (size_t i = 0; S.ip && i < S.P.n_in; i++) mv_params_free(S.ip[i]);
+    for (size_t i = 0; S.P.ck && i < S.P.n_in; i++) mv_checkpoint_close(S.P.ck[i]);
+    mv_free(S.P.ck);
     mv_free(S.ip);
-    mv_free(S.idx);
+    mg_plan_free(&S.P);
     mv_free(job.out);
+    free(cfg);
     mv_checkpoint_close(job.base);
     return st;
 }

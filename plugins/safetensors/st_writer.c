@@ -508,6 +508,18 @@ mv_status st_create_writer(mv_context *ctx, const char *dir, const mv_tensor_inf
         if (st != MV_OK)
             goto fail;
     }
+    /* a drop-in model folder: the companion files and the card go out with the weights */
+    if (opts && opts->companion_dir && (st = mv_copy_companion_files(opts->companion_dir, w->tmpdir, NULL, err)) != MV_OK)
+        goto fail;
+    if (opts && opts->readme) {
+        char *path = mv_path_join(w->tmpdir, "README.md");
+        if (!path)
+            goto nomem;
+        st = mv_write_text_atomic(path, opts->readme, err);
+        mv_free(path);
+        if (st != MV_OK)
+            goto fail;
+    }
     mv_free(hdr.p);
     *out = &w->pub;
     return MV_OK;

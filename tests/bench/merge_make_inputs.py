@@ -18,19 +18,23 @@ H, I, L, V, NH, KV = 2048, 8192, 16, 128256, 32, 8
 HD = H // NH
 
 
+def llama_layer_shapes(p, h, inter, kv_dim):
+    """the tensors of one Llama decoder layer under prefix p (shared with merge_make_8b.py)"""
+    yield p + "input_layernorm.weight", (h,)
+    yield p + "self_attn.q_proj.weight", (h, h)
+    yield p + "self_attn.k_proj.weight", (kv_dim, h)
+    yield p + "self_attn.v_proj.weight", (kv_dim, h)
+    yield p + "self_attn.o_proj.weight", (h, h)
+    yield p + "post_attention_layernorm.weight", (h,)
+    yield p + "mlp.gate_proj.weight", (inter, h)
+    yield p + "mlp.up_proj.weight", (inter, h)
+    yield p + "mlp.down_proj.weight", (h, inter)
+
+
 def shapes():
     yield "model.embed_tokens.weight", (V, H)
     for i in range(L):
-        p = f"model.layers.{i}."
-        yield p + "input_layernorm.weight", (H,)
-        yield p + "self_attn.q_proj.weight", (H, H)
-        yield p + "self_attn.k_proj.weight", (KV * HD, H)
-        yield p + "self_attn.v_proj.weight", (KV * HD, H)
-        yield p + "self_attn.o_proj.weight", (H, H)
-        yield p + "post_attention_layernorm.weight", (H,)
-        yield p + "mlp.gate_proj.weight", (I, H)
-        yield p + "mlp.up_proj.weight", (I, H)
-        yield p + "mlp.down_proj.weight", (H, I)
+        yield from llama_layer_shapes(f"model.layers.{i}.", H, I, KV * HD)
     yield "model.norm.weight", (H,)
 
 
