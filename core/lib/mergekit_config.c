@@ -100,7 +100,6 @@ static void check_setting(mk_ctx *c, const cJSON *v, const char *path)
         cJSON_ArrayForEach(e, v) {
             snprintf(p, sizeof p, "%s[%d]", path, i++);
             if (!cJSON_IsObject(e)) { problem(c, e, p, "expected {filter: ..., value: ...}"); continue; }
-            const cJSON *k;
             unknown_keys(c, e, p, "filter,value");
             const cJSON *f = cJSON_GetObjectItemCaseSensitive(e, "filter");
             const cJSON *val = cJSON_GetObjectItemCaseSensitive(e, "value");
