@@ -57,10 +57,12 @@ typedef struct mv_comparison {
     double p_mcnemar;         /* exact McNemar p (has_p: binary metric) */
     int has_p;
     double p_value;           /* the test's raw two-sided p (has_p_value): McNemar for 0/1
-                                 metrics, else the bootstrap z test 2*Phi(-|delta|/se) */
+                                 metrics, else a t test on delta with the paired bootstrap
+                                 standard error, small-sample corrected: t = delta /
+                                 (se sqrt(n / (n - 1))), n - 1 degrees of freedom */
     int has_p_value;
     double p_adjusted;        /* Holm-adjusted within the family (= p_value until adjusted) */
-    const char *test;         /* "McNemar exact" / "paired bootstrap z" (static string) */
+    const char *test;         /* "McNemar exact" / "paired bootstrap t" (static string) */
     double mde;               /* minimum detectable |delta| at 80% power, two-sided alpha */
     uint64_t n_discordant_better, n_discordant_worse; /* binary only, in the metric's sense */
     size_t n_paired;          /* items present in both (matched by id) */
@@ -94,6 +96,8 @@ int mv_holm_adjust(double *p, size_t n);
 /* Standard normal distribution function and its inverse (0 < q < 1). */
 double mv_norm_cdf(double x);
 double mv_norm_quantile(double q);
+/* Two-sided p-value of Student's t statistic with df degrees of freedom: P(|T| >= |t|). */
+double mv_t_two_sided_p(double t, double df);
 
 /* Minimum detectable effect at `power` for a two-sided test at alpha: (z_{1-alpha/2} +
  * z_power) * se. For a 0/1 metric pass the discordant share r = (b + c) / n and n: the
