@@ -257,7 +257,65 @@ START_TEST(test_compare_metric_sets)
 }
 END_TEST
 
-static void add_metrics_cases(TCase *tc) { tcase_add_test(tc, test_compare_metric_sets); }
+/* A copy of set `variant` without the items whose number is below `drop`. */
+static mv_metrics *make_partial(int variant, int drop)
+{
+    mv_metrics *full = make_set(variant), *m = NULL;
+    mv_error err;
+    ck_assert_int_eq(mv_metrics_new(&m, &err), MV_OK);
+    ck_assert_int_eq(mv_metrics_define(m, "r1", MV_HIGHER_IS_BETTER, "hit", NULL, MV_TRANSFORM_NONE, 1, "r", &err), MV_OK);
+    for (size_t i = 0; i < mv_metrics_n_items(full); i++) {
+        const char *id = mv_metrics_item_id(full, i);
+        if (atoi(id + 5) < drop) continue;
+        double nu, de;
+        mv_metrics_item_terms(full, 0, i, &nu, &de);
+        const char *cols[] = { "hit" };
+        ck_assert_int_eq(mv_metrics_add_item(m, id, 1, cols, &nu, NULL, &err), MV_OK);
+    }
+    ck_assert_int_eq(mv_metrics_finalize(m, &err), MV_OK);
+    mv_metrics_free(full);
+    return m;
+}
+
+/* Unmatched items: the delta is over the matched items only (never all of A vs all of B),
+ * counted in the verdict line, and beyond 1% the comparison is not comparable. */
+START_TEST(test_unmatched_items)
+{
+    mv_metrics *A = make_set(0), *B = make_partial(1, 30);  /* B lacks item-000..029 */
+    mv_stats_options o;
+    mv_stats_options_default(&o);
+    mv_comparison c;
+    mv_error err;
+    ck_assert_int_eq(mv_compare_metric(A, B, "r1", &o, &c, &err), MV_OK);
+    ck_assert_uint_eq(c.n_paired, 70);
+    ck_assert_uint_eq(c.n_only_a, 30);
+    ck_assert(!c.comparable);
+    ck_assert_int_eq(c.verdict, MV_VERDICT_NOT_COMPARABLE);
+    /* Matched items 30..99: A hits where i % 3 != 0; B loses the even ones below 45 (30..44:
+     * 32, 34, 38, 40, 44 → 5) and gains i >= 91 with i % 3 == 0 (93, 96, 99 → 3): -2 / 70. */
+    ck_assert_double_eq_tol(c.delta, -2.0 / 70.0, 1e-12);
+    ck_assert_uint_eq(c.n_discordant_worse, 5);
+    ck_assert_uint_eq(c.n_discordant_better, 3);
+    ck_assert_msg(strstr(c.reason, "not comparable: 30 of 100 items"), "%s", c.reason);
+    mv_metrics_free(B);
+    /* One unmatched item of 100 is within the 1% default: compared, and counted. */
+    B = make_partial(1, 1);
+    ck_assert_int_eq(mv_compare_metric(A, B, "r1", &o, &c, &err), MV_OK);
+    ck_assert(c.comparable);
+    ck_assert_msg(strstr(c.reason, "99 paired items, 1 unmatched"), "%s", c.reason);
+    o.max_unpaired = 0;
+    ck_assert_int_eq(mv_compare_metric(A, B, "r1", &o, &c, &err), MV_OK);
+    ck_assert(!c.comparable);
+    mv_metrics_free(A);
+    mv_metrics_free(B);
+}
+END_TEST
+
+static void add_metrics_cases(TCase *tc)
+{
+    tcase_add_test(tc, test_compare_metric_sets);
+    tcase_add_test(tc, test_unmatched_items);
+}
 
 int main(void)
 {

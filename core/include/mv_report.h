@@ -51,6 +51,13 @@ mv_status mv_report_build(const mv_report_point *points, size_t n_points,
 cJSON *mv_report_gate(const cJSON *gate, cJSON *metrics, cJSON *points, const mv_stats_options *o,
                       int *blocking, int *inconclusive);
 
+/* The words for one comparison object of a summary (verdict_text.c): "regressed (CI …,
+ * p_adj …)", "non-inferior (margin m; CI …)" when a gate's non-inferiority test passed,
+ * "no significant change (CI …)", "not comparable (n unmatched)". icons: markdown emoji.
+ * mv_report_p_text: "raw → Holm-adjusted" p. Both write into buf and return it. */
+const char *mv_report_verdict_text(const cJSON *cmp, int icons, char *buf, size_t n);
+const char *mv_report_p_text(const cJSON *cmp, char *buf, size_t n);
+
 /* Statistics settings recorded by a run: bootstrap_resamples and the seed the runner used
  * (seed * 31 + 7) from its run.json config; leaves o unchanged where nothing is recorded. */
 void mv_report_stats_from_run(const char *run_dir, mv_stats_options *o);

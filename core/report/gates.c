@@ -72,6 +72,10 @@ static int check_point(const cJSON *cmp, int dir, double max_drop, double max_dr
     add_num(c, "drop_ci_hi", dhi);
     cJSON_AddStringToObject(c, "decision", r == MV_NI_PASS ? "non-inferior" : mv_ni_name(r));
     if (r == MV_NI_PASS) {
+        /* The comparison may now be called non-inferior in the reports (vs baseline or vs
+         * previous, whichever this gate tests). */
+        if (!cJSON_GetObjectItem(cmp, "noninferior_margin"))
+            cJSON_AddNumberToObject((cJSON *)cmp, "noninferior_margin", margin);
         snprintf(line, ln, "non-inferior (margin %.4g): drop %.4g, %.3g%% CI [%.4g, %.4g] stays below the margin",
                  margin, drop, level, dlo, dhi);
         return CK_PASS;
@@ -167,8 +171,8 @@ cJSON *mv_report_gate(const cJSON *g, cJSON *metrics, cJSON *points, const mv_st
         n_checks++;
         /* The message names the worst check (first of equals), with its point. */
         if (r > worst || n_checks == 1) {
-            snprintf(msg, sizeof msg, "%s at %s (vs %s): %s", metric, label,
-                     str(cJSON_GetArrayItem(points, rp), "label"), line);
+            snprintf(msg, sizeof msg, "%s at %s: %.4g vs %s %.4g: %s", metric, label, num(cmp, "value"),
+                     str(cJSON_GetArrayItem(points, rp), "label"), num(cmp, "ref"), line);
             if (r > worst) worst = r;
         }
     }

@@ -155,7 +155,7 @@ void mv_comparison_decide(mv_comparison *c, const mv_stats_options *o)
         snprintf(tail, sizeof tail, "; %llu better, %llu worse", (unsigned long long)c->n_discordant_better,
                  (unsigned long long)c->n_discordant_worse);
     size_t tl = strlen(tail);
-    snprintf(tail + tl, sizeof tail - tl, "; %zu paired items%s", c->n_paired, unmatched ? "" : "");
+    snprintf(tail + tl, sizeof tail - tl, "; %zu paired items", c->n_paired);
     tl = strlen(tail);
     if (unmatched) snprintf(tail + tl, sizeof tail - tl, ", %zu unmatched", unmatched);
     c->significant = 0;
