@@ -172,6 +172,8 @@ static void teardown(void)
     mv_registry_free(reg);
 }
 
+static uint64_t g_eval_seed = 3; /* the evaluation seed run() passes */
+
 static mv_metrics *run(mv_model *m, const char *evaluator, const char *dataset,
                        const char *params, uint32_t si, uint32_t sn, const char *outname)
 {
@@ -185,7 +187,7 @@ static mv_metrics *run(mv_model *m, const char *evaluator, const char *dataset,
     spec.params_json = params;
     spec.shard_index = si;
     spec.shard_count = sn;
-    spec.seed = 3;
+    spec.seed = g_eval_seed;
     spec.out_dir = out;
     mv_metrics *res = NULL;
     mv_error err = {0};
@@ -227,6 +229,34 @@ START_TEST(alignment_known_answers)
     for (size_t i = 0; i < mv_metrics_n_items(r); i++)
         ck_assert_ptr_nonnull(strstr(mv_metrics_item_extra(r, i), "\"i2t_candidates\":2"));
     mv_metrics_free(r);
+    mv_model_free(m);
+}
+END_TEST
+
+/* Retrieval candidates depend on the item id only: two evaluations of the same model with
+ * different seeds score every item against the same distractors, so they agree item by
+ * item (a comparison of two models is paired by construction). */
+START_TEST(alignment_candidates_independent_of_seed)
+{
+    mv_model *m = stub_model();
+    g_eval_seed = 3;
+    mv_metrics *a = run(m, "alignment", "pairs.jsonl", "{\"distractors\":1}", 0, 1, "seed-a");
+    g_eval_seed = 987654321;
+    mv_metrics *b = run(m, "alignment", "pairs.jsonl", "{\"distractors\":1}", 0, 1, "seed-b");
+    g_eval_seed = 3;
+    ck_assert_uint_eq(mv_metrics_n_items(a), mv_metrics_n_items(b));
+    for (size_t i = 0; i < mv_metrics_n_items(a); i++) {
+        ck_assert_str_eq(mv_metrics_item_id(a, i), mv_metrics_item_id(b, i));
+        /* the extra JSON holds both ranks and the score of the true pair */
+        ck_assert_str_eq(mv_metrics_item_extra(a, i), mv_metrics_item_extra(b, i));
+        for (size_t k = 0; k < mv_metrics_count(a); k++) {
+            double na, da, nb, db;
+            ck_assert_int_eq(mv_metrics_item_terms(a, k, i, &na, &da), mv_metrics_item_terms(b, k, i, &nb, &db));
+            ck_assert(na == nb && da == db);
+        }
+    }
+    mv_metrics_free(a);
+    mv_metrics_free(b);
     mv_model_free(m);
 }
 END_TEST
@@ -532,6 +562,7 @@ int main(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, alignment_known_answers);
     tcase_add_test(tc, alignment_bad_params);
+    tcase_add_test(tc, alignment_candidates_independent_of_seed);
     tcase_add_test(tc, caption_nll_known_answers);
     tcase_add_test(tc, caption_gen_known_answers);
     tcase_add_test(tc, perplexity_known_answers_and_windows);

@@ -111,6 +111,23 @@ START_TEST(test_type_errors)
                    "$.gates[0].at: expected \"every\" (every evaluation point) or \"final\" (the last one), got string \"last\"");
     expect_variant("\"params\":{\"lr\":0.001}", "\"params\":[]",
                    "$.train.params: expected an object, got an array");
+    expect_variant("\"max_drop\":0.02", "\"max_drop\":0.02,\"on_inconclusive\":\"ignore\"",
+                   "$.gates[0].on_inconclusive: expected \"fail\" (default), \"warn\" or \"pass\", got string \"ignore\"");
+    expect_variant("\"iterations\":2", "\"iterations\":2,\"primary\":\"alignment.i2t_r1\"",
+                   "$.primary: expected an array of \"<evaluate name>.<metric>\" strings, got string");
+    expect_variant("\"iterations\":2", "\"iterations\":2,\"primary\":[\"i2t_r1\"]",
+                   "$.primary[0]: expected \"<evaluate name>.<metric>\" (e.g. \"alignment.i2t_r1\"), got string \"i2t_r1\"");
+    /* valid: warn / pass, and a declared primary list */
+    char *j = variant("\"max_drop\":0.02", "\"max_drop\":0.02,\"on_inconclusive\":\"warn\"");
+    char *k = variant("\"iterations\":2", "\"iterations\":2,\"primary\":[\"alignment.t2i_r1\"]");
+    mv_pipeline *p = NULL;
+    mv_error err;
+    ck_assert_msg(mv_pipeline_parse(j, NULL, 0, NULL, 0, &p, NULL, &err) == MV_OK, "%s", err.msg);
+    mv_pipeline_free(p);
+    ck_assert_msg(mv_pipeline_parse(k, NULL, 0, NULL, 0, &p, NULL, &err) == MV_OK, "%s", err.msg);
+    mv_pipeline_free(p);
+    free(j);
+    free(k);
 }
 END_TEST
 

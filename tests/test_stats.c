@@ -124,6 +124,14 @@ static mv_comparison decide_synth(double true_delta, double noise, uint64_t seed
     ck_assert_int_eq(mv_bootstrap_ci(s.n, mean_delta, &s, o.resamples, o.seed, 0.95,
                                      &c.ci_lo, &c.ci_hi, NULL, NULL), MV_OK);
     c.has_ci = 1;
+    c.comparable = 1;
+    /* the p-value as compare_metric computes it for a continuous metric */
+    double lo2, hi2;
+    ck_assert_int_eq(mv_bootstrap_ci(s.n, mean_delta, &s, o.resamples, o.seed, 0.95, &lo2, &hi2,
+                                     &c.se, NULL), MV_OK);
+    c.has_p_value = 1;
+    c.p_value = c.p_adjusted = mv_t_two_sided_p(c.delta / (c.se * sqrt(s.n / (s.n - 1.0))), s.n - 1.0);
+    c.test = "paired bootstrap t";
     mv_comparison_decide(&c, &o);
     free_synth(&s);
     return c;
@@ -133,7 +141,7 @@ START_TEST(test_verdicts)
 {
     mv_comparison c = decide_synth(-0.2, 0.1, 3, +1);
     ck_assert_int_eq(c.verdict, MV_VERDICT_REGRESSED);
-    ck_assert(strstr(c.reason, "regressed") && strstr(c.reason, "excludes 0"));
+    ck_assert_msg(strstr(c.reason, "regressed: delta") && strstr(c.reason, "95% CI"), "%s", c.reason);
     c = decide_synth(-0.2, 0.1, 3, -1);     /* lower is better: the same drop is a gain */
     ck_assert_int_eq(c.verdict, MV_VERDICT_IMPROVED);
     c = decide_synth(0.2, 0.1, 4, +1);
@@ -143,7 +151,7 @@ START_TEST(test_verdicts)
         c = decide_synth(0.0, 0.3, 100 + k, +1);
         if (c.verdict == MV_VERDICT_NOISE) {
             noise++;
-            ck_assert(strstr(c.reason, "includes 0") != NULL);
+            ck_assert_msg(strstr(c.reason, "no significant change") && strstr(c.reason, "detectable"), "%s", c.reason);
         }
     }
     ck_assert_msg(noise >= 17, "only %d of 20 null data sets judged within noise", noise);
@@ -157,19 +165,31 @@ START_TEST(test_binary_needs_mcnemar)
     mv_comparison c;
     memset(&c, 0, sizeof c);
     c.direction = 1; c.a = 0.5; c.b = 0.4; c.delta = -0.1;
-    c.has_ci = 1; c.ci_lo = -0.19; c.ci_hi = -0.01;
+    c.has_ci = 1; c.ci_lo = -0.19; c.ci_hi = -0.01; c.comparable = 1;
     c.has_p = 1; c.n_discordant_better = 2; c.n_discordant_worse = 8; c.n_paired = 100;
     c.p_mcnemar = mv_mcnemar_exact_p(2, 8);   /* 0.109: not significant */
+    c.has_p_value = 1; c.p_value = c.p_adjusted = c.p_mcnemar; c.test = "McNemar exact";
     mv_comparison_decide(&c, &o);
     ck_assert_int_eq(c.verdict, MV_VERDICT_NOISE);
     ck_assert(strstr(c.reason, "McNemar") != NULL);
     c.n_discordant_better = 1; c.n_discordant_worse = 12;
-    c.p_mcnemar = mv_mcnemar_exact_p(1, 12);
+    c.p_mcnemar = c.p_value = c.p_adjusted = mv_mcnemar_exact_p(1, 12);
     mv_comparison_decide(&c, &o);
     ck_assert_int_eq(c.verdict, MV_VERDICT_REGRESSED);
+    /* The same p after a Holm adjustment above alpha: no longer a regression. */
+    c.p_adjusted = 0.2;
+    mv_comparison_decide(&c, &o);
+    ck_assert_int_eq(c.verdict, MV_VERDICT_NOISE);
+    ck_assert_msg(strstr(c.reason, "Holm-adjusted p=0.2"), "%s", c.reason);
+    /* Too many unmatched items: not comparable, whatever the p-value. */
+    c.p_adjusted = c.p_value;
+    c.comparable = 0; c.n_only_a = 5;
+    mv_comparison_decide(&c, &o);
+    ck_assert_int_eq(c.verdict, MV_VERDICT_NOT_COMPARABLE);
+    ck_assert_msg(strstr(c.reason, "not comparable: 5 of 105 items"), "%s", c.reason);
     /* No items: untested, not silently "within noise". */
     memset(&c, 0, sizeof c);
-    c.direction = 1; c.delta = 0.3;
+    c.direction = 1; c.delta = 0.3; c.comparable = 1;
     mv_comparison_decide(&c, &o);
     ck_assert_int_eq(c.verdict, MV_VERDICT_UNTESTED);
 }
@@ -228,7 +248,7 @@ START_TEST(test_compare_metric_sets)
     ck_assert(!c.has_p);
     ck_assert_int_eq(c.verdict, MV_VERDICT_REGRESSED);
     ck_assert(c.ci_lo <= c.delta + 1e-9 && c.delta - 1e-9 <= c.ci_hi);
-    /* Identical sets: within noise, zero-width interval. */
+    /* Identical sets: no change, zero-width interval. */
     ck_assert_int_eq(mv_compare_metric(A, A, "r1", &o, &c, &err), MV_OK);
     ck_assert_int_eq(c.verdict, MV_VERDICT_NOISE);
     ck_assert_int_eq(mv_compare_metric(A, B, "nope", &o, &c, &err), MV_E_NOT_FOUND);
@@ -237,7 +257,65 @@ START_TEST(test_compare_metric_sets)
 }
 END_TEST
 
-static void add_metrics_cases(TCase *tc) { tcase_add_test(tc, test_compare_metric_sets); }
+/* A copy of set `variant` without the items whose number is below `drop`. */
+static mv_metrics *make_partial(int variant, int drop)
+{
+    mv_metrics *full = make_set(variant), *m = NULL;
+    mv_error err;
+    ck_assert_int_eq(mv_metrics_new(&m, &err), MV_OK);
+    ck_assert_int_eq(mv_metrics_define(m, "r1", MV_HIGHER_IS_BETTER, "hit", NULL, MV_TRANSFORM_NONE, 1, "r", &err), MV_OK);
+    for (size_t i = 0; i < mv_metrics_n_items(full); i++) {
+        const char *id = mv_metrics_item_id(full, i);
+        if (atoi(id + 5) < drop) continue;
+        double nu, de;
+        mv_metrics_item_terms(full, 0, i, &nu, &de);
+        const char *cols[] = { "hit" };
+        ck_assert_int_eq(mv_metrics_add_item(m, id, 1, cols, &nu, NULL, &err), MV_OK);
+    }
+    ck_assert_int_eq(mv_metrics_finalize(m, &err), MV_OK);
+    mv_metrics_free(full);
+    return m;
+}
+
+/* Unmatched items: the delta is over the matched items only (never all of A vs all of B),
+ * counted in the verdict line, and beyond 1% the comparison is not comparable. */
+START_TEST(test_unmatched_items)
+{
+    mv_metrics *A = make_set(0), *B = make_partial(1, 30);  /* B lacks item-000..029 */
+    mv_stats_options o;
+    mv_stats_options_default(&o);
+    mv_comparison c;
+    mv_error err;
+    ck_assert_int_eq(mv_compare_metric(A, B, "r1", &o, &c, &err), MV_OK);
+    ck_assert_uint_eq(c.n_paired, 70);
+    ck_assert_uint_eq(c.n_only_a, 30);
+    ck_assert(!c.comparable);
+    ck_assert_int_eq(c.verdict, MV_VERDICT_NOT_COMPARABLE);
+    /* Matched items 30..99: A hits where i % 3 != 0; B loses the even ones below 45 (30..44:
+     * 32, 34, 38, 40, 44 → 5) and gains i >= 91 with i % 3 == 0 (93, 96, 99 → 3): -2 / 70. */
+    ck_assert_double_eq_tol(c.delta, -2.0 / 70.0, 1e-12);
+    ck_assert_uint_eq(c.n_discordant_worse, 5);
+    ck_assert_uint_eq(c.n_discordant_better, 3);
+    ck_assert_msg(strstr(c.reason, "not comparable: 30 of 100 items"), "%s", c.reason);
+    mv_metrics_free(B);
+    /* One unmatched item of 100 is within the 1% default: compared, and counted. */
+    B = make_partial(1, 1);
+    ck_assert_int_eq(mv_compare_metric(A, B, "r1", &o, &c, &err), MV_OK);
+    ck_assert(c.comparable);
+    ck_assert_msg(strstr(c.reason, "99 paired items, 1 unmatched"), "%s", c.reason);
+    o.max_unpaired = 0;
+    ck_assert_int_eq(mv_compare_metric(A, B, "r1", &o, &c, &err), MV_OK);
+    ck_assert(!c.comparable);
+    mv_metrics_free(A);
+    mv_metrics_free(B);
+}
+END_TEST
+
+static void add_metrics_cases(TCase *tc)
+{
+    tcase_add_test(tc, test_compare_metric_sets);
+    tcase_add_test(tc, test_unmatched_items);
+}
 
 int main(void)
 {

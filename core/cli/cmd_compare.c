@@ -1,7 +1,8 @@
-/* core/cli/cmd_compare.c — `mergeval compare RUN_A RUN_B [--json] [--out DIR]`: the final
- * evaluation of run B against the final evaluation of run A (e.g. a PR vs main in CI),
- * metric by metric with paired statistics; B's gates are applied with A as the baseline.
- * Exit 1 when such a gate fails. */
+/* core/cli/cmd_compare.c — `mergeval compare RUN_A RUN_B [--json] [--out DIR] [--resamples N]
+ * [--seed N] [--max-unpaired F]`: the final evaluation of run B against the final evaluation
+ * of run A (e.g. a PR vs main in CI), metric by metric with paired statistics, using the
+ * runs' recorded bootstrap_resamples and seed unless overridden; B's gates are applied with
+ * A as the baseline. Exit 1 when such a gate fails (or is inconclusive and blocks). */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,18 +48,41 @@ int mv_cmd_compare(mv_cli *cli, int argc, char **argv)
 {
     static const struct option opts[] = {
         {"json", no_argument, 0, 'j'}, {"out", required_argument, 0, 'o'},
+        {"resamples", required_argument, 0, 'r'}, {"seed", required_argument, 0, 's'},
+        {"max-unpaired", required_argument, 0, 'u'},
         {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
     int json = 0, c;
     const char *out = NULL;
+    long long resamples = -1, seed = -1;
+    double max_unpaired = -1;
+    char *end;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         if (c == 'j') json = 1;
         else if (c == 'o') out = optarg;
+        else if (c == 'r') {
+            resamples = strtoll(optarg, &end, 10);
+            if (*end || resamples < 1000 || resamples > 1000000)
+                return mv_cli_usage_error("compare", "--resamples: expected an integer from 1000 to 1000000");
+        } else if (c == 's') {
+            seed = strtoll(optarg, &end, 10);
+            if (*end || seed < 0) return mv_cli_usage_error("compare", "--seed: expected an integer >= 0");
+        } else if (c == 'u') {
+            max_unpaired = strtod(optarg, &end);
+            if (*end || !(max_unpaired >= 0 && max_unpaired <= 1))
+                return mv_cli_usage_error("compare", "--max-unpaired: expected a fraction from 0 to 1 (0.01 = 1%%)");
+        }
         else if (c == 'h') {
-            printf("usage: mergeval compare RUN_A RUN_B [--json] [--out DIR]\n\n"
-                   "Compare run B's final evaluation with run A's (A = reference), metric by metric:\n"
-                   "delta, paired bootstrap 95%% CI over items matched by id, McNemar for 0/1 metrics,\n"
-                   "verdict. B's gates are applied with A as the baseline. --out writes the four\n"
-                   "reports there.\nexit codes: 0 gates pass, 1 a gate failed, 2 usage error, 3 failure\n");
+            printf("usage: mergeval compare RUN_A RUN_B [--json] [--out DIR] [--resamples N] [--seed N]\n"
+                   "                        [--max-unpaired F]\n\n"
+                   "Compare run B's final evaluation with run A's (A = reference), metric by metric over\n"
+                   "the items matched by id: delta, paired bootstrap 95%% CI, exact McNemar (0/1 metrics)\n"
+                   "or bootstrap t test, Holm-adjusted verdicts, detectable effect. B's gates are applied\n"
+                   "with A as the baseline (non-inferiority tests). --out writes the four reports there.\n"
+                   "Statistics settings: B's recorded bootstrap_resamples and seed (else A's), unless\n"
+                   "--resamples / --seed are given; --max-unpaired (default 0.01): a larger share of\n"
+                   "items present on one side only makes a comparison \"not comparable\".\n"
+                   "exit codes: 0 gates pass, 1 a gate failed or is inconclusive and blocks, 2 usage\n"
+                   "error, 3 failure\n");
             return 0;
         } else return mv_cli_bad_option("compare", argv);
     }
@@ -87,6 +111,13 @@ int mv_cmd_compare(mv_cli *cli, int argc, char **argv)
     }
     mv_report_options o;
     mv_report_options_default(&o);
+    /* The runs' own settings (B's win: its gates are the ones applied), then overrides. */
+    mv_report_stats_from_run(a, &o.stats);
+    mv_report_stats_from_run(b, &o.stats);
+    if (resamples > 0) o.stats.resamples = (int)resamples;
+    if (seed >= 0) o.stats.seed = (uint64_t)seed;
+    if (max_unpaired >= 0) o.stats.max_unpaired = max_unpaired;
+    o.primary = cJSON_GetObjectItem(cb, "primary");
     cJSON *info = cJSON_CreateObject();
     cJSON_AddStringToObject(info, "name", "compare");
     cJSON_AddStringToObject(info, "kind", "comparison of two runs");

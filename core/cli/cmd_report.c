@@ -27,22 +27,7 @@ int mv_cmd_report(mv_cli *cli, int argc, char **argv)
     mv_report_options o;
     mv_report_options_default(&o);
     /* Use the run's own statistics settings when recorded. */
-    char *rj = mv_path_join(dir, "run.json"), *text = NULL;
-    size_t len;
-    if (mv_read_file(rj, 0, &text, &len, NULL) == MV_OK) {
-        cJSON *s = cJSON_Parse(text);
-        cJSON *cfg = s ? cJSON_GetObjectItem(s, "config") : NULL;
-        cJSON *r = cfg ? cJSON_GetObjectItem(cfg, "bootstrap_resamples") : NULL;
-        cJSON *seed = cfg ? cJSON_GetObjectItem(cfg, "seed") : NULL;
-        int64_t iv = 0;
-        if (cJSON_IsNumber(r) && mv_json_int(r->valuedouble, 1000, 1000000, &iv)) o.stats.resamples = (int)iv;
-        iv = 0;
-        if (cJSON_IsNumber(seed)) mv_json_int(seed->valuedouble, 0, MV_JSON_INT_MAX, &iv);
-        o.stats.seed = (uint64_t)iv * 31 + 7;
-        cJSON_Delete(s);
-    }
-    mv_free(text);
-    mv_free(rj);
+    mv_report_stats_from_run(dir, &o.stats);
     mv_thumb_source *ts = mv_thumb_source_new(cli->ctx, dir);
     if (ts) { o.thumb = mv_thumb_lookup; o.item_text = mv_thumb_text; o.thumb_user = ts; }
     cJSON *sum = NULL;

@@ -31,6 +31,7 @@ static const command commands[] = {
     {"compare", mv_cmd_compare, "compare two runs metric by metric with paired statistics"},
     {"history", mv_cmd_history, "metric trends over many runs"},
     {"report", mv_cmd_report, "(re)write the reports of a run directory"},
+    {"plan", mv_cmd_plan, "items needed to detect a drop (power), from a discordance or a run"},
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 

@@ -31,6 +31,8 @@ typedef struct mv_report_options {
     mv_thumb_fn item_text;  /* the item's text (caption / document), mv_malloc'd; may be NULL.
                                Called with thumb_user. */
     size_t worst_items;     /* per metric in the report (default 5) */
+    const cJSON *primary;   /* array of metric names declared primary (the pipeline's
+                               "primary"); metrics named by gates are primary anyway. May be NULL. */
 } mv_report_options;
 void mv_report_options_default(mv_report_options *o);
 
@@ -41,6 +43,24 @@ mv_status mv_report_build(const mv_report_point *points, size_t n_points,
                           const char *const *eval_names, size_t n_evals, const cJSON *gates,
                           const cJSON *run_info, const mv_report_options *o, cJSON **out,
                           mv_error *err);
+
+/* One gate of a pipeline's "gates" array judged on a summary's metrics and points (gates.c):
+ * a non-inferiority test per checked point. *blocking = the gate makes the exit code 1
+ * (fail, error, or inconclusive with on_inconclusive "fail"); *inconclusive = its worst
+ * check was inconclusive. Returns the gate's summary object. */
+cJSON *mv_report_gate(const cJSON *gate, cJSON *metrics, cJSON *points, const mv_stats_options *o,
+                      int *blocking, int *inconclusive);
+
+/* The words for one comparison object of a summary (verdict_text.c): "regressed (CI …,
+ * p_adj …)", "non-inferior (margin m; CI …)" when a gate's non-inferiority test passed,
+ * "no significant change (CI …)", "not comparable (n unmatched)". icons: markdown emoji.
+ * mv_report_p_text: "raw → Holm-adjusted" p. Both write into buf and return it. */
+const char *mv_report_verdict_text(const cJSON *cmp, int icons, char *buf, size_t n);
+const char *mv_report_p_text(const cJSON *cmp, char *buf, size_t n);
+
+/* Statistics settings recorded by a run: bootstrap_resamples and the seed the runner used
+ * (seed * 31 + 7) from its run.json config; leaves o unchanged where nothing is recorded. */
+void mv_report_stats_from_run(const char *run_dir, mv_stats_options *o);
 
 /* Build the summary of a run directory (reads run.json's points, config and gates). */
 mv_status mv_report_build_run(const char *run_dir, const mv_report_options *o, cJSON **out,

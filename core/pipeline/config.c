@@ -434,7 +434,7 @@ static void parse_evaluate(mv_pipeline *p, mv_diag *d, const cJSON *v, const mv_
 static void parse_gates(mv_pipeline *p, mv_diag *d, const cJSON *v)
 {
     static const char *const keys[] = { "metric", "vs", "max_drop", "max_drop_rel",
-                                        "require_significance", "at", NULL };
+                                        "require_significance", "at", "on_inconclusive", NULL };
     if (!v) return;
     if (!cJSON_IsArray(v)) { expected(d, "$.gates", "an array of {\"metric\", \"vs\", \"max_drop\"}", v); return; }
     p->gates = calloc((size_t)cJSON_GetArraySize(v) + 1, sizeof *p->gates);
@@ -470,6 +470,13 @@ static void parse_gates(mv_pipeline *p, mv_diag *d, const cJSON *v)
                 mv_diag_add(d, "%s.vs: expected \"baseline\" or \"previous\", got string \"%s\"", path, vs);
             free(vs);
         }
+        char *oi = get_string(d, c, path, "on_inconclusive", 0);
+        if (oi) {
+            if (strcmp(oi, "fail") != 0 && strcmp(oi, "warn") != 0 && strcmp(oi, "pass") != 0)
+                mv_diag_add(d, "%s.on_inconclusive: expected \"fail\" (default), \"warn\" or \"pass\", got string \"%s\"",
+                            path, oi);
+            free(oi);
+        }
         char *at = get_string(d, c, path, "at", 0);
         if (at) {
             if (strcmp(at, "every") != 0 && strcmp(at, "final") != 0)
@@ -495,6 +502,21 @@ static void parse_gates(mv_pipeline *p, mv_diag *d, const cJSON *v)
             if (!cJSON_IsBool(rs)) expected(d, sub, "true or false", rs);
             else g->require_significance = cJSON_IsTrue(rs);
         }
+    }
+}
+
+/* "primary": metrics declared primary for the report's multiplicity families. */
+static void parse_primary(mv_diag *d, const cJSON *v)
+{
+    if (!v) return;
+    if (!cJSON_IsArray(v)) { expected(d, "$.primary", "an array of \"<evaluate name>.<metric>\" strings", v); return; }
+    int i = 0;
+    for (const cJSON *c = v->child; c; c = c->next, i++) {
+        char path[MAXP];
+        snprintf(path, sizeof path, "$.primary[%d]", i);
+        const char *dot = cJSON_IsString(c) ? strchr(c->valuestring, '.') : NULL;
+        if (!dot || dot == c->valuestring || !dot[1])
+            expected(d, path, "\"<evaluate name>.<metric>\" (e.g. \"alignment.i2t_r1\")", c);
     }
 }
 
@@ -611,7 +633,7 @@ static mv_status validate_root(mv_pipeline *p, cJSON *root, const mv_registry *r
 {
     static const char *const keys[] = { "name", "description", "base", "datasets", "iterations",
                                         "merge", "train", "evaluate", "gates", "sweep", "seed",
-                                        "stage_timeout", "bootstrap_resamples", NULL };
+                                        "stage_timeout", "bootstrap_resamples", "primary", NULL };
     size_t before = d->n;
     if (!cJSON_IsObject(root)) { expected(d, "$", "a JSON object (the pipeline)", root); return MV_E_INPUT; }
     check_keys(d, root, "$", keys);
@@ -622,6 +644,7 @@ static mv_status validate_root(mv_pipeline *p, cJSON *root, const mv_registry *r
     parse_train(p, d, get(root, "train"), reg);
     parse_evaluate(p, d, get(root, "evaluate"), reg);
     parse_gates(p, d, get(root, "gates"));
+    parse_primary(d, get(root, "primary"));
     if (p->iterations > 0 && !p->has_merge && !p->has_train)
         mv_diag_add(d, "$.iterations: %d iteration(s) but neither $.merge nor $.train is given; "
                     "set \"iterations\": 0 to evaluate the base only", p->iterations);
@@ -676,7 +699,7 @@ mv_status mv_pipeline_parse(const char *json_text, const char *const *sets, size
     mv_sha256(p->config_json, strlen(p->config_json), p->config_sha256);
     {
         static const char *const report_only[] = { "name", "description", "gates", "stage_timeout",
-                                                   "bootstrap_resamples", NULL };
+                                                   "bootstrap_resamples", "primary", NULL };
         cJSON *copy = cJSON_Duplicate(root, 1);
         for (size_t i = 0; report_only[i]; i++) cJSON_DeleteItemFromObjectCaseSensitive(copy, report_only[i]);
         char *t = cJSON_PrintUnformatted(copy);

@@ -143,7 +143,7 @@ static mv_status check_resume(const cJSON *state, const mv_pipeline *p, const cJ
     if (same_full && !sha) sha = full; /* a run.json written before run_config_sha256 existed */
     if (!same_full && (!cJSON_IsString(sha) || strcmp(sha->valuestring, p->run_sha256) != 0))
         return mv_errorf(err, MV_E_INPUT, "run directory %s was started with a different pipeline "
-                         "config (sha256 %.12s…, now %.12s…; only name, description, gates, "
+                         "config (sha256 %.12s…, now %.12s…; only name, description, gates, primary, "
                          "stage_timeout and bootstrap_resamples may change between resumes); rerun "
                          "with --restart to discard it, or use another --out", run_dir,
                          cJSON_IsString(sha) ? sha->valuestring : "?", p->run_sha256);

@@ -32,10 +32,11 @@ static const char *CSS =
     "body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;margin:24px;color:#222;background:#f7f7f9}"
     "h1{font-size:22px;margin:0 0 4px}h2{font-size:17px;margin:28px 0 8px;border-bottom:1px solid #ddd;padding-bottom:4px}"
     ".meta{color:#666;font-size:13px}.badge{display:inline-block;padding:3px 10px;border-radius:12px;font-weight:600;color:#fff}"
-    ".pass{background:#1e8e3e}.fail{background:#d93025}.error{background:#e37400}"
+    ".pass{background:#1e8e3e}.fail{background:#d93025}.error{background:#e37400}.inconclusive{background:#b06000}"
     "table{border-collapse:collapse;background:#fff;font-size:13px}td,th{border:1px solid #ddd;padding:4px 8px;text-align:right}"
     "th{background:#eef1f6}td.l,th.l{text-align:left}tr.gate-pass td:first-child{border-left:5px solid #1e8e3e}"
     "tr.gate-fail td:first-child{border-left:5px solid #d93025}tr.gate-error td:first-child{border-left:5px solid #e37400}"
+    "tr.gate-inconclusive td:first-child{border-left:5px solid #b06000}"
     "td.good{background:#e6f4ea}td.bad{background:#fce8e6}.grid{display:flex;flex-wrap:wrap;gap:14px}"
     ".card{background:#fff;border:1px solid #ddd;border-radius:6px;padding:8px;width:384px}"
     ".card.align{border-color:#6ea8fe}.card p{font-size:12px;margin:4px 0;color:#444}"
@@ -79,15 +80,17 @@ char *mv_report_html(const cJSON *summary, const cJSON *thumbs)
         mv_sb_raw(&b, "</table>\n");
     }
     /* The table: rows = metrics, columns = points, cells coloured by the verdict vs baseline. */
-    mv_sb_raw(&b, "<h2>Metrics</h2>\n<table><tr><th class=\"l\">metric</th><th>better</th>");
+    mv_sb_raw(&b, "<h2>Metrics</h2>\n<p class=\"meta\">Cells are coloured when the change vs the baseline is "
+               "significant after Holm's adjustment within the metric's family; p is raw → adjusted (final vs "
+               "baseline); hover a cell for the full test.</p>\n<table><tr><th class=\"l\">metric</th><th>family</th><th>better</th>");
     for (const cJSON *p = points->child; p; p = p->next) { mv_sb_raw(&b, "<th>"); mv_sb_xml(&b, jstr(p, "label")); mv_sb_raw(&b, "</th>"); }
-    mv_sb_raw(&b, "<th class=\"l\">final vs baseline</th></tr>\n");
+    mv_sb_raw(&b, "<th>p</th><th class=\"l\">final vs baseline</th></tr>\n");
     int mi = 0;
     for (const cJSON *m = metrics ? metrics->child : NULL; m; m = m->next, mi++) {
         mv_sb_raw(&b, "<tr><td class=\"l\"><a href=\"#m");
         mv_sb_add(&b, "%d\"><code>", mi);
         mv_sb_xml(&b, jstr(m, "name"));
-        mv_sb_add(&b, "</code></a></td><td>%s</td>", jstr(m, "direction"));
+        mv_sb_add(&b, "</code></a></td><td>%s</td><td>%s</td>", jstr(m, "family"), jstr(m, "direction"));
         const cJSON *vals = cJSON_GetObjectItem(m, "values");
         const cJSON *vb = cJSON_GetObjectItem(m, "vs_baseline");
         for (int i = 0; i < np; i++) {
@@ -100,13 +103,18 @@ char *mv_report_html(const cJSON *summary, const cJSON *thumbs)
             else mv_sb_raw(&b, "\">–</td>");
         }
         const cJSON *c = cJSON_GetArrayItem(vb, np - 1);
-        mv_sb_raw(&b, "<td class=\"l\">");
+        char vt[200], pt[64];
+        mv_sb_raw(&b, "<td>");
+        if (cJSON_IsObject(c)) mv_sb_xml(&b, mv_report_p_text(c, pt, sizeof pt));
+        mv_sb_raw(&b, "</td><td class=\"l\" title=\"");
         if (cJSON_IsObject(c)) mv_sb_xml(&b, jstr(c, "reason"));
+        mv_sb_raw(&b, "\">");
+        if (cJSON_IsObject(c)) mv_sb_xml(&b, mv_report_verdict_text(c, 0, vt, sizeof vt));
         mv_sb_raw(&b, "</td></tr>\n");
     }
     mv_sb_raw(&b, "</table>\n");
     /* Trend charts. */
-    mv_sb_raw(&b, "<h2>Trends (band: 95% CI of the change vs baseline)</h2>\n<div class=\"grid\">\n");
+    mv_sb_raw(&b, "<h2>Trends (band: the paired interval of the change vs baseline)</h2>\n<div class=\"grid\">\n");
     const char **labels = calloc((size_t)np + 1, sizeof *labels);
     double *ys = calloc((size_t)np + 1, sizeof *ys), *lo = calloc((size_t)np + 1, sizeof *lo),
            *hi = calloc((size_t)np + 1, sizeof *hi);
@@ -201,11 +209,20 @@ char *mv_report_html(const cJSON *summary, const cJSON *thumbs)
         }
         mv_sb_raw(&b, "</table>\n");
     }
-    mv_sb_add(&b, "<h2>Method</h2><p class=\"meta\">Intervals: paired percentile bootstrap over items matched by id "
-               "(%d resamples, seed %.0f; documents are resampled as units for ratio metrics such as perplexity). "
-               "0/1 metrics also get an exact McNemar test. A change is <b>regressed</b>/<b>improved</b> when the 95%% "
-               "interval excludes 0 (and McNemar p &lt; %.2g for 0/1 metrics), otherwise <b>within noise</b>.</p>\n",
-           (int)jnum(stats, "resamples"), jnum(stats, "seed"), jnum(stats, "alpha"));
+    mv_sb_add(&b, "<h2>Method</h2><p class=\"meta\">Every delta, interval and test uses the items matched by id "
+              "on both sides; more than %.3g%% unmatched items make a comparison <b>not comparable</b>. Intervals: "
+              "%.3g%% paired percentile bootstrap (%d resamples, seed %.0f; documents are resampled as units for "
+              "ratio metrics such as perplexity). Tests: exact McNemar for 0/1 metrics, otherwise a t test with "
+              "the bootstrap standard error. Multiplicity: Holm's step-down adjustment within each family "
+              "(primary: metrics named by a gate or declared primary, %.0f comparisons; secondary: the rest, %.0f), "
+              "family-wise α = %.2g; a change is <b>regressed</b>/<b>improved</b> when its adjusted p &lt; α, "
+              "otherwise <b>no significant change</b> — absence of evidence, not equivalence, which only a "
+              "passed non-inferiority gate (<b>non-inferior</b>, margin m) shows. Gates: pass when the interval's "
+              "unfavourable bound is inside the margin, fail when the whole interval lies beyond it, otherwise "
+              "inconclusive (on_inconclusive decides).</p>\n",
+              100 * jnum(stats, "max_unpaired"), 100 * (1 - jnum(stats, "alpha")), (int)jnum(stats, "resamples"),
+              jnum(stats, "seed"), jnum(stats, "comparisons_primary"), jnum(stats, "comparisons_secondary"),
+              jnum(stats, "alpha"));
     const cJSON *plugins = cJSON_GetObjectItem(run, "plugins");
     if (cJSON_GetArraySize(plugins) > 0) {
         mv_sb_raw(&b, "<p class=\"meta\">Plugins: ");

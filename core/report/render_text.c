@@ -31,10 +31,16 @@ char *mv_report_junit(const cJSON *summary)
     mv_strbuf b = { 0 };
     const cJSON *gates = cJSON_GetObjectItem(summary, "gates");
     const cJSON *run = cJSON_GetObjectItem(summary, "run");
-    int n = cJSON_GetArraySize(gates), failures = 0, errors = 0;
+    /* An inconclusive gate is a failure when it blocks (on_inconclusive "fail"), a skipped
+     * test case when it only warns (visible on every CI dashboard without failing the
+     * build), and a pass with a line in system-out when on_inconclusive is "pass". */
+    int n = cJSON_GetArraySize(gates), failures = 0, errors = 0, skipped = 0;
     for (const cJSON *g = gates ? gates->child : NULL; g; g = g->next) {
-        if (strcmp(jstr(g, "status"), "fail") == 0) failures++;
-        if (strcmp(jstr(g, "status"), "error") == 0) errors++;
+        const char *st = jstr(g, "status");
+        int blocking = cJSON_IsTrue(cJSON_GetObjectItem(g, "blocking"));
+        if (strcmp(st, "fail") == 0 || (strcmp(st, "inconclusive") == 0 && blocking)) failures++;
+        if (strcmp(st, "error") == 0) errors++;
+        if (strcmp(st, "inconclusive") == 0 && strcmp(jstr(g, "on_inconclusive"), "warn") == 0) skipped++;
     }
     char ts[32], host[256] = "localhost";
     time_t t = time(NULL);
@@ -48,8 +54,8 @@ char *mv_report_junit(const cJSON *summary)
     mv_sb_xml(&b, *jstr(run, "name") ? jstr(run, "name") : "mergeval");
     mv_sb_add(&b, ".gates\" timestamp=\"%s\" hostname=\"", ts);
     mv_sb_xml(&b, host);
-    mv_sb_add(&b, "\" tests=\"%d\" failures=\"%d\" errors=\"%d\" time=\"%.3f\">\n", n, failures, errors,
-           isfinite(secs) ? secs : 0.0);
+    mv_sb_add(&b, "\" tests=\"%d\" failures=\"%d\" errors=\"%d\" skipped=\"%d\" time=\"%.3f\">\n", n, failures,
+              errors, skipped, isfinite(secs) ? secs : 0.0);
     mv_sb_add(&b, "    <properties>\n");
     const cJSON *metrics = cJSON_GetObjectItem(summary, "metrics");
     const cJSON *points = cJSON_GetObjectItem(summary, "points");
@@ -67,19 +73,31 @@ char *mv_report_junit(const cJSON *summary)
         mv_sb_add(&b, "    <testcase name=\"");
         mv_sb_xml(&b, jstr(g, "name"));
         mv_sb_add(&b, "\" classname=\"mergeval.gates\" time=\"0\"");
-        if (strcmp(status, "pass") == 0) { mv_sb_add(&b, "/>\n"); continue; }
+        int inconclusive = strcmp(status, "inconclusive") == 0;
+        int blocking = cJSON_IsTrue(cJSON_GetObjectItem(g, "blocking"));
+        if (strcmp(status, "pass") == 0 || (inconclusive && !blocking &&
+                                            strcmp(jstr(g, "on_inconclusive"), "warn") != 0)) {
+            mv_sb_add(&b, "/>\n");
+            continue;
+        }
+        if (inconclusive && !blocking) {
+            mv_sb_add(&b, ">\n      <skipped message=\"");
+            mv_sb_xml(&b, jstr(g, "message"));
+            mv_sb_add(&b, "\"/>\n    </testcase>\n");
+            continue;
+        }
         const char *tag = strcmp(status, "error") == 0 ? "error" : "failure";
         mv_sb_add(&b, ">\n      <%s message=\"", tag);
         mv_sb_xml(&b, jstr(g, "message"));
-        mv_sb_add(&b, "\" type=\"%s\">", strcmp(status, "error") == 0 ? "GateError" : "GateFailed");
+        mv_sb_add(&b, "\" type=\"%s\">", strcmp(status, "error") == 0 ? "GateError" :
+                  inconclusive ? "GateInconclusive" : "GateFailed");
         const cJSON *checks = cJSON_GetObjectItem(g, "checks");
         for (const cJSON *c = checks ? checks->child : NULL; c; c = c->next) {
             char line[512];
-            snprintf(line, sizeof line, "%s: value %.6g, %s %.6g, drop %.6g (rel %.4g)%s%s\n",
-                     jstr(c, "point"), jnum(c, "value"), jstr(c, "ref_point"), jnum(c, "ref"),
-                     jnum(c, "drop"), jnum(c, "drop_rel"),
-                     cJSON_IsTrue(cJSON_GetObjectItem(c, "significant_regression")) ? ", significant" : "",
-                     cJSON_IsTrue(cJSON_GetObjectItem(c, "failed")) ? " FAILED" : "");
+            snprintf(line, sizeof line, "%s: value %.6g, %s %.6g, drop %.6g (rel %.4g), margin %.4g, drop CI "
+                     "[%.4g, %.4g]: %s\n", jstr(c, "point"), jnum(c, "value"), jstr(c, "ref_point"),
+                     jnum(c, "ref"), jnum(c, "drop"), jnum(c, "drop_rel"), jnum(c, "margin"),
+                     jnum(c, "drop_ci_lo"), jnum(c, "drop_ci_hi"), jstr(c, "decision"));
             mv_sb_xml(&b, line);
         }
         mv_sb_add(&b, "</%s>\n    </testcase>\n", tag);
@@ -119,21 +137,15 @@ static const char *mark(const cJSON *m, int point, int md)
     return md ? "" : "  ";
 }
 
-static void fmt_ci(char *buf, size_t n, const cJSON *c)
+static const char *gate_badge(const cJSON *g)
 {
-    const cJSON *ci = c ? cJSON_GetObjectItem(c, "ci95") : NULL;
-    if (cJSON_IsArray(ci))
-        snprintf(buf, n, "[%+.3g, %+.3g]", cJSON_GetArrayItem(ci, 0)->valuedouble,
-                 cJSON_GetArrayItem(ci, 1)->valuedouble);
-    else snprintf(buf, n, "–");
-}
-
-static const char *verdict_icon(const char *v)
-{
-    if (strcmp(v, "regressed") == 0) return "🔻 regressed";
-    if (strcmp(v, "improved") == 0) return "🟢 improved";
-    if (strcmp(v, "untested") == 0) return "untested";
-    return "within noise";
+    const char *st = jstr(g, "status");
+    if (strcmp(st, "pass") == 0) return "✅ pass";
+    if (strcmp(st, "fail") == 0) return "❌ fail";
+    if (strcmp(st, "inconclusive") == 0)
+        return cJSON_IsTrue(cJSON_GetObjectItem(g, "blocking")) ? "❌ inconclusive (blocks)" :
+               strcmp(jstr(g, "on_inconclusive"), "warn") == 0 ? "⚠️ inconclusive (warning)" : "➖ inconclusive (passes)";
+    return "⚠️ error";
 }
 
 char *mv_report_markdown(const cJSON *summary)
@@ -151,10 +163,7 @@ char *mv_report_markdown(const cJSON *summary)
     if (cJSON_GetArraySize(gates) > 0) {
         mv_sb_add(&b, "| Gate | Status | Detail |\n|---|---|---|\n");
         for (const cJSON *g = gates->child; g; g = g->next) {
-            const char *st = jstr(g, "status");
-            mv_sb_add(&b, "| `%s` | %s | %s |\n", jstr(g, "name"),
-                   strcmp(st, "pass") == 0 ? "✅ pass" : strcmp(st, "fail") == 0 ? "❌ fail" : "⚠️ error",
-                   jstr(g, "message"));
+            mv_sb_add(&b, "| `%s` | %s | %s |\n", jstr(g, "name"), gate_badge(g), jstr(g, "message"));
         }
         mv_sb_add(&b, "\n");
     }
@@ -173,13 +182,14 @@ char *mv_report_markdown(const cJSON *summary)
         mv_sb_add(&b, "\n");
     }
     mv_sb_add(&b, "## Metrics\n\n🟢 / 🔻 after a value: significantly better / worse than the baseline "
-           "(paired bootstrap 95%% CI; McNemar for 0/1 metrics).\n\n| Metric | better |");
+           "after Holm's adjustment within the metric's family (primary: gated or declared metrics; "
+           "secondary: the rest). p: raw → Holm-adjusted, final vs baseline.\n\n| Metric | family | better |");
     for (const cJSON *p = points->child; p; p = p->next) mv_sb_add(&b, " %s |", jstr(p, "label"));
-    mv_sb_add(&b, " Δ vs baseline | 95%% CI | verdict |\n|---|---|");
+    mv_sb_add(&b, " Δ vs baseline | p | final vs baseline |\n|---|---|---|");
     for (int i = 0; i < np; i++) mv_sb_add(&b, "---:|");
     mv_sb_add(&b, "---:|---|---|\n");
     for (const cJSON *m = metrics ? metrics->child : NULL; m; m = m->next) {
-        mv_sb_add(&b, "| `%s` | %s |", jstr(m, "name"), jstr(m, "direction"));
+        mv_sb_add(&b, "| `%s` | %s | %s |", jstr(m, "name"), jstr(m, "family"), jstr(m, "direction"));
         const cJSON *vals = cJSON_GetObjectItem(m, "values");
         for (int i = 0; i < np; i++) {
             char v[32];
@@ -187,9 +197,9 @@ char *mv_report_markdown(const cJSON *summary)
             mv_sb_add(&b, " %s%s |", v, mark(m, i, 1));
         }
         const cJSON *c = final_cmp(m, np);
-        char ci[64];
-        fmt_ci(ci, sizeof ci, c);
-        if (c) mv_sb_add(&b, " %+.4g | %s | %s |\n", jnum(c, "delta"), ci, verdict_icon(jstr(c, "verdict")));
+        char vt[200], pt[64];
+        if (c) mv_sb_add(&b, " %+.4g | %s | %s |\n", jnum(c, "delta"), mv_report_p_text(c, pt, sizeof pt),
+                         mv_report_verdict_text(c, 1, vt, sizeof vt));
         else mv_sb_add(&b, " – | – | – |\n");
     }
     /* Biggest changes: final vs baseline by relative size. */
@@ -232,9 +242,16 @@ char *mv_report_markdown(const cJSON *summary)
                       skipped > 0 ? " ⚠️" : "");
         }
     }
-    mv_sb_add(&b, "\nStatistics: paired bootstrap (%d resamples) over items matched by id; exact McNemar test "
-           "for 0/1 metrics; α = %.2g.\n", (int)jnum(cJSON_GetObjectItem(summary, "statistics"), "resamples"),
-           jnum(cJSON_GetObjectItem(summary, "statistics"), "alpha"));
+    const cJSON *stats = cJSON_GetObjectItem(summary, "statistics");
+    mv_sb_add(&b, "\nStatistics: every delta, interval and test over the items matched by id on both sides "
+              "(more than %.3g%% unmatched: not comparable); %.3g%% paired percentile bootstrap intervals "
+              "(%d resamples); exact McNemar test for 0/1 metrics, otherwise a t test with the bootstrap "
+              "standard error; Holm step-down adjustment within each family (%.0f primary, %.0f secondary "
+              "comparisons), family-wise α = %.2g. \"No significant change\" is absence of evidence, not "
+              "equivalence; gates are non-inferiority tests (pass only when the interval's unfavourable "
+              "bound is inside the margin).\n", 100 * jnum(stats, "max_unpaired"), 100 * (1 - jnum(stats, "alpha")),
+              (int)jnum(stats, "resamples"), jnum(stats, "comparisons_primary"), jnum(stats, "comparisons_secondary"),
+              jnum(stats, "alpha"));
     return mv_sb_take(&b);
 }
 
@@ -247,7 +264,7 @@ void mv_report_print(FILE *f, const cJSON *summary)
     fprintf(f, "%-32s", "metric");
     for (const cJSON *p = points->child; p; p = p->next) fprintf(f, " %16.16s", jstr(p, "label"));
     fprintf(f, "  %-10s %s\n", "Δ(final)", "verdict (final vs baseline)");
-    fprintf(f, "(+ / - after a value: significantly better / worse than the baseline)\n");
+    fprintf(f, "(+ / - after a value: significantly better / worse than the baseline, Holm-adjusted)\n");
     for (const cJSON *m = metrics ? metrics->child : NULL; m; m = m->next) {
         fprintf(f, "%-32.32s", jstr(m, "name"));
         const cJSON *vals = cJSON_GetObjectItem(m, "values");
@@ -259,12 +276,15 @@ void mv_report_print(FILE *f, const cJSON *summary)
         }
         const cJSON *c = final_cmp(m, np);
         if (c) {
-            char ci[64];
-            fmt_ci(ci, sizeof ci, c);
-            fprintf(f, "  %+-10.4g %s %s\n", jnum(c, "delta"), jstr(c, "verdict"), ci);
+            char vt[200];
+            fprintf(f, "  %+-10.4g %s\n", jnum(c, "delta"), mv_report_verdict_text(c, 0, vt, sizeof vt));
         } else fprintf(f, "\n");
     }
-    for (const cJSON *g = gates ? gates->child : NULL; g; g = g->next)
-        fprintf(f, "gate %-40s %s  %s\n", jstr(g, "name"), strcmp(jstr(g, "status"), "pass") == 0 ? "PASS" :
-                strcmp(jstr(g, "status"), "fail") == 0 ? "FAIL" : "ERROR", jstr(g, "message"));
+    for (const cJSON *g = gates ? gates->child : NULL; g; g = g->next) {
+        const char *st = jstr(g, "status");
+        fprintf(f, "gate %-40s %s  %s\n", jstr(g, "name"), strcmp(st, "pass") == 0 ? "PASS" :
+                strcmp(st, "fail") == 0 ? "FAIL" : strcmp(st, "error") == 0 ? "ERROR" :
+                cJSON_IsTrue(cJSON_GetObjectItem(g, "blocking")) ? "INCONCLUSIVE (fails)" : "INCONCLUSIVE",
+                jstr(g, "message"));
+    }
 }

@@ -125,7 +125,8 @@ const char *mv_verdict_name(mv_verdict v)
     case MV_VERDICT_IMPROVED: return "improved";
     case MV_VERDICT_REGRESSED: return "regressed";
     case MV_VERDICT_UNTESTED: return "untested";
-    default: return "within noise";
+    case MV_VERDICT_NOT_COMPARABLE: return "not comparable";
+    default: return "no significant change";
     }
 }
 
@@ -134,41 +135,52 @@ void mv_stats_options_default(mv_stats_options *o)
     o->resamples = 2000;
     o->seed = 20240601;
     o->alpha = 0.05;
+    o->max_unpaired = 0.01;
 }
 
 void mv_comparison_decide(mv_comparison *c, const mv_stats_options *o)
 {
     int dir = c->direction >= 0 ? 1 : -1;
     double good = dir * c->delta;
-    char pbuf[160] = "";
+    size_t unmatched = c->n_only_a + c->n_only_b, total = c->n_paired + unmatched;
+    double level = 100.0 * (1.0 - o->alpha);
+    char ci[96] = "", test[200] = "", tail[160] = "";
+    if (c->has_ci) snprintf(ci, sizeof ci, " (%.3g%% CI [%+.4g, %+.4g])", level, c->ci_lo, c->ci_hi);
+    if (c->has_p_value) {
+        int n = snprintf(test, sizeof test, "; %s p=%.3g", c->test ? c->test : "test", c->p_value);
+        if (c->p_adjusted != c->p_value && n > 0 && (size_t)n < sizeof test)
+            snprintf(test + n, sizeof test - (size_t)n, ", Holm-adjusted p=%.3g", c->p_adjusted);
+    }
     if (c->has_p)
-        snprintf(pbuf, sizeof pbuf, "; McNemar p=%.3g (%llu better, %llu worse of %zu paired)",
-                 c->p_mcnemar, (unsigned long long)c->n_discordant_better,
-                 (unsigned long long)c->n_discordant_worse, c->n_paired);
+        snprintf(tail, sizeof tail, "; %llu better, %llu worse", (unsigned long long)c->n_discordant_better,
+                 (unsigned long long)c->n_discordant_worse);
+    size_t tl = strlen(tail);
+    snprintf(tail + tl, sizeof tail - tl, "; %zu paired items", c->n_paired);
+    tl = strlen(tail);
+    if (unmatched) snprintf(tail + tl, sizeof tail - tl, ", %zu unmatched", unmatched);
     c->significant = 0;
-    if (!c->has_ci) {
-        c->verdict = c->delta == 0 ? MV_VERDICT_NOISE : MV_VERDICT_UNTESTED;
-        snprintf(c->reason, sizeof c->reason, "%s: delta %+.4g with no per-item data to test "
-                 "(%zu paired items)", c->delta == 0 ? "within noise" : "untested", c->delta,
-                 c->n_paired);
+    if (!c->comparable) {
+        c->verdict = MV_VERDICT_NOT_COMPARABLE;
+        snprintf(c->reason, sizeof c->reason, "not comparable: %zu of %zu items (%.1f%%) are present on "
+                 "one side only (limit %.3g%%); paired delta over the %zu matched items %+.4g%s",
+                 unmatched, total, total ? 100.0 * (double)unmatched / (double)total : 0.0,
+                 100.0 * o->max_unpaired, c->n_paired, c->delta, ci);
         return;
     }
-    /* Interval of the change expressed in the metric's "good" direction. */
-    double glo = dir > 0 ? c->ci_lo : -c->ci_hi, ghi = dir > 0 ? c->ci_hi : -c->ci_lo;
-    int ci_excludes = glo > 0 || ghi < 0;
-    int p_ok = !c->has_p || c->p_mcnemar < o->alpha;
-    c->significant = ci_excludes && p_ok;
+    if (!c->has_ci && !c->has_p_value) {
+        c->verdict = c->delta == 0 ? MV_VERDICT_NOISE : MV_VERDICT_UNTESTED;
+        snprintf(c->reason, sizeof c->reason, "%s: delta %+.4g with no per-item data to test%s",
+                 c->delta == 0 ? "no change" : "untested", c->delta, tail);
+        return;
+    }
+    c->significant = c->has_p_value && c->p_adjusted < o->alpha && good != 0;
     if (c->significant) {
-        c->verdict = good > 0 || glo > 0 ? MV_VERDICT_IMPROVED : MV_VERDICT_REGRESSED;
-        snprintf(c->reason, sizeof c->reason, "%s: delta %+.4g, 95%% CI [%+.4g, %+.4g] excludes 0%s",
-                 mv_verdict_name(c->verdict), c->delta, c->ci_lo, c->ci_hi, pbuf);
+        c->verdict = good > 0 ? MV_VERDICT_IMPROVED : MV_VERDICT_REGRESSED;
+        snprintf(c->reason, sizeof c->reason, "%s: delta %+.4g%s%s%s", mv_verdict_name(c->verdict),
+                 c->delta, ci, test, tail);
     } else {
         c->verdict = MV_VERDICT_NOISE;
-        if (!ci_excludes)
-            snprintf(c->reason, sizeof c->reason, "within noise: delta %+.4g, 95%% CI [%+.4g, %+.4g] "
-                     "includes 0%s", c->delta, c->ci_lo, c->ci_hi, pbuf);
-        else
-            snprintf(c->reason, sizeof c->reason, "within noise: 95%% CI [%+.4g, %+.4g] excludes 0 "
-                     "but McNemar p=%.3g >= %.3g", c->ci_lo, c->ci_hi, c->p_mcnemar, o->alpha);
+        snprintf(c->reason, sizeof c->reason, "no significant change: delta %+.4g%s%s; detectable "
+                 "at 80%% power: %.3g%s", c->delta, ci, test, c->mde, tail);
     }
 }

@@ -1,7 +1,8 @@
 /* core/report/summary.c — build summary.json (schema "mergeval.summary" v1, documented in
  * docs/pipeline.md) from evaluation points: per metric the value at every point, the
- * comparison vs baseline and vs previous (paired bootstrap CI, McNemar, verdict), the items
- * that got worst, and the gates. Rendering is in render_*.c. */
+ * comparison vs baseline and vs previous (paired bootstrap CI, p-value, Holm-adjusted within
+ * the metric's family, verdict), the items that got worst, and the gates (gates.c).
+ * Rendering is in render_*.c. */
 #include <dirent.h>
 #include <math.h>
 #include <stdio.h>
@@ -23,7 +24,7 @@ static void add_num(cJSON *o, const char *k, double v)
     else cJSON_AddNullToObject(o, k);
 }
 
-static cJSON *comparison_json(const mv_comparison *c)
+static cJSON *comparison_json(const mv_comparison *c, int family)
 {
     cJSON *o = cJSON_CreateObject();
     add_num(o, "ref", c->a);
@@ -34,7 +35,18 @@ static cJSON *comparison_json(const mv_comparison *c)
         cJSON *ci = cJSON_AddArrayToObject(o, "ci95");
         cJSON_AddItemToArray(ci, cJSON_CreateNumber(c->ci_lo));
         cJSON_AddItemToArray(ci, cJSON_CreateNumber(c->ci_hi));
+        add_num(o, "se", c->se);
     } else cJSON_AddNullToObject(o, "ci95");
+    if (c->has_p_value) {
+        cJSON_AddStringToObject(o, "test", c->test);
+        add_num(o, "p_value", c->p_value);
+        add_num(o, "p_adjusted", c->p_adjusted);
+        add_num(o, "mde80", c->mde);
+    } else {
+        cJSON_AddNullToObject(o, "p_value");
+        cJSON_AddNullToObject(o, "p_adjusted");
+    }
+    cJSON_AddStringToObject(o, "family", family == MV_FAMILY_PRIMARY ? "primary" : "secondary");
     if (c->has_p) {
         cJSON_AddNumberToObject(o, "p_mcnemar", c->p_mcnemar);
         cJSON_AddNumberToObject(o, "discordant_better", (double)c->n_discordant_better);
@@ -42,10 +54,58 @@ static cJSON *comparison_json(const mv_comparison *c)
     } else cJSON_AddNullToObject(o, "p_mcnemar");
     cJSON_AddNumberToObject(o, "n_paired", (double)c->n_paired);
     cJSON_AddNumberToObject(o, "n_unpaired", (double)(c->n_only_a + c->n_only_b));
+    cJSON_AddNumberToObject(o, "n_only_ref", (double)c->n_only_a);
+    cJSON_AddNumberToObject(o, "n_only_value", (double)c->n_only_b);
+    cJSON_AddBoolToObject(o, "comparable", c->comparable);
     cJSON_AddStringToObject(o, "verdict", mv_verdict_name(c->verdict));
     cJSON_AddBoolToObject(o, "significant", c->significant);
     cJSON_AddStringToObject(o, "reason", c->reason);
     return o;
+}
+
+/* A comparison waiting for its family's Holm adjustment, and where its JSON goes. */
+typedef struct pending { mv_comparison c; cJSON *arr; int index; int family; } pending;
+
+static int is_primary(const char *full, const cJSON *gates, const cJSON *declared)
+{
+    for (const cJSON *g = gates ? gates->child : NULL; g; g = g->next) {
+        const cJSON *m = cJSON_GetObjectItem(g, "metric");
+        if (cJSON_IsString(m) && strcmp(m->valuestring, full) == 0) return 1;
+    }
+    for (const cJSON *d = declared ? declared->child : NULL; d; d = d->next)
+        if (cJSON_IsString(d) && strcmp(d->valuestring, full) == 0) return 1;
+    return 0;
+}
+
+/* Holm within each family over every testable comparison, then the verdicts and the JSON.
+ * Returns the number of comparisons per family in counts[2]. */
+static mv_status settle_families(pending *pd, size_t n, const mv_stats_options *o, size_t counts[2],
+                                 mv_error *err)
+{
+    double *p = malloc((n ? n : 1) * sizeof *p);
+    size_t *idx = malloc((n ? n : 1) * sizeof *idx);
+    if (!p || !idx) { free(p); free(idx); return mv_errorf(err, MV_E_NOMEM, "report: out of memory"); }
+    for (int fam = 0; fam < 2; fam++) {
+        size_t k = 0;
+        for (size_t i = 0; i < n; i++)
+            if (pd[i].family == fam && pd[i].c.has_p_value && pd[i].c.comparable) {
+                idx[k] = i;
+                p[k++] = pd[i].c.p_value;
+            }
+        if (mv_holm_adjust(p, k) != 0) {
+            free(p); free(idx);
+            return mv_errorf(err, MV_E_NOMEM, "report: out of memory");
+        }
+        for (size_t j = 0; j < k; j++) pd[idx[j]].c.p_adjusted = p[j];
+        counts[fam] = k;
+    }
+    for (size_t i = 0; i < n; i++) {
+        mv_comparison_decide(&pd[i].c, o);
+        cJSON_ReplaceItemInArray(pd[i].arr, pd[i].index, comparison_json(&pd[i].c, pd[i].family));
+    }
+    free(p);
+    free(idx);
+    return MV_OK;
 }
 
 static int cmp_str(const void *a, const void *b)
@@ -136,114 +196,6 @@ static int is_alignment(const char *eval_name, const mv_metrics *m)
     return strstr(eval_name, "align") != NULL || (ev && strstr(ev, "align") != NULL);
 }
 
-static cJSON *find_metric(cJSON *metrics, const char *name)
-{
-    for (cJSON *m = metrics->child; m; m = m->next)
-        if (strcmp(cJSON_GetObjectItem(m, "name")->valuestring, name) == 0) return m;
-    return NULL;
-}
-
-static void fmt_g(char *b, size_t n, double v) { snprintf(b, n, "%.4g", v); }
-
-static cJSON *evaluate_gate(const cJSON *g, cJSON *metrics, cJSON *points, int *failed)
-{
-    cJSON *out = cJSON_CreateObject();
-    const cJSON *jm = cJSON_GetObjectItem(g, "metric"), *jvs = cJSON_GetObjectItem(g, "vs");
-    const cJSON *jd = cJSON_GetObjectItem(g, "max_drop"), *jr = cJSON_GetObjectItem(g, "max_drop_rel");
-    const cJSON *js = cJSON_GetObjectItem(g, "require_significance");
-    const char *metric = cJSON_IsString(jm) ? jm->valuestring : "?";
-    int vs_prev = cJSON_IsString(jvs) && strcmp(jvs->valuestring, "previous") == 0;
-    int req_sig = cJSON_IsTrue(js);
-    /* "every" (default): no evaluation point may regress beyond the bound; "final": only
-     * the last point counts — the model the loop ships — while earlier points (e.g. the
-     * damaged merge) still show their verdicts in the reports. */
-    const cJSON *jat = cJSON_GetObjectItem(g, "at");
-    int at_final = cJSON_IsString(jat) && strcmp(jat->valuestring, "final") == 0;
-    char name[400];
-    snprintf(name, sizeof name, "%s vs %s%s", metric, vs_prev ? "previous" : "baseline", at_final ? " (final)" : "");
-    cJSON_AddStringToObject(out, "name", name);
-    cJSON_AddStringToObject(out, "metric", metric);
-    cJSON_AddStringToObject(out, "vs", vs_prev ? "previous" : "baseline");
-    if (cJSON_IsNumber(jd)) cJSON_AddNumberToObject(out, "max_drop", jd->valuedouble);
-    if (cJSON_IsNumber(jr)) cJSON_AddNumberToObject(out, "max_drop_rel", jr->valuedouble);
-    cJSON_AddBoolToObject(out, "require_significance", req_sig);
-    cJSON_AddStringToObject(out, "at", at_final ? "final" : "every");
-    cJSON *m = find_metric(metrics, metric);
-    if (!m) {
-        char list[1500] = "";
-        for (cJSON *x = metrics->child; x; x = x->next) {
-            strncat(list, list[0] ? ", " : "", sizeof list - strlen(list) - 1);
-            strncat(list, cJSON_GetObjectItem(x, "name")->valuestring, sizeof list - strlen(list) - 1);
-        }
-        char msg[2000];
-        snprintf(msg, sizeof msg, "metric %s was not produced by the run; available: %s", metric, list);
-        cJSON_AddStringToObject(out, "status", "error");
-        cJSON_AddStringToObject(out, "message", msg);
-        *failed = 1;
-        return out;
-    }
-    int dir = strcmp(cJSON_GetObjectItem(m, "direction")->valuestring, "lower") == 0 ? -1 : 1;
-    cJSON *vals = cJSON_GetObjectItem(m, "values");
-    cJSON *cmps = cJSON_GetObjectItem(m, vs_prev ? "vs_previous" : "vs_baseline");
-    cJSON *checks = cJSON_AddArrayToObject(out, "checks");
-    int n = cJSON_GetArraySize(points), any_fail = 0;
-    char first_fail[700] = "", worst_msg[400] = "";
-    double worst_drop = -INFINITY;
-    for (int p = at_final && n > 1 ? n - 1 : 1; p < n; p++) {
-        int rp = vs_prev ? p - 1 : 0;
-        cJSON *jv = cJSON_GetArrayItem(vals, p), *jref = cJSON_GetArrayItem(vals, rp);
-        if (!cJSON_IsNumber(jv) || !cJSON_IsNumber(jref)) continue;
-        double v = jv->valuedouble, ref = jref->valuedouble;
-        double drop = dir * (ref - v), drop_rel = ref != 0 ? drop / fabs(ref) : 0;
-        if (fabs(drop) <= 1e-12 * fabs(ref)) drop = drop_rel = 0; /* no "-0" in messages */
-        int exceeded = (cJSON_IsNumber(jd) && drop > jd->valuedouble) ||
-                       (cJSON_IsNumber(jr) && drop_rel > jr->valuedouble);
-        cJSON *cmp = cJSON_GetArrayItem(cmps, p);
-        const cJSON *verdict = cmp ? cJSON_GetObjectItem(cmp, "verdict") : NULL;
-        int sig_reg = cJSON_IsString(verdict) && strcmp(verdict->valuestring, "regressed") == 0;
-        int fail = exceeded && (!req_sig || sig_reg);
-        const char *label = cJSON_GetObjectItem(cJSON_GetArrayItem(points, p), "label")->valuestring;
-        const char *rlabel = cJSON_GetObjectItem(cJSON_GetArrayItem(points, rp), "label")->valuestring;
-        cJSON *c = cJSON_CreateObject();
-        cJSON_AddStringToObject(c, "point", label);
-        cJSON_AddStringToObject(c, "ref_point", rlabel);
-        add_num(c, "ref", ref);
-        add_num(c, "value", v);
-        add_num(c, "drop", drop);
-        add_num(c, "drop_rel", drop_rel);
-        cJSON_AddBoolToObject(c, "bound_exceeded", exceeded);
-        cJSON_AddBoolToObject(c, "significant_regression", sig_reg);
-        cJSON_AddBoolToObject(c, "failed", fail);
-        cJSON_AddItemToArray(checks, c);
-        char a[32], b[32], dd[32];
-        fmt_g(a, sizeof a, v); fmt_g(b, sizeof b, ref); fmt_g(dd, sizeof dd, drop);
-        char bound[96] = "";
-        if (cJSON_IsNumber(jd)) snprintf(bound, sizeof bound, "max_drop %.4g", jd->valuedouble);
-        if (cJSON_IsNumber(jr)) snprintf(bound + strlen(bound), sizeof bound - strlen(bound), "%smax_drop_rel %.4g (drop_rel %.4g)",
-                                         bound[0] ? ", " : "", jr->valuedouble, drop_rel);
-        const cJSON *reason = cmp ? cJSON_GetObjectItem(cmp, "reason") : NULL;
-        if (fail && !any_fail)
-            snprintf(first_fail, sizeof first_fail, "%s at %s: %s vs %s %s, drop %s exceeds %s; %s",
-                     metric, label, a, rlabel, b, dd, bound,
-                     cJSON_IsString(reason) ? reason->valuestring : "");
-        if (drop > worst_drop) {
-            worst_drop = drop;
-            if (drop > 0)
-                snprintf(worst_msg, sizeof worst_msg, "largest drop %s at %s (%s vs %s %s; %s)%s", dd, label,
-                         a, rlabel, b, bound, exceeded && req_sig && !sig_reg ? " — beyond the bound but not significant" : "");
-            else
-                snprintf(worst_msg, sizeof worst_msg, "no drop at %s (least favourable: %s vs %s %s at %s; %s)",
-                         at_final ? "the final point" : "any point", a, rlabel, b, label, bound);
-        }
-        any_fail |= fail;
-    }
-    cJSON_AddStringToObject(out, "status", any_fail ? "fail" : "pass");
-    cJSON_AddStringToObject(out, "message", any_fail ? first_fail :
-                            worst_msg[0] ? worst_msg : "no later point to compare with");
-    *failed = any_fail;
-    return out;
-}
-
 mv_status mv_report_build(const mv_report_point *points, size_t np,
                           const char *const *eval_names, size_t n_evals, const cJSON *gates,
                           const cJSON *run_info, const mv_report_options *o, cJSON **out,
@@ -254,6 +206,8 @@ mv_status mv_report_build(const mv_report_point *points, size_t np,
     size_t nf = 0;
     mv_metrics **sets = NULL;
     cJSON *sum = NULL;
+    pending *pend = NULL;
+    size_t np_pending = 0, cap_pending = 0;
     *out = NULL;
     if (np == 0) return mv_errorf(err, MV_E_NOT_FOUND, "no completed evaluation points to report on");
     if (!eval_names) {
@@ -283,6 +237,14 @@ mv_status mv_report_build(const mv_report_point *points, size_t np,
     cJSON_AddNumberToObject(stats, "resamples", o->stats.resamples);
     cJSON_AddNumberToObject(stats, "seed", (double)o->stats.seed);
     cJSON_AddNumberToObject(stats, "alpha", o->stats.alpha);
+    cJSON_AddNumberToObject(stats, "max_unpaired", o->stats.max_unpaired);
+    cJSON_AddStringToObject(stats, "tests", "exact McNemar for 0/1 metrics; otherwise a z test with the "
+                            "paired bootstrap standard error");
+    cJSON_AddStringToObject(stats, "multiplicity", "Holm step-down within each family (primary: metrics "
+                            "named by a gate or declared primary; secondary: the rest) over all vs-baseline "
+                            "and vs-previous comparisons; verdicts use the adjusted p");
+    cJSON_AddStringToObject(stats, "gates", "non-inferiority: pass when the interval's unfavourable bound "
+                            "is inside the margin, fail when the interval lies beyond it, else inconclusive");
     cJSON *jpts = cJSON_AddArrayToObject(sum, "points");
     for (size_t p = 0; p < np; p++) {
         cJSON *x = cJSON_CreateObject();
@@ -317,6 +279,8 @@ mv_status mv_report_build(const mv_report_point *points, size_t np,
                 const char *doc = mv_metrics_metric_doc(ref, mi);
                 cJSON_AddStringToObject(m, "doc", doc ? doc : "");
                 cJSON_AddBoolToObject(m, "alignment", pass == 0);
+                int primary = is_primary(full, gates, o->primary);
+                cJSON_AddStringToObject(m, "family", primary ? "primary" : "secondary");
                 cJSON *vals = cJSON_AddArrayToObject(m, "values");
                 cJSON *vb = cJSON_AddArrayToObject(m, "vs_baseline");
                 cJSON *vp = cJSON_AddArrayToObject(m, "vs_previous");
@@ -336,7 +300,18 @@ mv_status mv_report_build(const mv_report_point *points, size_t np,
                             continue;
                         }
                         c.direction = dir;
-                        cJSON_AddItemToArray(dst, comparison_json(&c));
+                        if (np_pending == cap_pending) {
+                            cap_pending = cap_pending ? 2 * cap_pending : 64;
+                            pending *grown = realloc(pend, cap_pending * sizeof *pend);
+                            if (!grown) { st = mv_errorf(err, MV_E_NOMEM, "report: out of memory"); goto fail; }
+                            pend = grown;
+                        }
+                        pend[np_pending].c = c;
+                        pend[np_pending].arr = dst;
+                        pend[np_pending].index = cJSON_GetArraySize(dst);
+                        pend[np_pending].family = primary ? MV_FAMILY_PRIMARY : MV_FAMILY_SECONDARY;
+                        np_pending++;
+                        cJSON_AddItemToArray(dst, cJSON_CreateNull());
                     }
                 }
                 const mv_metrics *first = sets[e], *last = sets[(np - 1) * n_evals + e];
@@ -347,6 +322,10 @@ mv_status mv_report_build(const mv_report_point *points, size_t np,
                 cJSON_AddItemToArray(metrics, m);
             }
         }
+    size_t fam_counts[2] = { 0, 0 };
+    if ((st = settle_families(pend, np_pending, &o->stats, fam_counts, err)) != MV_OK) goto fail;
+    cJSON_AddNumberToObject(stats, "comparisons_primary", (double)fam_counts[MV_FAMILY_PRIMARY]);
+    cJSON_AddNumberToObject(stats, "comparisons_secondary", (double)fam_counts[MV_FAMILY_SECONDARY]);
     /* Per evaluation and point: how many items were scored and how many records the
      * dataset loader skipped (on_error: "skip"), so dropped data is never invisible. */
     cJSON *jev = cJSON_AddArrayToObject(sum, "evaluations");
@@ -370,20 +349,25 @@ mv_status mv_report_build(const mv_report_point *points, size_t np,
         cJSON_AddItemToArray(jev, x);
     }
     cJSON *jg = cJSON_AddArrayToObject(sum, "gates");
-    int n_failed = 0, n_passed = 0;
+    int n_failed = 0, n_passed = 0, n_inconclusive = 0;
     for (const cJSON *g = gates ? gates->child : NULL; g; g = g->next) {
-        int failed = 0;
-        cJSON_AddItemToArray(jg, evaluate_gate(g, metrics, jpts, &failed));
-        if (failed) n_failed++; else n_passed++;
+        int blocking = 0, inconclusive = 0;
+        cJSON_AddItemToArray(jg, mv_report_gate(g, metrics, jpts, &o->stats, &blocking, &inconclusive));
+        if (blocking) n_failed++; else n_passed++;
+        n_inconclusive += inconclusive;
     }
+    /* gates_failed counts blocking gates (fail, error, inconclusive with on_inconclusive
+     * "fail"); gates_inconclusive counts every inconclusive one, blocking or not. */
     cJSON_AddNumberToObject(sum, "gates_passed", n_passed);
     cJSON_AddNumberToObject(sum, "gates_failed", n_failed);
+    cJSON_AddNumberToObject(sum, "gates_inconclusive", n_inconclusive);
     cJSON_AddNumberToObject(sum, "exit_code", n_failed ? 1 : 0);
     *out = sum;
     sum = NULL;
 fail:
     for (size_t i = 0; sets && i < np * n_evals; i++) mv_metrics_free(sets[i]);
     free(sets);
+    free(pend);
     for (size_t i = 0; i < nf; i++) free(found[i]);
     free(found);
     cJSON_Delete(sum);
@@ -436,7 +420,9 @@ mv_status mv_report_build_run(const char *run_dir, const mv_report_options *o, c
     cJSON_AddStringToObject(info, "dir", run_dir);
     cJSON *plugins = cJSON_GetObjectItem(state, "plugins");
     if (plugins) cJSON_AddItemToObject(info, "plugins", cJSON_Duplicate(plugins, 1));
-    st = mv_report_build(pts, np, ne ? names : NULL, ne, cJSON_GetObjectItem(cfg, "gates"), info, o, out, err);
+    mv_report_options ro = *o;
+    if (!ro.primary) ro.primary = cJSON_GetObjectItem(cfg, "primary");
+    st = mv_report_build(pts, np, ne ? names : NULL, ne, cJSON_GetObjectItem(cfg, "gates"), info, &ro, out, err);
     cJSON_Delete(info);
 fail:
     for (size_t k = 0; dirs && k < np; k++) mv_free(dirs[k]);
@@ -447,4 +433,26 @@ fail:
     mv_free(text);
     mv_free(rj);
     return st;
+}
+
+void mv_report_stats_from_run(const char *run_dir, mv_stats_options *o)
+{
+    char *rj = mv_path_join(run_dir, "run.json"), *text = NULL;
+    size_t len;
+    if (rj && mv_read_file(rj, 0, &text, &len, NULL) == MV_OK) {
+        cJSON *s = cJSON_Parse(text);
+        cJSON *cfg = s ? cJSON_GetObjectItem(s, "config") : NULL;
+        cJSON *r = cfg ? cJSON_GetObjectItem(cfg, "bootstrap_resamples") : NULL;
+        cJSON *seed = cfg ? cJSON_GetObjectItem(cfg, "seed") : NULL;
+        /* Range-checked: run.json is a file a user can edit. */
+        int64_t iv = 0;
+        if (cJSON_IsNumber(r) && mv_json_int(r->valuedouble, 1000, 1000000, &iv)) o->resamples = (int)iv;
+        /* The runner's derivation (runner.c): an absent seed is 0. */
+        iv = 0;
+        if (cJSON_IsNumber(seed)) mv_json_int(seed->valuedouble, 0, MV_JSON_INT_MAX, &iv);
+        if (cfg) o->seed = (uint64_t)iv * 31 + 7;
+        cJSON_Delete(s);
+    }
+    mv_free(text);
+    mv_free(rj);
 }

@@ -2,8 +2,10 @@
  * image→text: each image ranks its caption among K distractor captions; text→image: each
  * caption ranks its image among K distractor images (or all, `distractors: "all"`). Per item:
  * hit@1, hit@5, reciprocal rank, matched-minus-mean-mismatched margin. Distractors are drawn
- * per item from the whole dataset with a seed derived from (seed, item id), so shards give
- * the same per-item results as one run. Ties count against the true match (pessimistic). */
+ * per item from the whole dataset by a generator seeded by the item id alone (not the
+ * evaluation seed), so every evaluation of the same dataset scores every item against the
+ * same candidates: comparisons are paired by construction, and shards give the same
+ * per-item results as one run. Ties count against the true match (pessimistic). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,9 +31,10 @@ static int cmp_text_idx(const void *a, const void *b, void *ctx)
 }
 
 /* Choose up to k distractors for pair p: other pairs whose caption differs, sampled without
- * replacement with a generator seeded by (seed, id, direction). k = SIZE_MAX → all. */
-static size_t pick_distractors(const pair_set *ps, size_t p, size_t k, uint64_t seed,
-                               uint64_t dir, size_t *out, unsigned char *mark)
+ * replacement with a generator seeded by (id, direction) only — two models (or two seeds)
+ * evaluated on one dataset face identical candidate sets. k = SIZE_MAX → all. */
+static size_t pick_distractors(const pair_set *ps, size_t p, size_t k, uint64_t dir,
+                               size_t *out, unsigned char *mark)
 {
     size_t eligible = 0;
     for (size_t q = 0; q < ps->n; q++) eligible += ps->group[q] != ps->group[p];
@@ -41,7 +44,7 @@ static size_t pick_distractors(const pair_set *ps, size_t p, size_t k, uint64_t 
             if (ps->group[q] != ps->group[p]) out[n++] = q;
         return n;
     }
-    uint64_t s = ev_mix(seed ^ ev_mix(ev_hash(ps->id[p]) ^ dir));
+    uint64_t s = ev_mix(ev_mix(ev_hash(ps->id[p]) ^ dir));
     while (n < k) {
         s = ev_mix(s);
         size_t q = (size_t)((s >> 11) % ps->n);
@@ -184,11 +187,11 @@ mv_status ev_alignment_run(mv_context *ctx, const mv_eval_request *req, const mv
         need_img[q] = 1;
         n_keys++;
         if (do_i2t) {
-            n_i2t[k] = pick_distractors(&ps, q, K, req->seed, 0x1217, d_i2t + k * kmax, mark);
+            n_i2t[k] = pick_distractors(&ps, q, K, 0x1217, d_i2t + k * kmax, mark);
             n_keys += n_i2t[k];
         }
         if (do_t2i) {
-            n_t2i[k] = pick_distractors(&ps, q, K, req->seed, 0x7121, d_t2i + k * kmax, mark);
+            n_t2i[k] = pick_distractors(&ps, q, K, 0x7121, d_t2i + k * kmax, mark);
             for (size_t j = 0; j < n_t2i[k]; j++) need_img[d_t2i[k * kmax + j]] = 1;
             n_keys += n_t2i[k];
         }
