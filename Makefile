@@ -64,7 +64,7 @@ help:
 	@echo "make install PREFIX=/usr/local [DESTDIR=...]"
 
 # ------------------------------------------------------------------ Debian packages
-DEPS_BUILD := libcjson-dev libopenblas-dev libstb-dev check pkg-config
+DEPS_BUILD := libcjson-dev libopenblas-dev libstb-dev check pkg-config zlib1g-dev
 DEPS_CHECK := $(DEPS_BUILD) chromium
 DEPS_BENCH := $(DEPS_BUILD) python3-numpy python3-torch time bc
 deps:

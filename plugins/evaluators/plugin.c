@@ -1,5 +1,5 @@
 /* plugins/evaluators/plugin.c — the evaluators plugin's entry point: alignment, caption-nll,
- * caption-gen, perplexity and exec, with their declared parameters. The evaluators themselves
+ * caption-gen, perplexity, exec and lm-eval, with their declared parameters. The evaluators themselves
  * are one file each. */
 #include <mergeval/mergeval.h>
 #include "ev_internal.h"
@@ -67,11 +67,22 @@ static const mv_param_spec exec_params[] = {
     END_PARAMS
 };
 
+static const mv_param_spec lmeval_params[] = {
+    {"path", MV_PARAM_STRING, "\"\"",
+     "The folder given to lm_eval --output_path (with --log_samples), its model subfolder, or "
+     "a results_*.json file; {out} = this evaluation's output folder", NULL, 0, -1, 0},
+    {"timestamp", MV_PARAM_STRING, "\"latest\"",
+     "Which results_<timestamp>.json to import when there are several: latest or the exact "
+     "timestamp (e.g. 2024-05-01T12-00-00.123456)", NULL, 0, -1, 0},
+    END_PARAMS
+};
+
 static const mv_evaluator_vtable alignment_vt = {sizeof(mv_evaluator_vtable), 1, 1, ev_alignment_run};
 static const mv_evaluator_vtable caption_nll_vt = {sizeof(mv_evaluator_vtable), 1, 1, ev_caption_nll_run};
 static const mv_evaluator_vtable caption_gen_vt = {sizeof(mv_evaluator_vtable), 1, 1, ev_caption_gen_run};
 static const mv_evaluator_vtable perplexity_vt = {sizeof(mv_evaluator_vtable), 1, 1, ev_perplexity_run};
 static const mv_evaluator_vtable exec_vt = {sizeof(mv_evaluator_vtable), 0, 0, ev_exec_run};
+static const mv_evaluator_vtable lmeval_vt = {sizeof(mv_evaluator_vtable), 0, 0, ev_lmeval_run};
 
 static const mv_component components[] = {
     MV_COMPONENT_INIT(MV_KIND_EVALUATOR, "alignment", "1.0.0",
@@ -89,6 +100,9 @@ static const mv_component components[] = {
     MV_COMPONENT_INIT(MV_KIND_EVALUATOR, "exec", "1.0.0",
                       "Run an external command (argv, timeout, env allow-list) and read its JSON "
                       "metrics", exec_params, &exec_vt),
+    MV_COMPONENT_INIT(MV_KIND_EVALUATOR, "lm-eval", "1.0.0",
+                      "Import lm-evaluation-harness results + --log_samples per-sample records "
+                      "(paired statistics per item)", lmeval_params, &lmeval_vt),
 };
 
 MV_EXPORT const mv_component *mergeval_plugin_component(uint32_t i)
