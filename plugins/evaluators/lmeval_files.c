@@ -262,8 +262,8 @@ mv_status lmeval_folder_samples(void *user, const char *task, char **text, size_
     *name = NULL;
     if (!any_samples(f->dir, f->date_id))
         return mv_errorf(err, MV_E_NOT_FOUND, "%s has no samples files%s%s: lm_eval writes per-sample "
-                         "results only with --log_samples; rerun it with --log_samples "
-                         "--output_path %s", f->dir, *f->date_id ? " for " : "", f->date_id, f->dir);
+                         "results only with --log_samples; rerun it with --log_samples (same "
+                         "--output_path)", f->dir, *f->date_id ? " for " : "", f->date_id);
     char *path = NULL;
     if (*f->date_id) {
         /* the harness names the file after the task; newer versions sanitise \W to _ */

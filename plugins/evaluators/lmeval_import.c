@@ -442,11 +442,6 @@ static mv_status read_samples(lm_state *st, const char *task, size_t first_set, 
         if (s->n == 0)
             return mv_errorf(err, MV_E_FORMAT, "%s: no samples for filter %s of task %s (reported "
                              "in %s)", file, s->filter, task, st->results_name);
-        if (cJSON_IsNumber(eff) && (double)s->n != eff->valuedouble)
-            return mv_errorf(err, MV_E_FORMAT, "%s: %zu samples for filter %s, but %s says task %s "
-                             "evaluated %.0f (n-samples.effective): the file is incomplete or "
-                             "belongs to another run", file, s->n, s->filter, st->results_name,
-                             task, eff->valuedouble);
         id_line *v = mv_malloc(s->n * sizeof *v);
         if (!v) return nomem(err);
         for (size_t r = 0; r < s->n; r++) { v[r].id = s->id[r]; v[r].line = s->line[r]; }
@@ -459,6 +454,11 @@ static mv_status read_samples(lm_state *st, const char *task, size_t first_set, 
                                "a document is logged once per filter", file, l2, l1, s->filter);
             }
         mv_free(v);
+        if (rc == MV_OK && cJSON_IsNumber(eff) && (double)s->n != eff->valuedouble)
+            rc = mv_errorf(err, MV_E_FORMAT, "%s: %zu samples for filter %s, but %s says task %s "
+                           "evaluated %.0f (n-samples.effective): the file is incomplete or "
+                           "belongs to another run", file, s->n, s->filter, st->results_name,
+                           task, eff->valuedouble);
     }
     return rc;
 }
