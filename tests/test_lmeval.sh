@@ -107,5 +107,30 @@ $MV compare "$tmp/run_a" "$D/run_b" >"$tmp/mix.out" 2>&1
 check test $? -eq 2
 check grep -q "compare two runs or two evaluation folders" "$tmp/mix.out"
 
+# 6. the fuzz harness (tests/fuzz/fuzz_lmeval.c) builds and runs its seed corpus cleanly
+cat > "$tmp/drv.c" <<'C'
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+int main(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++) {
+        FILE *f = fopen(argv[i], "rb");
+        if (!f) return 1;
+        static uint8_t buf[1 << 20];
+        size_t n = fread(buf, 1, sizeof buf, f);
+        fclose(f);
+        LLVMFuzzerTestOneInput(buf, n);
+    }
+    return 0;
+}
+C
+if cc -std=c11 -D_GNU_SOURCE -Iinclude -Iplugins/evaluators "$tmp/drv.c" tests/fuzz/fuzz_lmeval.c \
+      plugins/evaluators/lmeval_import.c -L"$BUILD/lib" -lmergeval -Wl,-rpath,"$(pwd)/$BUILD/lib" \
+      $(pkg-config --cflags --libs libcjson) -lm -o "$tmp/fuzz_lmeval" 2>"$tmp/cc.err"; then ok
+else bad "fuzz harness does not build: $(cat "$tmp/cc.err")"; fi
+check "$tmp/fuzz_lmeval" tests/fuzz/corpus/lmeval/*
+
 echo "test_lmeval: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
