@@ -728,9 +728,10 @@ mv_status lmeval_import(mv_context *ctx, const char *results_text, size_t result
                     choose_aggregation(&st.m[i], &st.s[k]);
                     if (st.m[i].agg == AGG_SCALAR) {
                         n_scalar++;
-                        mv_log(ctx, MV_LOG_WARN, "lm-eval: %s: no per-sample aggregation of %s "
-                               "reproduces the harness's %.10g; imported as a plain number",
-                               st.m[i].name, name ? name : t->string, st.m[i].expected);
+                        mv_log(ctx, MV_LOG_WARN, "lm-eval: %s: no known aggregation of its values "
+                               "in %s reproduces the harness's %.10g; imported as a plain number "
+                               "(no per-item statistics)", st.m[i].name, name ? name : t->string,
+                               st.m[i].expected);
                     }
                 }
         mv_free(text);
