@@ -24,6 +24,7 @@ static const command commands[] = {
     {"train", mv_cmd_train, "train or fine-tune a model (full or LoRA)"},
     {"gen", mv_cmd_gen, "generate datasets (shapes image-text pairs, text corpora)"},
     {"eval", mv_cmd_eval, "run one evaluator on a model and dataset"},
+    {"export", mv_cmd_export, "write training data for external trainers (MiniCPM-V JSON, JSONL)"},
     {"combine", mv_cmd_combine, "join sharded evaluation outputs"},
     {"run", mv_cmd_run, "run a pipeline: merge, retrain, evaluate, compare, gate, report"},
     {"compare", mv_cmd_compare, "compare two runs metric by metric with paired statistics"},

@@ -79,6 +79,7 @@ mv_status mv_dataset_get(mv_dataset *ds, size_t i, mv_item *out, mv_error *err)
     if (i >= ds->n_items)
         return mv_errorf(err, MV_E_INPUT, "dataset %s: item index %zu out of range (%zu items)",
                          ds->path ? ds->path : "?", i, ds->n_items);
+    memset(out, 0, sizeof *out);  /* fields a loader does not know (image_path) stay NULL */
     return ds->ops->get(ds, i, out, err);
 }
 

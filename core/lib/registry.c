@@ -222,10 +222,12 @@ static int push_entry(mv_registry *r, const mv_component *c, size_t file)
     return 0;
 }
 
-static const mv_component *find_any(const mv_registry *r, const char *name, size_t *file)
+/* Names are unique per kind: a trainer and an evaluator may both be called "exec" (every
+ * look-up is by kind and name). */
+static const mv_component *find_any(const mv_registry *r, mv_kind kind, const char *name, size_t *file)
 {
     for (size_t i = 0; i < r->n_entries; i++)
-        if (strcmp(r->entries[i].comp->name, name) == 0) {
+        if (r->entries[i].comp->kind == kind && strcmp(r->entries[i].comp->name, name) == 0) {
             if (file) *file = r->entries[i].file;
             return r->entries[i].comp;
         }
@@ -277,9 +279,9 @@ size_t mv_registry_load_file(mv_registry *r, const char *path, FILE *diag, size_
             continue;
         }
         size_t other = 0;
-        if (find_any(r, c->name, &other)) {
-            diag_line(diag, n_rejected, path, "component '%s' rejected: duplicate name, already provided by %s",
-                      c->name, r->files[other].path);
+        if (find_any(r, c->kind, c->name, &other)) {
+            diag_line(diag, n_rejected, path, "component '%s' rejected: duplicate %s name, already provided by %s",
+                      c->name, mv_kind_name(c->kind), r->files[other].path);
             continue;
         }
         if (c->size >= offsetof(mv_component, init) + sizeof c->init && c->init) {

@@ -131,4 +131,13 @@ static mv_status op_eval(void *user, mv_context *ctx, const mv_pipeline *p, size
     return mv_eval_run(ctx, &spec, NULL, err);
 }
 
+char *mv_runner_train_key_map(const mv_pipeline *p)
+{
+    cJSON *o = p->train_params_json ? cJSON_Parse(p->train_params_json) : NULL;
+    const cJSON *km = cJSON_GetObjectItemCaseSensitive(o, "key_map");
+    char *s = cJSON_IsObject(km) && km->child ? cJSON_PrintUnformatted(km) : NULL;
+    cJSON_Delete(o);
+    return s;
+}
+
 const mv_runner_ops mv_plugin_ops = { op_merge, op_train, op_eval, NULL };

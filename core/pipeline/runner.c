@@ -4,6 +4,7 @@
  * unless restart is set. Stage outputs live under their stage id (iter-1/merge, ...).
  * The plan is in plan.c, stage calls in plugin_ops.c, forking in isolate.c. */
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,17 +44,24 @@ static mv_status stage_exec(void *arg, mv_error *err)
         return st;
     }
     case STAGE_APPLY: {
-        mv_merge_input in = { c->adapter_dir, NULL, NULL };
-        return ops->merge(ops->user, c->ctx, p, p->adapter_merge, NULL, c->model_in, &in, 1,
-                          c->out, c->s->seed, err);
+        /* A trainer whose adapter uses other module names (an external one) says how they
+         * map in its params.key_map; the merge applies the same rewrite it was checked with. */
+        char *km = mv_runner_train_key_map(p);
+        mv_merge_input in = { c->adapter_dir, NULL, km };
+        mv_status st = ops->merge(ops->user, c->ctx, p, p->adapter_merge, NULL, c->model_in, &in, 1,
+                                  c->out, c->s->seed, err);
+        free(km);
+        return st;
     }
     case STAGE_TRAIN: {
         mv_status st = ops->train(ops->user, c->ctx, p, c->model_in, c->out, c->s->seed, &c->tr, err);
         if (st != MV_OK) return st;
         /* The result also as a file, so it survives --isolate's process boundary. */
-        char text[256];
-        snprintf(text, sizeof text, "{\"steps\": %lld, \"first_loss\": %.9g, \"final_loss\": %.9g, "
-                 "\"wrote_adapter\": %s}\n", (long long)c->tr.steps, c->tr.first_loss, c->tr.final_loss,
+        char text[256], first[32] = "null", final[32] = "null";  /* no loss curve: null */
+        if (isfinite(c->tr.first_loss)) snprintf(first, sizeof first, "%.9g", c->tr.first_loss);
+        if (isfinite(c->tr.final_loss)) snprintf(final, sizeof final, "%.9g", c->tr.final_loss);
+        snprintf(text, sizeof text, "{\"steps\": %lld, \"first_loss\": %s, \"final_loss\": %s, "
+                 "\"wrote_adapter\": %s}\n", (long long)c->tr.steps, first, final,
                  c->tr.wrote_adapter ? "true" : "false");
         char *path = mv_path_join(c->out, "train_result.json");
         st = path ? mv_write_text_atomic(path, text, err) : mv_errorf(err, MV_E_NOMEM, "out of memory");

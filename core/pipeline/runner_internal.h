@@ -30,6 +30,9 @@ mv_status mv_runner_hash_inputs(const mv_pipeline *p, cJSON **out, mv_error *err
 cJSON *mv_runner_host_json(void);
 /* Plugins used by the pipeline with version and file. */
 cJSON *mv_runner_plugins_json(const mv_registry *reg, const mv_pipeline *p);
+/* The train stage's params.key_map as JSON text (malloc'd), or NULL when there is none:
+ * applied when the trained adapter is merged. */
+char *mv_runner_train_key_map(const mv_pipeline *p);
 /* Write run.json atomically. */
 mv_status mv_runner_save_state(const char *run_dir, const cJSON *state, mv_error *err);
 

@@ -30,6 +30,10 @@ typedef struct mv_item {
     int has_image;
     mv_image image;         /* valid when has_image */
     const char *source;     /* "file:line" for messages */
+    const char *image_path; /* the image file the pixels came from (absolute or relative to
+                               the working directory), or NULL when unknown or text-only.
+                               Added in 0.1: mv_dataset_get zeroes the item first, so a loader
+                               built before it leaves NULL. Used to export training data. */
 } mv_item;
 
 typedef struct mv_dataset mv_dataset;

@@ -14,12 +14,14 @@
 #include "context.h"
 #include "params.h"
 #include "files.h"
+#include "process.h"
 #include "checkpoint.h"
 #include "dataset.h"
 #include "model.h"
 #include "metrics.h"
 #include "adapter.h"
 #include "plugin.h"
+#include "export.h"
 
 #ifdef __cplusplus
 extern "C" {

@@ -199,7 +199,7 @@ typedef struct mv_component {
     uint32_t size;             /* sizeof(mv_component) the plugin was built with */
     const char *signature;     /* MV_BUILD_SIGNATURE */
     mv_kind kind;
-    const char *name;          /* unique across all loaded plugins, [a-z0-9_-]+ */
+    const char *name;          /* unique among loaded components of its kind, [a-z0-9_-]+ */
     const char *version;       /* the component's own version, e.g. "1.0.0" */
     const char *summary;       /* one line */
     const mv_param_spec *params; /* NULL-name terminated array, or NULL for none */

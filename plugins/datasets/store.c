@@ -220,6 +220,7 @@ static mv_status store_get(mv_dataset *ds, size_t i, mv_item *out, mv_error *err
     out->text = it->text;
     out->prompt = it->prompt;
     out->source = it->source;
+    out->image_path = it->image_path;
     if (!it->image_path) return MV_OK;
     pthread_mutex_lock(&s->lock);
     uint8_t *rgb = it->rgb;

@@ -1,193 +1,16 @@
-/* plugins/evaluators/exec.c — the exec evaluator: runs an external command (argv array, no
- * shell; {model} {dataset} {out} {shard_index} {shard_count} {seed} substituted) in its own
- * process group with a timeout and an environment allow-list, then reads a JSON object of
- * metrics from stdout or a file, plus optional per-item JSONL. Any failure names the command
- * and shows the tail of its stderr. */
-#include <errno.h>
-#include <fcntl.h>
+/* plugins/evaluators/exec.c — the exec evaluator: runs an external command through
+ * mergeval/process.h (argv, no shell; {model} {dataset} {out} {shard_index} {shard_count}
+ * {seed} substituted; own process group, timeout, environment allow-list), then reads a JSON
+ * object of metrics from stdout or a file, plus optional per-item JSONL. Any failure names
+ * the command and shows the tail of its stderr. */
 #include <math.h>
-#include <poll.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/types.h>
-#include <sys/wait.h>
-#include <time.h>
-#include <unistd.h>
 #include <cjson/cJSON.h>
+#include <mergeval/process.h>
 #include "ev_internal.h"
 
-
-#define STDOUT_MAX (64u << 20)
-#define TAIL_MAX 2000
-
-typedef struct strbuf { char *d; size_t n, cap; } strbuf;
-
-static int sb_add(strbuf *b, const char *s, size_t n)
-{
-    if (b->n + n + 1 > b->cap) {
-        size_t c = b->cap ? b->cap * 2 : 4096;
-        while (c < b->n + n + 1) c *= 2;
-        char *d = realloc(b->d, c);
-        if (!d) return -1;
-        b->d = d;
-        b->cap = c;
-    }
-    memcpy(b->d + b->n, s, n);
-    b->n += n;
-    b->d[b->n] = 0;
-    return 0;
-}
-
-/* Replace {model} {dataset} {out} {shard_index} {shard_count} {seed}; unknown {names} are an
- * error so typos do not reach the command. */
-static mv_status substitute(const char *arg, const mv_eval_request *req, char **out, mv_error *err)
-{
-    strbuf b = {0};
-    char num[32];
-    for (const char *s = arg; *s;) {
-        if (*s == '{') {
-            /* a placeholder is {lower_case_name}; other braces (JSON, code) are literal */
-            const char *e = s + 1;
-            while ((*e >= 'a' && *e <= 'z') || *e == '_') e++;
-            if (*e == '}' && e > s + 1) {
-                size_t l = (size_t)(e - s - 1);
-                const char *v = NULL;
-                if (l == 5 && !strncmp(s + 1, "model", 5)) v = req->model_path;
-                else if (l == 7 && !strncmp(s + 1, "dataset", 7)) v = req->dataset_path;
-                else if (l == 3 && !strncmp(s + 1, "out", 3)) v = req->out_dir;
-                else if (l == 11 && !strncmp(s + 1, "shard_index", 11)) { snprintf(num, sizeof num, "%u", req->shard_index); v = num; }
-                else if (l == 11 && !strncmp(s + 1, "shard_count", 11)) { snprintf(num, sizeof num, "%u", req->shard_count ? req->shard_count : 1); v = num; }
-                else if (l == 4 && !strncmp(s + 1, "seed", 4)) { snprintf(num, sizeof num, "%llu", (unsigned long long)req->seed); v = num; }
-                else {
-                    free(b.d);
-                    return mv_errorf(err, MV_E_INPUT, "$.params.command: unknown placeholder "
-                                     "\"%.*s\" in \"%s\" (known: {model} {dataset} {out} "
-                                     "{shard_index} {shard_count} {seed})", (int)l + 2, s, arg);
-                }
-                if (!v) {
-                    free(b.d);
-                    return mv_errorf(err, MV_E_INPUT, "$.params.command: \"%s\" uses %.*s but "
-                                     "none was given", arg, (int)l + 2, s);
-                }
-                if (sb_add(&b, v, strlen(v))) goto nomem;
-                s = e + 1;
-                continue;
-            }
-        }
-        if (sb_add(&b, s, 1)) goto nomem;
-        s++;
-    }
-    if (!b.d && sb_add(&b, "", 0)) goto nomem;
-    *out = b.d;
-    return MV_OK;
-nomem:
-    free(b.d);
-    return mv_errorf(err, MV_E_NOMEM, "out of memory");
-}
-
-static const char *tail(const strbuf *b)
-{
-    if (!b->d || !b->n) return "(empty)";
-    return b->n > TAIL_MAX ? b->d + b->n - TAIL_MAX : b->d;
-}
-
-/* Run argv; collect stdout and stderr; kill the process group at the deadline. */
-static mv_status run_command(char **argv, char **envp, double timeout, strbuf *so, strbuf *se,
-                             int *status, int *timed_out, mv_error *err)
-{
-    int po[2], pe[2];
-    *timed_out = 0;
-    if (pipe2(po, O_CLOEXEC) || pipe2(pe, O_CLOEXEC))
-        return mv_errorf(err, MV_E_IO, "pipe: %s", strerror(errno));
-    pid_t pid = fork();
-    if (pid < 0) {
-        close(po[0]); close(po[1]); close(pe[0]); close(pe[1]);
-        return mv_errorf(err, MV_E_IO, "fork: %s", strerror(errno));
-    }
-    if (pid == 0) {
-        setpgid(0, 0);
-        dup2(po[1], 1);
-        dup2(pe[1], 2);
-        int devnull = open("/dev/null", O_RDONLY);
-        if (devnull >= 0) dup2(devnull, 0);
-        execvpe(argv[0], argv, envp);
-        dprintf(2, "cannot run %s: %s\n", argv[0], strerror(errno));
-        _exit(127);
-    }
-    setpgid(pid, pid);
-    close(po[1]);
-    close(pe[1]);
-    struct timespec t0;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
-    int open_fds = 2;
-    struct pollfd fds[2] = {{po[0], POLLIN, 0}, {pe[0], POLLIN, 0}};
-    char buf[65536];
-    mv_status st = MV_OK;
-    while (open_fds > 0) {
-        struct timespec now;
-        clock_gettime(CLOCK_MONOTONIC, &now);
-        double el = (now.tv_sec - t0.tv_sec) + (now.tv_nsec - t0.tv_nsec) * 1e-9;
-        if (el >= timeout) { *timed_out = 1; break; }
-        double left = timeout - el;
-        int ms = left > 1000 ? 1000000 : (int)(left * 1000) + 1;
-        int r = poll(fds, 2, ms);
-        if (r < 0) {
-            if (errno == EINTR) continue;
-            st = mv_errorf(err, MV_E_IO, "poll: %s", strerror(errno));
-            break;
-        }
-        for (int k = 0; k < 2; k++) {
-            if (fds[k].fd < 0 || !(fds[k].revents & (POLLIN | POLLHUP | POLLERR))) continue;
-            ssize_t n = read(fds[k].fd, buf, sizeof buf);
-            if (n > 0) {
-                strbuf *b = k == 0 ? so : se;
-                if (k == 0 && b->n + (size_t)n > STDOUT_MAX) continue; /* drop the excess */
-                if (k == 1 && b->n > 4 * TAIL_MAX) {
-                    /* keep only the tail of stderr */
-                    memmove(b->d, b->d + b->n - TAIL_MAX, TAIL_MAX);
-                    b->n = TAIL_MAX;
-                }
-                sb_add(b, buf, (size_t)n);
-            } else if (n == 0 || (n < 0 && errno != EINTR && errno != EAGAIN)) {
-                close(fds[k].fd);
-                fds[k].fd = -1;
-                open_fds--;
-            }
-        }
-    }
-    if (*timed_out || st != MV_OK) {
-        kill(-pid, SIGTERM);
-        for (int i = 0; i < 20; i++) {
-            if (waitpid(pid, status, WNOHANG) == pid) goto reaped;
-            usleep(100000);
-        }
-        kill(-pid, SIGKILL);
-    }
-    /* the process may still run after closing its pipes: wait, within the deadline */
-    for (;;) {
-        pid_t w = waitpid(pid, status, *timed_out ? 0 : WNOHANG);
-        if (w == pid) break;
-        if (w < 0 && errno != EINTR) break;
-        struct timespec now;
-        clock_gettime(CLOCK_MONOTONIC, &now);
-        double el = (now.tv_sec - t0.tv_sec) + (now.tv_nsec - t0.tv_nsec) * 1e-9;
-        if (el >= timeout) {
-            *timed_out = 1;
-            kill(-pid, SIGTERM);
-            usleep(200000);
-            kill(-pid, SIGKILL);
-            waitpid(pid, status, 0);
-            break;
-        }
-        usleep(10000);
-    }
-reaped:
-    kill(-pid, SIGKILL);  /* stray children of the group */
-    for (int k = 0; k < 2; k++) if (fds[k].fd >= 0) close(fds[k].fd);
-    return st;
-}
 
 static int valid_metric_name(const char *s)
 {
@@ -299,85 +122,39 @@ mv_status ev_exec_run(mv_context *ctx, const mv_eval_request *req, const mv_para
                       mv_metrics *out, mv_error *err)
 {
     mv_status st = MV_OK;
-    cJSON *cmd = cJSON_Parse(mv_params_json(p, "command"));
-    cJSON *envl = cJSON_Parse(mv_params_json(p, "env"));
-    cJSON *setenv_j = cJSON_Parse(mv_params_json(p, "set_env"));
     cJSON *dirs = cJSON_Parse(mv_params_json(p, "directions"));
     cJSON *res = NULL;
-    char **argv = NULL, **envp = NULL, *mfile = NULL, *ifile = NULL, *text = NULL;
-    size_t argc = 0, nenv = 0;
-    strbuf so = {0}, se = {0};
-    double timeout = mv_params_float(p, "timeout");
+    char *mfile = NULL, *ifile = NULL, *text = NULL, what[512];
+    char seed[32], shard_index[32], shard_count[32];
+    snprintf(seed, sizeof seed, "%llu", (unsigned long long)req->seed);
+    snprintf(shard_index, sizeof shard_index, "%u", req->shard_index);
+    snprintf(shard_count, sizeof shard_count, "%u", req->shard_count ? req->shard_count : 1);
+    const mv_subst_var vars[] = {
+        {"model", req->model_path}, {"dataset", req->dataset_path}, {"out", req->out_dir},
+        {"shard_index", shard_index}, {"shard_count", shard_count}, {"seed", seed},
+    };
+    const size_t n_vars = sizeof vars / sizeof vars[0];
+    mv_command cmd = {0};
+    mv_process_result pr = {0};
+    mv_process_options opt = { .timeout = mv_params_float(p, "timeout") };
 
-    if (!cJSON_IsArray(cmd) || cJSON_GetArraySize(cmd) == 0) {
-        st = mv_errorf(err, MV_E_INPUT, "$.params.command: expected a non-empty list of strings "
-                       "(argv; no shell), e.g. [\"python3\", \"eval.py\", \"{model}\"]");
+    if ((st = mv_command_build(mv_params_json(p, "command"), mv_params_json(p, "env"),
+                               mv_params_json(p, "set_env"), vars, n_vars, "$.params", &cmd,
+                               err)) != MV_OK)
         goto out;
-    }
-    argc = (size_t)cJSON_GetArraySize(cmd);
-    argv = calloc(argc + 1, sizeof *argv);
-    if (!argv) goto nomem;
-    for (size_t i = 0; i < argc; i++) {
-        cJSON *a = cJSON_GetArrayItem(cmd, (int)i);
-        if (!cJSON_IsString(a)) {
-            st = mv_errorf(err, MV_E_INPUT, "$.params.command[%zu]: expected a string", i);
-            goto out;
-        }
-        if ((st = substitute(a->valuestring, req, &argv[i], err)) != MV_OK) goto out;
-    }
-    /* environment: only allow-listed names pass through, then set_env */
-    size_t max_env = (size_t)(cJSON_IsArray(envl) ? cJSON_GetArraySize(envl) : 0) +
-                     (size_t)(cJSON_IsObject(setenv_j) ? cJSON_GetArraySize(setenv_j) : 0) + 1;
-    envp = calloc(max_env, sizeof *envp);
-    if (!envp) goto nomem;
-    cJSON *e;
-    cJSON_ArrayForEach(e, envl) {
-        if (!cJSON_IsString(e)) continue;
-        const char *v = getenv(e->valuestring);
-        if (!v) continue;
-        size_t l = strlen(e->valuestring) + strlen(v) + 2;
-        if (!(envp[nenv] = malloc(l))) goto nomem;
-        snprintf(envp[nenv++], l, "%s=%s", e->valuestring, v);
-    }
-    cJSON_ArrayForEach(e, setenv_j) {
-        if (!cJSON_IsString(e)) {
-            st = mv_errorf(err, MV_E_INPUT, "$.params.set_env.%s: expected a string", e->string);
-            goto out;
-        }
-        char *v = NULL;
-        if ((st = substitute(e->valuestring, req, &v, err)) != MV_OK) goto out;
-        size_t l = strlen(e->string) + strlen(v) + 2;
-        if (!(envp[nenv] = malloc(l))) { free(v); goto nomem; }
-        snprintf(envp[nenv++], l, "%s=%s", e->string, v);
-        free(v);
-    }
     const char *mf = mv_params_string(p, "metrics_file");
     const char *itf = mv_params_string(p, "items_file");
-    if (mf && *mf && (st = substitute(mf, req, &mfile, err)) != MV_OK) goto out;
-    if (itf && *itf && (st = substitute(itf, req, &ifile, err)) != MV_OK) goto out;
+    if (mf && *mf && (st = mv_subst_expand(mf, vars, n_vars, "$.params.metrics_file", &mfile, err)) != MV_OK)
+        goto out;
+    if (itf && *itf && (st = mv_subst_expand(itf, vars, n_vars, "$.params.items_file", &ifile, err)) != MV_OK)
+        goto out;
 
-    mv_log(ctx, MV_LOG_INFO, "exec evaluator: running %s (timeout %g s)", argv[0], timeout);
-    int status = 0, timed_out = 0;
-    double t0 = mv_now();
-    if ((st = run_command(argv, envp, timeout, &so, &se, &status, &timed_out, err)) != MV_OK)
+    mv_log(ctx, MV_LOG_INFO, "exec evaluator: running %s (timeout %g s)", cmd.argv[0], opt.timeout);
+    snprintf(what, sizeof what, "exec evaluator: %s", cmd.argv[0]);
+    if ((st = mv_process_run(&cmd, &opt, &pr, err)) != MV_OK ||
+        (st = mv_process_check(&pr, what, &opt, err)) != MV_OK)
         goto out;
-    if (timed_out) {
-        st = mv_errorf(err, MV_E_RUNTIME, "%s timed out after %.1f s (timeout: %g s; killed "
-                       "its process group); stderr tail:\n%s", argv[0], mv_now() - t0, timeout,
-                       tail(&se));
-        goto out;
-    }
-    if (WIFSIGNALED(status)) {
-        st = mv_errorf(err, MV_E_RUNTIME, "%s killed by signal %d; stderr tail:\n%s",
-                       argv[0], WTERMSIG(status), tail(&se));
-        goto out;
-    }
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-        st = mv_errorf(err, MV_E_RUNTIME, "%s exited with status %d; stderr tail:\n%s",
-                       argv[0], WIFEXITED(status) ? WEXITSTATUS(status) : -1, tail(&se));
-        goto out;
-    }
-    const char *json_text = so.d ? so.d : "";
+    const char *json_text = pr.out;
     const char *from = "stdout";
     if (mfile) {
         size_t len;
@@ -393,9 +170,9 @@ mv_status ev_exec_run(mv_context *ctx, const mv_eval_request *req, const mv_para
         /* a harness may print logs before the JSON: accept the last line that is an object */
         cJSON_Delete(res);
         res = NULL;
-        if (!mfile && so.d) {
+        if (!mfile) {
             char *last = NULL;
-            for (char *s = so.d; s && *s;) {
+            for (char *s = pr.out; s && *s;) {
                 char *nl = strchr(s, '\n');
                 if (*s == '{') last = s;
                 s = nl ? nl + 1 : NULL;
@@ -409,7 +186,8 @@ mv_status ev_exec_run(mv_context *ctx, const mv_eval_request *req, const mv_para
         }
         if (!res) {
             st = mv_errorf(err, MV_E_FORMAT, "%s printed no JSON object of metrics on %s "
-                           "(got: %.200s); stderr tail:\n%s", argv[0], from, json_text, tail(&se));
+                           "(got: %.200s); stderr tail:\n%s", cmd.argv[0], from, json_text,
+                           *pr.err_tail ? pr.err_tail : "(empty)");
             goto out;
         }
     }
@@ -421,18 +199,16 @@ mv_status ev_exec_run(mv_context *ctx, const mv_eval_request *req, const mv_para
         if ((st = read_items(ifile, out, err)) != MV_OK) goto out;
     } else if (ifile) {
         st = mv_errorf(err, MV_E_NOT_FOUND, "items_file %s was not written by %s", ifile,
-                       argv[0]);
+                       cmd.argv[0]);
         goto out;
     }
-    goto out;
-nomem:
-    st = mv_errorf(err, MV_E_NOMEM, "out of memory");
 out:
-    for (size_t i = 0; argv && i < argc; i++) free(argv[i]);
-    for (size_t i = 0; envp && i < nenv; i++) free(envp[i]);
-    free(argv); free(envp); free(mfile); free(ifile); free(so.d); free(se.d);
+    mv_command_free(&cmd);
+    mv_process_result_free(&pr);
+    mv_free(mfile);
+    mv_free(ifile);
     mv_free(text);
-    cJSON_Delete(cmd); cJSON_Delete(envl); cJSON_Delete(setenv_j); cJSON_Delete(dirs);
+    cJSON_Delete(dirs);
     cJSON_Delete(res);
     return st;
 }
