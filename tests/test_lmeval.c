@@ -4,7 +4,8 @@
  * recomputed from items.jsonl; binary flags, directions, groups, gzip, the old layout, the
  * timestamp choice; and the bad input: truncated/malformed/short/duplicated samples files,
  * missing samples (--log_samples), truncated .gz, unreproducible aggregates (scalar), a
- * group averaged by subtask, several models in one folder. */
+ * group averaged by subtask, several models in one folder; params.command running a stand-in
+ * harness (tests/stand_in_lm_eval.sh) before the import, its failure and timeout. */
 #include <check.h>
 #include <math.h>
 #include <stdarg.h>
@@ -313,6 +314,51 @@ START_TEST(unreproducible_numbers_stay_scalar_and_groups_by_subtask)
 }
 END_TEST
 
+/* params.command: the harness runs first (tests/stand_in_lm_eval.sh plays lm_eval), then its
+ * output in {out} is imported; failures and timeouts are errors with the stderr tail. */
+static mv_status run_command(const char *params, mv_metrics **res, mv_error *err)
+{
+    char od[256];
+    snprintf(od, sizeof od, "%s/cmd", dir);
+    mv_remove_tree(od, NULL);
+    mv_eval_spec spec = {.evaluator = "lm-eval", .model_path = "org/model-a", .params_json = params,
+                         .shard_count = 1, .seed = 7, .out_dir = od};
+    return mv_eval_run(ctx, &spec, res, err);
+}
+
+START_TEST(command_runs_the_harness_then_imports)
+{
+    mv_metrics *m = NULL;
+    mv_error err = {0};
+    ck_assert_msg(run_command("{\"command\":[\"sh\",\"tests/stand_in_lm_eval.sh\",\"--model\",\"hf\","
+                              "\"--model_args\",\"pretrained={model},dtype=bfloat16\",\"--tasks\","
+                              "\"arc_easy,gsm8k\",\"--log_samples\",\"--output_path\",\"{out}\"]}",
+                              &m, &err) == MV_OK, "%s", err.msg);
+    check_against(m, RUN_A_RESULTS);
+    mv_metrics_free(m);
+    char p[300];
+    snprintf(p, sizeof p, "%s/cmd/org__model-a/results_" RUN_A_DATE ".json", dir);
+    ck_assert(mv_path_exists(p));
+    snprintf(p, sizeof p, "%s/cmd/lm-eval.log", dir);
+    ck_assert(mv_path_exists(p));   /* the harness's output, for a user to tail */
+    /* without --log_samples the harness writes no samples: the error says so */
+    ck_assert_int_eq(run_command("{\"command\":[\"sh\",\"tests/stand_in_lm_eval.sh\",\"--model_args\","
+                                 "\"pretrained={model}\",\"--output_path\",\"{out}\"]}", NULL, &err),
+                     MV_E_NOT_FOUND);
+    ck_assert_ptr_nonnull(strstr(err.msg, "--log_samples"));
+    /* a failing harness: exit status and its stderr */
+    ck_assert_int_eq(run_command("{\"command\":[\"sh\",\"tests/stand_in_lm_eval.sh\",\"--bogus\"]}",
+                                 NULL, &err), MV_E_RUNTIME);
+    ck_assert_ptr_nonnull(strstr(err.msg, "unknown argument --bogus"));
+    /* a harness that hangs is killed at the timeout */
+    ck_assert_int_eq(run_command("{\"command\":[\"sleep\",\"60\"],\"timeout\":0.3}", NULL, &err),
+                     MV_E_RUNTIME);
+    ck_assert_ptr_nonnull(strstr(err.msg, "timed out"));
+    /* an unknown placeholder never reaches the command */
+    ck_assert_int_eq(run_command("{\"command\":[\"true\",\"{dataset}\"]}", NULL, &err), MV_E_INPUT);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("lmeval");
@@ -325,6 +371,7 @@ int main(void)
     tcase_add_test(tc, damaged_samples_are_errors_naming_file_and_line);
     tcase_add_test(tc, missing_samples_say_log_samples);
     tcase_add_test(tc, unreproducible_numbers_stay_scalar_and_groups_by_subtask);
+    tcase_add_test(tc, command_runs_the_harness_then_imports);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_ENV);

@@ -107,7 +107,31 @@ $MV compare "$tmp/run_a" "$D/run_b" >"$tmp/mix.out" 2>&1
 check test $? -eq 2
 check grep -q "compare two runs or two evaluation folders" "$tmp/mix.out"
 
-# 6. the fuzz harness (tests/fuzz/fuzz_lmeval.c) builds and runs its seed corpus cleanly
+# 6. in a pipeline: the harness (tests/stand_in_lm_eval.sh plays lm_eval) runs on the stage's
+#    weights ({model}) into the stage folder ({out}), then is imported and gated
+cat > "$tmp/pipe.json" <<'J'
+{ "name": "lm-eval-stage",
+  "base": {"loader": "safetensors", "path": "tests/data/models/llama"},
+  "datasets": {"unused": {"loader": "text", "path": "tests/data/datasets/docs.jsonl"}},
+  "iterations": 0,
+  "evaluate": [{"name": "text", "plugin": "lm-eval",
+                "params": {"command": ["sh", "tests/stand_in_lm_eval.sh", "--model", "hf",
+                                       "--model_args", "pretrained={model}", "--tasks", "arc_easy,gsm8k",
+                                       "--log_samples", "--output_path", "{out}"], "timeout": 600}}],
+  "gates": [{"metric": "text.gsm8k.exact_match.strict-match", "vs": "baseline", "max_drop": 0.02}] }
+J
+check $MV -q run "$tmp/pipe.json" --check
+$MV -q run "$tmp/pipe.json" --out "$tmp/piperun" >"$tmp/pipe.out" 2>&1
+check test $? -eq 0
+check $PY - "$tmp/piperun/summary.json" "$D/expected.json" <<'PY'
+import json, sys
+s = json.load(open(sys.argv[1])); exp = json.load(open(sys.argv[2]))["run_a"]
+got = {m["name"]: m["values"][0] for m in s["metrics"]}
+assert got == {"text." + k: v for k, v in exp.items()} or all(abs(got["text." + k] - v) < 1e-9 for k, v in exp.items()), got
+assert s["gates_passed"] == 1
+PY
+
+# 7. the fuzz harness (tests/fuzz/fuzz_lmeval.c) builds and runs its seed corpus cleanly
 cat > "$tmp/drv.c" <<'C'
 #include <stdint.h>
 #include <stdio.h>

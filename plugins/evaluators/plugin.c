@@ -70,10 +70,24 @@ static const mv_param_spec exec_params[] = {
 static const mv_param_spec lmeval_params[] = {
     {"path", MV_PARAM_STRING, "\"\"",
      "The folder given to lm_eval --output_path (with --log_samples), its model subfolder, or "
-     "a results_*.json file; {out} = this evaluation's output folder", NULL, 0, -1, 0},
+     "a results_*.json file; {out} = this evaluation's output folder. Default with a command: "
+     "{out}", NULL, 0, -1, 0},
     {"timestamp", MV_PARAM_STRING, "\"latest\"",
      "Which results_<timestamp>.json to import when there are several: latest or the exact "
      "timestamp (e.g. 2024-05-01T12-00-00.123456)", NULL, 0, -1, 0},
+    {"command", MV_PARAM_JSON, "[]",
+     "Run the harness first: argv list (no shell), {model} {out} {seed} substituted, e.g. "
+     "[\"lm_eval\",\"--model\",\"hf\",\"--model_args\",\"pretrained={model}\",\"--tasks\","
+     "\"gsm8k\",\"--log_samples\",\"--output_path\",\"{out}\"]; [] = import only", NULL, 0, -1, 0},
+    {"timeout", MV_PARAM_FLOAT, "86400", "Seconds before the harness's process group is killed",
+     NULL, 0.001, 1e9, 0},
+    {"env", MV_PARAM_JSON, "[\"PATH\",\"HOME\",\"LANG\",\"LC_ALL\",\"TMPDIR\",\"USER\","
+     "\"CUDA_VISIBLE_DEVICES\",\"SLURM_JOB_ID\",\"PYTHONPATH\",\"HF_HOME\",\"HF_DATASETS_CACHE\","
+     "\"HF_HUB_OFFLINE\",\"HF_DATASETS_OFFLINE\"]",
+     "Environment variables passed through to the harness (everything else is dropped)", NULL,
+     0, -1, 0},
+    {"set_env", MV_PARAM_JSON, "{}", "Extra environment variables {NAME: value} (substituted)",
+     NULL, 0, -1, 0},
     END_PARAMS
 };
 
