@@ -120,7 +120,7 @@ cat > "$tmp/pipe.json" <<'J'
                                        "--log_samples", "--output_path", "{out}"], "timeout": 600}}],
   "gates": [{"metric": "text.gsm8k.exact_match.strict-match", "vs": "baseline", "max_drop": 0.02}] }
 J
-check $MV -q run "$tmp/pipe.json" --check
+check $MV -q run "$tmp/pipe.json" --check >/dev/null
 $MV -q run "$tmp/pipe.json" --out "$tmp/piperun" >"$tmp/pipe.out" 2>&1
 check test $? -eq 0
 check $PY - "$tmp/piperun/summary.json" "$D/expected.json" <<'PY'
