@@ -280,8 +280,8 @@ size_t mv_registry_load_file(mv_registry *r, const char *path, FILE *diag, size_
         }
         size_t other = 0;
         if (find_any(r, c->kind, c->name, &other)) {
-            diag_line(diag, n_rejected, path, "component '%s' rejected: duplicate %s name, already provided by %s",
-                      c->name, mv_kind_name(c->kind), r->files[other].path);
+            diag_line(diag, n_rejected, path, "component '%s' rejected: duplicate name, already provided by %s",
+                      c->name, r->files[other].path);
             continue;
         }
         if (c->size >= offsetof(mv_component, init) + sizeof c->init && c->init) {

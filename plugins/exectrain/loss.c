@@ -40,26 +40,50 @@ static char *nonfinite_to_null(const char *t)
     return o;
 }
 
+static void sbl_add(xt_log *b, const char *t)
+{
+    size_t l = strlen(t);
+    if (b->oom) return;
+    if (b->n + l + 1 > b->cap) {
+        size_t c = b->cap ? b->cap * 2 : 4096;
+        while (c < b->n + l + 1) c *= 2;
+        char *s = realloc(b->s, c);
+        if (!s) { b->oom = 1; return; }
+        b->s = s;
+        b->cap = c;
+    }
+    memcpy(b->s + b->n, t, l + 1);
+    b->n += l;
+}
+
 static double num(const cJSON *o, const char *k)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
     return cJSON_IsNumber(v) ? v->valuedouble : NAN;
 }
 
-static void add_line(cJSON *out_lines, double step, double loss, double lr, double gnorm,
+/* One line of the native train_log.jsonl. Numbers are printed exactly (%.17g; cJSON's own
+ * printer rounds), so the curve equals the trainer's to the last bit. */
+static void add_line(xt_log *out, double step, double loss, double lr, double gnorm,
                      double epoch)
 {
-    cJSON *l = cJSON_CreateObject();
-    cJSON_AddNumberToObject(l, "step", step);
-    if (isfinite(loss)) cJSON_AddNumberToObject(l, "loss", loss); else cJSON_AddNullToObject(l, "loss");
-    if (isfinite(lr)) cJSON_AddNumberToObject(l, "lr", lr);
-    if (isfinite(gnorm)) cJSON_AddNumberToObject(l, "grad_norm", gnorm);
-    if (isfinite(epoch)) cJSON_AddNumberToObject(l, "epoch", epoch);
-    cJSON_AddItemToArray(out_lines, l);
+    if (!isfinite(step)) return;  /* an entry without a step is no point of the curve */
+    char line[512];
+    int n = snprintf(line, sizeof line, "{\"step\":%.17g", step);
+    if (isfinite(loss)) n += snprintf(line + n, sizeof line - (size_t)n, ",\"loss\":%.17g", loss);
+    else n += snprintf(line + n, sizeof line - (size_t)n, ",\"loss\":null");
+    if (isfinite(lr)) n += snprintf(line + n, sizeof line - (size_t)n, ",\"lr\":%.17g", lr);
+    if (isfinite(gnorm)) n += snprintf(line + n, sizeof line - (size_t)n, ",\"grad_norm\":%.17g", gnorm);
+    if (isfinite(epoch)) n += snprintf(line + n, sizeof line - (size_t)n, ",\"epoch\":%.17g", epoch);
+    snprintf(line + n, sizeof line - (size_t)n, "}\n");
+    sbl_add(out, line);
+    if (out->n_lines++ == 0) out->first_loss = loss;
+    out->last_loss = loss;
+    out->last_step = step;
 }
 
 /* trainer_state.json text → lines. Returns 0 when it is not a TrainerState. */
-static int from_trainer_state(const char *text, cJSON *lines, int64_t *global_step, char *why,
+static int from_trainer_state(const char *text, xt_log *lines, int64_t *global_step, char *why,
                               size_t why_cap, const char *path)
 {
     char *clean = nonfinite_to_null(text);
@@ -80,13 +104,13 @@ static int from_trainer_state(const char *text, cJSON *lines, int64_t *global_st
                  num(e, "epoch"));
     }
     double gs = num(st, "global_step");
-    *global_step = isfinite(gs) ? (int64_t)gs : 0;
+    *global_step = gs >= 0 && gs < 9e18 ? (int64_t)gs : 0;
     cJSON_Delete(st);
     return 1;
 }
 
 /* a train_log.jsonl the command wrote itself: {"step", "loss", "lr"|"learning_rate", ...} */
-static int from_jsonl(char *text, cJSON *lines, char *why, size_t why_cap, const char *path)
+static int from_jsonl(char *text, xt_log *lines, char *why, size_t why_cap, const char *path)
 {
     int lineno = 0;
     for (char *p = text; p && *p;) {
@@ -114,6 +138,14 @@ static int from_jsonl(char *text, cJSON *lines, char *why, size_t why_cap, const
     return 1;
 }
 
+int xt_convert_log(char *text, int jsonl, const char *path, xt_log *out, int64_t *global_step,
+                   char *why, size_t why_cap)
+{
+    *global_step = 0;
+    return jsonl ? from_jsonl(text, out, why, why_cap, path)
+                 : from_trainer_state(text, out, global_step, why, why_cap, path);
+}
+
 mv_status xt_import_loss(const char *out_dir, mv_train_result *res, int *found, char *why,
                          size_t why_cap, mv_error *err)
 {
@@ -121,62 +153,39 @@ mv_status xt_import_loss(const char *out_dir, mv_train_result *res, int *found, 
     char *state = mv_path_join(out_dir, "trainer_state.json");
     char *log = mv_path_join(out_dir, "train_log.jsonl");
     char *ckpt = xt_latest_checkpoint(out_dir), *text = NULL;
-    cJSON *lines = cJSON_CreateArray();
+    xt_log lines = {0};
     int64_t global_step = 0;
     size_t len;
     *found = 0;
     why[0] = 0;
-    if (!state || !log || !ckpt || !lines) { st = mv_errorf(err, MV_E_NOMEM, "out of memory"); goto out; }
+    if (!state || !log || !ckpt) { st = mv_errorf(err, MV_E_NOMEM, "out of memory"); goto out; }
     if (!mv_path_exists(state) && *ckpt) {
         /* killed after its last checkpoint but before save_state: the checkpoint has it */
         mv_free(state);
         state = mv_path_join(ckpt, "trainer_state.json");
     }
-    if (state && mv_path_exists(state)) {
-        if (mv_read_file(state, 0, &text, &len, NULL) != MV_OK)
-            snprintf(why, why_cap, "cannot read %s", state);
+    const char *from = state && mv_path_exists(state) ? state : mv_path_exists(log) ? log : NULL;
+    if (from) {
+        if (mv_read_file(from, 0, &text, &len, NULL) != MV_OK)
+            snprintf(why, why_cap, "cannot read %s", from);
         else
-            *found = from_trainer_state(text, lines, &global_step, why, why_cap, state);
-    } else if (mv_path_exists(log)) {
-        if (mv_read_file(log, 0, &text, &len, NULL) != MV_OK)
-            snprintf(why, why_cap, "cannot read %s", log);
-        else
-            *found = from_jsonl(text, lines, why, why_cap, log);
+            *found = xt_convert_log(text, from == log, from, &lines, &global_step, why, why_cap);
     } else {
         snprintf(why, why_cap, "neither trainer_state.json nor train_log.jsonl in %s", out_dir);
     }
-    if (*found && cJSON_GetArraySize(lines) == 0) {
+    if (lines.oom) { st = mv_errorf(err, MV_E_NOMEM, "out of memory"); goto out; }
+    if (*found && lines.n_lines == 0) {
         snprintf(why, why_cap, "the training log in %s has no entry with a \"loss\"", out_dir);
         *found = 0;
     }
     if (!*found) goto out;
-    /* write the native format: one object per line */
-    size_t cap = 256, n = 0;
-    char *buf = malloc(cap);
-    const cJSON *l;
-    cJSON_ArrayForEach(l, lines) {
-        char *s = cJSON_PrintUnformatted(l);
-        size_t sl = s ? strlen(s) : 0;
-        if (buf && n + sl + 2 > cap) {
-            while (n + sl + 2 > cap) cap *= 2;
-            char *b2 = realloc(buf, cap);
-            if (!b2) { free(buf); buf = NULL; }
-            else buf = b2;
-        }
-        if (buf && s) { memcpy(buf + n, s, sl); n += sl; buf[n++] = '\n'; buf[n] = 0; }
-        cJSON_free(s);
-    }
-    if (!buf) { st = mv_errorf(err, MV_E_NOMEM, "out of memory"); goto out; }
-    st = mv_write_file_atomic(log, buf, n, err);
-    free(buf);
-    const cJSON *first = cJSON_GetArrayItem(lines, 0);
-    const cJSON *last = cJSON_GetArrayItem(lines, cJSON_GetArraySize(lines) - 1);
-    res->first_loss = num(first, "loss");
-    res->final_loss = num(last, "loss");
-    double last_step = num(last, "step");
-    res->steps = global_step > 0 ? global_step : isfinite(last_step) ? (int64_t)last_step : 0;
+    if ((st = mv_write_file_atomic(log, lines.s, lines.n, err)) != MV_OK) goto out;
+    res->first_loss = lines.first_loss;
+    res->final_loss = lines.last_loss;
+    res->steps = global_step > 0 ? global_step
+               : lines.last_step >= 0 && lines.last_step < 9e18 ? (int64_t)lines.last_step : 0;
 out:
-    cJSON_Delete(lines);
+    free(lines.s);
     mv_free(text);
     mv_free(state);
     mv_free(log);

@@ -32,4 +32,20 @@ mv_status xt_check_full(mv_context *ctx, const char *out_dir, const char *model_
 mv_status xt_import_loss(const char *out_dir, mv_train_result *res, int *found, char *why,
                          size_t why_cap, mv_error *err);
 
+/* The converted log: native train_log.jsonl text and what the result needs. */
+typedef struct xt_log {
+    char *s;               /* malloc'd text (NULL when nothing was added) */
+    size_t n, cap;
+    int oom;
+    size_t n_lines;
+    double first_loss, last_loss, last_step;
+} xt_log;
+
+/* Convert a trainer_state.json text (jsonl = 0) or a train_log.jsonl text (jsonl = 1,
+ * modified in place) into *out (zeroed by the caller; free out->s). Returns 1 when the text
+ * is such a log, else 0 with the reason in why (path names it). NaN/Infinity (Python's
+ * json.dumps of a diverged loss) read as null. Never fails on any input. */
+int xt_convert_log(char *text, int jsonl, const char *path, xt_log *out, int64_t *global_step,
+                   char *why, size_t why_cap);
+
 #endif
