@@ -2,13 +2,13 @@
  * lmeval_import.c): results_*.json text, samples text (JSONL or the old JSON array), and
  * everything derived from them (filters, groups, aggregation recovery, item records).
  * Input: the results text, a NUL byte, then the samples text served for every task.
- * Build: link with plugins/evaluators/lmeval_import.c and libmergeval (-Iinclude
- * -Iplugins/evaluators -lmergeval -lcjson -lm). Seeds: tests/fuzz/corpus/lmeval/. */
+ * The importer's source is compiled into this binary (tests/fuzz/fuzz_lmeval.mk).
+ * Seeds: tests/fuzz/corpus/lmeval/. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <mergeval/mergeval.h>
-#include "lmeval_internal.h"
+#include "../../plugins/evaluators/lmeval_internal.h"
 
 typedef struct { const char *text; size_t len; } fuzz_samples;
 
