@@ -65,7 +65,7 @@ help:
 
 # ------------------------------------------------------------------ Debian packages
 DEPS_BUILD := libcjson-dev libopenblas-dev libstb-dev check pkg-config zlib1g-dev
-DEPS_CHECK := $(DEPS_BUILD) chromium
+DEPS_CHECK := $(DEPS_BUILD) chromium python3
 DEPS_BENCH := $(DEPS_BUILD) python3-numpy python3-torch time bc
 deps:
 	@sh .ci/deps.sh $(DEPS_BUILD)

@@ -139,6 +139,17 @@ def safetensors_header(path):
         return json.loads(f.read(n))
 
 
+def check_remote_code(model_dir):
+    """AutoModel.from_pretrained(trust_remote_code=True) imports the modules config.json's
+    auto_map names from the model folder (MiniCPM-V ships modeling_minicpmv.py etc.)."""
+    with open(os.path.join(model_dir, "config.json")) as f:
+        cfg = json.load(f)
+    for ref in (cfg.get("auto_map") or {}).values():
+        module = ref.split("--")[-1].rsplit(".", 1)[0]
+        if not os.path.exists(os.path.join(model_dir, module + ".py")):
+            die(f"{model_dir} does not appear to have a file named {module}.py")
+
+
 def model_tensors(model_dir):
     """name -> (dtype, shape) of every tensor of the model (single file or sharded)."""
     index = os.path.join(model_dir, "model.safetensors.index.json")
@@ -266,6 +277,7 @@ def main():
     if not args.use_lora:
         die("the stand-in only implements --use_lora true")
     data, n_img = read_data(args.data_path)
+    check_remote_code(args.model_name_or_path)
     tensors = model_tensors(args.model_name_or_path)
     target = re.compile(args.lora_target_modules)
     modules = [(k[: -len(".weight")], v) for k, v in sorted(tensors.items())

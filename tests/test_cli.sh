@@ -17,7 +17,7 @@ expect_rc 0 "$mv" --help
 expect_rc 2 "$mv"
 expect_rc 2 "$mv" no-such-command
 grep -q "unknown command 'no-such-command'" /tmp/mv-cli.err || bad "unknown command message"
-for c in plugins plugin inspect match merge train gen eval combine run compare history report; do
+for c in plugins plugin inspect match merge train gen eval export combine run compare history report; do
   expect_rc 0 "$mv" "$c" --help
   [ -s /tmp/mv-cli.out ] || bad "'$c --help' printed nothing on stdout"
   grep -qi "usage" /tmp/mv-cli.out || bad "'$c --help' has no usage line"

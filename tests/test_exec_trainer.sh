@@ -38,8 +38,18 @@ setlora="--set merge.adapters[0].path=$lora"
 grep -q "^exec .*trainer" "$T/plugins.txt" && grep -q "^exec .*evaluator" "$T/plugins.txt" && ok \
   || bad "exec trainer and exec evaluator not both listed: $(grep exec "$T/plugins.txt")"
 
-# --- the twin end to end
-"$mv" run "$twin" $setlora --out "$T/run" >"$T/run.out" 2>"$T/run.err"
+# --- the twin end to end, on a base that carries remote code like MiniCPM-V (config.json
+# auto_map + modeling_*.py): merged folders must carry it on, or finetune.py cannot load them
+mkdir -p "$T/vlm" && cp tests/data/models/tinyvlm/model.safetensors "$T/vlm/"
+py - tests/data/models/tinyvlm/config.json "$T/vlm" <<'EOF'
+import json, sys
+c = json.load(open(sys.argv[1]))
+c["auto_map"] = {"AutoConfig": "configuration_minicpm.MiniCPMVConfig", "AutoModel": "modeling_minicpmv.MiniCPMV"}
+json.dump(c, open(sys.argv[2] + "/config.json", "w"), indent=2)
+for f in ("configuration_minicpm.py", "modeling_minicpmv.py", "tokenizer_config.json"):
+    open(sys.argv[2] + "/" + f, "w").write("# " + f + "\n")
+EOF
+"$mv" run "$twin" $setlora --set "base.path=$T/vlm" --out "$T/run" >"$T/run.out" 2>"$T/run.err"
 rc=$?
 [ "$rc" -eq 0 ] && ok || bad "twin run exited $rc: $(tail -5 "$T/run.err")"
 tr="$T/run/iter-1/train"
@@ -95,7 +105,16 @@ for name, (shape, w) in before.items():
 assert changed == 6, changed   # q, k, v of 2 layers
 EOF
 grep -q "6 steps, loss" "$T/run.err" && ok || bad "the run log lacks the loss line"
+for d in merge model; do
+  cmp -s "$T/vlm/modeling_minicpmv.py" "$T/run/iter-1/$d/modeling_minicpmv.py" && \
+  cmp -s "$T/vlm/tokenizer_config.json" "$T/run/iter-1/$d/tokenizer_config.json" && ok \
+    || bad "iter-1/$d lacks the base's remote code / tokenizer files"
+done
 grep -q "vlm.accuracy" "$T/run/report.md" && ok || bad "report.md lacks the external harness metric"
+
+"$mv" -q merge --base "$T/vlm" --adapter "$lora" --key-map model.=llm.model. --out "$T/merged" 2>"$T/merge.err" && \
+  cmp -s "$T/vlm/modeling_minicpmv.py" "$T/merged/modeling_minicpmv.py" && ok \
+  || bad "mergeval merge did not carry the base's remote code: $(cat "$T/merge.err")"
 
 # --- the trainer alone (`mergeval train`, the twin's train section) in its failure modes
 variant() {  # variant NAME EXTRA_ARG... : the twin's training as a train config, extra stand-in args

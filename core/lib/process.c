@@ -91,6 +91,7 @@ static void keeper_main(const mv_command *cmd, const mv_process_options *opt, in
     prctl(PR_SET_PDEATHSIG, SIGTERM);
     if (getppid() != parent) _exit(0);   /* the caller died before we armed the signal */
     signal(SIGCHLD, SIG_DFL);            /* SIG_IGN would reap the command behind our back */
+    signal(SIGPIPE, SIG_IGN);            /* a dead caller must not stop the clean-up midway */
     double grace = opt && opt->kill_grace > 0 ? opt->kill_grace : DEFAULT_GRACE;
     int xp[2];
     if (pipe2(xp, O_CLOEXEC) != 0) { send_msg(status_fd, MSG_EXEC_ERRNO, errno); _exit(0); }

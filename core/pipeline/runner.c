@@ -41,6 +41,8 @@ static mv_status stage_exec(void *arg, mv_error *err)
         mv_status st = ops->merge(ops->user, c->ctx, p, p->merge_strategy, p->merge_params_json,
                                   c->model_in, in, p->n_adapters, c->out, c->s->seed, err);
         free(in);
+        /* the model's code and tokenizer follow it, so external engines can load the merge */
+        if (st == MV_OK && mv_is_dir(c->model_in)) st = mv_copy_model_extras(c->model_in, c->out, NULL, err);
         return st;
     }
     case STAGE_APPLY: {
@@ -51,6 +53,7 @@ static mv_status stage_exec(void *arg, mv_error *err)
         mv_status st = ops->merge(ops->user, c->ctx, p, p->adapter_merge, NULL, c->model_in, &in, 1,
                                   c->out, c->s->seed, err);
         free(km);
+        if (st == MV_OK && mv_is_dir(c->model_in)) st = mv_copy_model_extras(c->model_in, c->out, NULL, err);
         return st;
     }
     case STAGE_TRAIN: {
