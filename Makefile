@@ -68,7 +68,7 @@ help:
 
 # ------------------------------------------------------------------ Debian packages
 DEPS_BUILD := libcjson-dev libopenblas-dev libstb-dev libpcre2-dev libpng-dev libjpeg62-turbo-dev \
-              libyaml-dev check pkg-config
+              libyaml-dev check pkg-config zlib1g-dev
 DEPS_CHECK := $(DEPS_BUILD) chromium python3 python3-numpy
 DEPS_BENCH := $(DEPS_BUILD) python3-numpy python3-torch time bc
 deps:

@@ -125,7 +125,7 @@ START_TEST(test_gate_significance_and_relative)
     /* A drop beyond the bound that is not significant passes when significance is required. */
     const char *gates = "[{\"metric\":\"alignment.i2t_r1\",\"vs\":\"previous\",\"max_drop\":0.0,\"require_significance\":true},"
                         "{\"metric\":\"alignment.i2t_r1\",\"vs\":\"baseline\",\"max_drop_rel\":0.5}]";
-    mv_report_point pts[2] = { { "a", NULL, NULL }, { "b", NULL, NULL } };
+    mv_report_point pts[2] = { { "a", NULL, NULL, 0 }, { "b", NULL, NULL, 0 } };
     char a[512], b[512];
     snprintf(a, sizeof a, "%s/%s", g_dir, FX_POINTS[1]);
     snprintf(b, sizeof b, "%s/%s", g_dir, FX_POINTS[0]);   /* reversed: b is "better" */
@@ -186,7 +186,7 @@ START_TEST(test_gate_at_final)
     char d0[512], d1[512];
     snprintf(d0, sizeof d0, "%s/%s", g_dir, FX_POINTS[0]);
     snprintf(d1, sizeof d1, "%s/%s", g_dir, FX_POINTS[1]);
-    mv_report_point pts[3] = { { "baseline", d0, NULL }, { "merged", d1, NULL }, { "retrained", d0, NULL } };
+    mv_report_point pts[3] = { { "baseline", d0, NULL, 0 }, { "merged", d1, NULL, 0 }, { "retrained", d0, NULL, 0 } };
     cJSON *gj = cJSON_Parse("[{\"metric\":\"alignment.i2t_r1\",\"max_drop\":0.02},"
                             "{\"metric\":\"alignment.i2t_r1\",\"max_drop\":0.02,\"at\":\"final\"},"
                             "{\"metric\":\"alignment.i2t_r1\",\"max_drop\":0.02,\"at\":\"final\",\"vs\":\"previous\"}]");

@@ -14,11 +14,13 @@
 static void usage(FILE *f)
 {
     fprintf(f,
-        "usage: mergeval eval [MODEL] --evaluator NAME --dataset PATH --out DIR\n"
+        "usage: mergeval eval [MODEL|none] --evaluator NAME [--dataset PATH] --out DIR\n"
         "                     [--loader NAME] [--param KEY=VALUE]... [--params JSON]\n"
         "                     [--dataset-param KEY=VALUE]... [--shard I/N] [--seed N]\n\n"
         "Run one evaluator (alignment, caption-nll, caption-gen, perplexity, exec, ...) on MODEL\n"
         "(a checkpoint directory) and the dataset, and write DIR/metrics.json + DIR/items.jsonl.\n"
+        "MODEL 'none' (or no MODEL) and no --dataset suit evaluators that need neither, e.g.\n"
+        "  mergeval eval none --evaluator lm-eval --param path=LM_EVAL_OUTPUT --out DIR\n"
         "VALUEs are JSON when they parse as JSON (5, true, \"all\", [..]) and strings otherwise.\n"
         "--shard I/N evaluates items with index %% N == I; join shards with 'mergeval combine'.\n"
         "Parameters of each evaluator and loader: 'mergeval plugins'. Formats: docs/evaluation.md.\n");
@@ -98,7 +100,8 @@ int mv_cmd_eval(mv_cli *cli, int argc, char **argv)
         default: rc = mv_cli_bad_option("eval", argv); goto out;
         }
     }
-    if (optind < argc) spec.model_path = argv[optind++];
+    /* "none": evaluators that need no model (exec, lm-eval) */
+    if (optind < argc) { spec.model_path = strcmp(argv[optind], "none") ? argv[optind] : NULL; optind++; }
     if (optind < argc) { rc = mv_cli_usage_error("eval", "unexpected argument '%s'", argv[optind]); goto out; }
     if (!spec.evaluator) { rc = mv_cli_usage_error("eval", "--evaluator NAME is required"); goto out; }
     if (!spec.out_dir) { rc = mv_cli_usage_error("eval", "--out DIR is required"); goto out; }
@@ -114,16 +117,20 @@ int mv_cmd_eval(mv_cli *cli, int argc, char **argv)
     mv_status st = mv_eval_run(cli->ctx, &spec, &m, &err);
     if (st != MV_OK) { rc = mv_cli_fail(&err); goto out; }
     if (!cli->quiet) {
-        printf("%s on %s", spec.evaluator, spec.dataset_path ? spec.dataset_path : "-");
+        printf("%s%s%s", spec.evaluator, spec.dataset_path ? " on " : "",
+               spec.dataset_path ? spec.dataset_path : "");
         if (spec.shard_count > 1) printf(" (shard %u/%u)", spec.shard_index, spec.shard_count);
         printf(": %zu items in %.1f s\n", mv_metrics_n_items(m), mv_now() - t0);
+        int w = 18;   /* names as wide as the longest (imported names can be long) */
         for (size_t i = 0; i < mv_metrics_count(m); i++)
-            printf("  %-18s %12.6g  (%s is better)\n", mv_metrics_name(m, i), mv_metrics_value(m, i),
+            if ((int)strlen(mv_metrics_name(m, i)) > w) w = (int)strlen(mv_metrics_name(m, i));
+        for (size_t i = 0; i < mv_metrics_count(m); i++)
+            printf("  %-*s %12.6g  (%s is better)\n", w, mv_metrics_name(m, i), mv_metrics_value(m, i),
                    mv_metrics_direction(m, i) == MV_HIGHER_IS_BETTER ? "higher" : "lower");
         for (size_t i = 0; i < mv_metrics_n_counts(m); i++) {
             const char *n = mv_metrics_count_name(m, i);
             int64_t v = mv_metrics_count_value(m, n);
-            if (v || !strcmp(n, "skipped")) printf("  %-18s %12lld\n", n, (long long)v);
+            if (v || !strcmp(n, "skipped")) printf("  %-*s %12lld\n", w, n, (long long)v);
         }
         printf("wrote %s/metrics.json and items.jsonl\n", spec.out_dir);
     }

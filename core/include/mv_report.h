@@ -13,11 +13,13 @@
 #define MV_SUMMARY_SCHEMA "mergeval.summary"
 #define MV_SUMMARY_VERSION 1
 
-/* One evaluation point: a directory holding <evaluation name>/metrics.json (+ items.jsonl). */
+/* One evaluation point: a directory holding <evaluation name>/metrics.json (+ items.jsonl),
+ * or (is_evaluation) one evaluation folder itself, reported under the single name given. */
 typedef struct mv_report_point {
     const char *label;      /* "baseline", "iter 1 merged", ... */
     const char *dir;        /* path of the point directory */
     const char *run;        /* run directory it came from (for compare/history); may be NULL */
+    int is_evaluation;      /* dir holds metrics.json itself (mergeval eval --out, an import) */
 } mv_report_point;
 
 /* Returns a data URI ("data:image/png;base64,...", mv_malloc'd) for an item's image, or

@@ -261,12 +261,17 @@ void mv_report_print(FILE *f, const cJSON *summary)
     const cJSON *metrics = cJSON_GetObjectItem(summary, "metrics");
     const cJSON *gates = cJSON_GetObjectItem(summary, "gates");
     int np = cJSON_GetArraySize(points);
-    fprintf(f, "%-32s", "metric");
+    int w = 32;   /* as wide as the longest name, up to 64 (imported names are long) */
+    for (const cJSON *m = metrics ? metrics->child : NULL; m; m = m->next) {
+        int l = (int)strlen(jstr(m, "name"));
+        if (l > w) w = l > 64 ? 64 : l;
+    }
+    fprintf(f, "%-*s", w, "metric");
     for (const cJSON *p = points->child; p; p = p->next) fprintf(f, " %16.16s", jstr(p, "label"));
     fprintf(f, "  %-10s %s\n", "Δ(final)", "verdict (final vs baseline)");
     fprintf(f, "(+ / - after a value: significantly better / worse than the baseline, Holm-adjusted)\n");
     for (const cJSON *m = metrics ? metrics->child : NULL; m; m = m->next) {
-        fprintf(f, "%-32.32s", jstr(m, "name"));
+        fprintf(f, "%-*.*s", w, w, jstr(m, "name"));
         const cJSON *vals = cJSON_GetObjectItem(m, "values");
         for (int i = 0; i < np; i++) {
             char v[48];

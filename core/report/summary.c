@@ -218,7 +218,7 @@ mv_status mv_report_build(const mv_report_point *points, size_t np,
     sets = calloc(np * (n_evals ? n_evals : 1), sizeof *sets);
     for (size_t p = 0; p < np; p++)
         for (size_t e = 0; e < n_evals; e++) {
-            char *d = mv_path_join(points[p].dir, eval_names[e]);
+            char *d = mv_path_join(points[p].dir, points[p].is_evaluation ? "." : eval_names[e]);
             char *mj = mv_path_join(d, "metrics.json");
             if (mv_path_exists(mj)) {
                 st = mv_metrics_read(&sets[p * n_evals + e], d, err);

@@ -83,5 +83,7 @@ mv_status ev_perplexity_run(mv_context *ctx, const mv_eval_request *req, const m
                             mv_metrics *out, mv_error *err);
 mv_status ev_exec_run(mv_context *ctx, const mv_eval_request *req, const mv_params *p,
                       mv_metrics *out, mv_error *err);
+mv_status ev_lmeval_run(mv_context *ctx, const mv_eval_request *req, const mv_params *p,
+                        mv_metrics *out, mv_error *err);
 
 #endif

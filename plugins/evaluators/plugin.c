@@ -1,5 +1,5 @@
 /* plugins/evaluators/plugin.c — the evaluators plugin's entry point: alignment, caption-nll,
- * caption-gen, perplexity and exec, with their declared parameters. The evaluators themselves
+ * caption-gen, perplexity, exec and lm-eval, with their declared parameters. The evaluators themselves
  * are one file each. */
 #include <mergeval/mergeval.h>
 #include "ev_internal.h"
@@ -67,11 +67,36 @@ static const mv_param_spec exec_params[] = {
     END_PARAMS
 };
 
+static const mv_param_spec lmeval_params[] = {
+    {"path", MV_PARAM_STRING, "\"\"",
+     "The folder given to lm_eval --output_path (with --log_samples), its model subfolder, or "
+     "a results_*.json file; {out} = this evaluation's output folder. Default with a command: "
+     "{out}", NULL, 0, -1, 0},
+    {"timestamp", MV_PARAM_STRING, "\"latest\"",
+     "Which results_<timestamp>.json to import when there are several: latest or the exact "
+     "timestamp (e.g. 2024-05-01T12-00-00.123456)", NULL, 0, -1, 0},
+    {"command", MV_PARAM_JSON, "[]",
+     "Run the harness first: argv list (no shell), {model} {out} {seed} substituted, e.g. "
+     "[\"lm_eval\",\"--model\",\"hf\",\"--model_args\",\"pretrained={model}\",\"--tasks\","
+     "\"gsm8k\",\"--log_samples\",\"--output_path\",\"{out}\"]; [] = import only", NULL, 0, -1, 0},
+    {"timeout", MV_PARAM_FLOAT, "86400", "Seconds before the harness's process group is killed",
+     NULL, 0.001, 1e9, 0},
+    {"env", MV_PARAM_JSON, "[\"PATH\",\"HOME\",\"LANG\",\"LC_ALL\",\"TMPDIR\",\"USER\","
+     "\"CUDA_VISIBLE_DEVICES\",\"SLURM_JOB_ID\",\"PYTHONPATH\",\"HF_HOME\",\"HF_DATASETS_CACHE\","
+     "\"HF_HUB_OFFLINE\",\"HF_DATASETS_OFFLINE\"]",
+     "Environment variables passed through to the harness (everything else is dropped)", NULL,
+     0, -1, 0},
+    {"set_env", MV_PARAM_JSON, "{}", "Extra environment variables {NAME: value} (substituted)",
+     NULL, 0, -1, 0},
+    END_PARAMS
+};
+
 static const mv_evaluator_vtable alignment_vt = {sizeof(mv_evaluator_vtable), 1, 1, ev_alignment_run};
 static const mv_evaluator_vtable caption_nll_vt = {sizeof(mv_evaluator_vtable), 1, 1, ev_caption_nll_run};
 static const mv_evaluator_vtable caption_gen_vt = {sizeof(mv_evaluator_vtable), 1, 1, ev_caption_gen_run};
 static const mv_evaluator_vtable perplexity_vt = {sizeof(mv_evaluator_vtable), 1, 1, ev_perplexity_run};
 static const mv_evaluator_vtable exec_vt = {sizeof(mv_evaluator_vtable), 0, 0, ev_exec_run};
+static const mv_evaluator_vtable lmeval_vt = {sizeof(mv_evaluator_vtable), 0, 0, ev_lmeval_run};
 
 static const mv_component components[] = {
     MV_COMPONENT_INIT(MV_KIND_EVALUATOR, "alignment", "1.0.0",
@@ -89,6 +114,9 @@ static const mv_component components[] = {
     MV_COMPONENT_INIT(MV_KIND_EVALUATOR, "exec", "1.0.0",
                       "Run an external command (argv, timeout, env allow-list) and read its JSON "
                       "metrics", exec_params, &exec_vt),
+    MV_COMPONENT_INIT(MV_KIND_EVALUATOR, "lm-eval", "1.0.0",
+                      "Import lm-evaluation-harness results + --log_samples per-sample records "
+                      "(paired statistics per item)", lmeval_params, &lmeval_vt),
 };
 
 MV_EXPORT const mv_component *mergeval_plugin_component(uint32_t i)
