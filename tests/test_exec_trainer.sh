@@ -242,21 +242,6 @@ killcase timeout 3
 # --- the real recipe: valid anywhere; its missing models/data are warnings
 real=evals/pipelines/minicpmv-llama3-real.json
 "$mv" run "$real" --check >"$T/real.out" 2>"$T/real.err"; rc=$?
-# Until the lm-eval evaluator is in this build, check the recipe without it (every other
-# problem still fails the test).
-if [ "$rc" -ne 0 ] && grep -q '\$\.evaluate\[0\]' "$T/real.err" && \
-   ! grep '\$\.' "$T/real.err" | grep -v 'does not exist' | grep -qv '\$\.evaluate\[0\]'; then
-  echo "test_exec_trainer: note: the lm-eval evaluator is not (fully) available in this build; checking the recipe without it"
-  py - "$real" "$T/real-nolmeval.json" <<'EOF'
-import json, sys
-p = json.load(open(sys.argv[1]))
-gone = {e["name"] for e in p["evaluate"] if e["plugin"] == "lm-eval"}
-p["evaluate"] = [e for e in p["evaluate"] if e["name"] not in gone]
-p["gates"] = [g for g in p["gates"] if g["metric"].split(".")[0] not in gone]
-json.dump(p, open(sys.argv[2], "w"))
-EOF
-  "$mv" run "$T/real-nolmeval.json" --check >"$T/real.out" 2>"$T/real.err"; rc=$?
-fi
 [ "$rc" -eq 0 ] && grep -q "input missing here: \$.base.path" "$T/real.err" && grep -q "do not exist on this machine" "$T/real.out" && ok \
   || bad "real recipe --check: rc $rc: $(cat "$T/real.err" "$T/real.out" | head -12)"
 "$mv" run "$real" --out "$T/real-run" >/dev/null 2>&1; rc=$?
