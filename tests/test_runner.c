@@ -98,7 +98,8 @@ static uint64_t hash_str(const char *s)
 }
 
 static mv_status stub_eval(void *user, mv_context *ctx, const mv_pipeline *p, size_t i,
-                           const char *model_path, const char *out_dir, uint64_t seed, mv_error *err)
+                           const char *model_path, const char *out_dir, uint64_t seed,
+                           unsigned shard, unsigned shards, mv_error *err)
 {
     if (g_slow_ms) usleep((useconds_t)g_slow_ms * 1000);
     char *desc = model_desc(model_path);

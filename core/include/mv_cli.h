@@ -38,5 +38,6 @@ int mv_cmd_run(mv_cli *cli, int argc, char **argv);
 int mv_cmd_compare(mv_cli *cli, int argc, char **argv);
 int mv_cmd_history(mv_cli *cli, int argc, char **argv);
 int mv_cmd_report(mv_cli *cli, int argc, char **argv);
+int mv_cmd_stage(mv_cli *cli, int argc, char **argv);    /* internal: one stage inside a job */
 
 #endif
