@@ -226,7 +226,7 @@ static void on_signal(int sig) { g_signal = sig; }
  * rerun resumes waiting for it). */
 static mv_status wait_job(const mv_launch_request *rq, const char *id, mv_error *err)
 {
-    double delay = 0.2, unknown_since = 0;
+    double delay = 0.2, unknown_since = 0, started = mv_now();
     for (;;) {
         if (g_signal) {
             scancel(id);
@@ -258,7 +258,9 @@ static mv_status wait_job(const mv_launch_request *rq, const char *id, mv_error 
             struct timespec ts = { 0, 100000000 };
             nanosleep(&ts, NULL);
         }
-        if (delay < 5) delay *= 1.5;
+        /* Prompt for short jobs, then gentle on the controller: at most one squeue every
+         * 2 s during the first minute, every 15 s after. */
+        delay = mv_now() - started < 60 ? (delay * 1.5 < 2 ? delay * 1.5 : 2) : 15;
     }
 }
 
