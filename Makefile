@@ -65,7 +65,8 @@ help:
 
 # ------------------------------------------------------------------ Debian packages
 DEPS_BUILD := libcjson-dev libopenblas-dev libstb-dev check pkg-config
-DEPS_CHECK := $(DEPS_BUILD) chromium
+# test_slurm.sh starts a single-node cluster from slurm-wlm + munge (python3: its checks).
+DEPS_CHECK := $(DEPS_BUILD) chromium slurm-wlm munge python3 procps
 DEPS_BENCH := $(DEPS_BUILD) python3-numpy python3-torch time bc
 deps:
 	@sh .ci/deps.sh $(DEPS_BUILD)

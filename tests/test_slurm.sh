@@ -217,8 +217,7 @@ phase "a failing job"
 cat > "$S/fail.json" <<EOF
 {"name": "fails", "base": "$top/tests/data/models/tinyvlm", "iterations": 0,
  "datasets": {"t": {"loader": "text", "path": "$D/text/test.jsonl"}},
- "launcher": {"kind": "slurm"},
- "evaluate": [{"name": "boom", "plugin": "exec",
+ "evaluate": [{"name": "boom", "plugin": "exec", "launcher": {"kind": "slurm", "time": 5},
                "params": {"command": ["sh", "-c", "echo exploding-on-purpose >&2; exit 7"]}}]}
 EOF
 "$mv" run "$S/fail.json" --out failed >fail.out 2>&1
