@@ -213,19 +213,24 @@ grep -q "submitted" resume.out && bad "a rerun of a finished run submitted jobs:
 [ "$(jobs_of slurm iter-0/eval/text)" = "$before" ] && ok || bad "job ids changed on resume"
 
 phase "a failing job"
-# A failing job: its id and the end of its log in the error (and run.json).
+# A failing job: its id and the end of its log in the error, run.json and the reports. Only
+# the merge runs on Slurm (a stage's own launcher); the baseline evaluation runs here.
 cat > "$S/fail.json" <<EOF
-{"name": "fails", "base": "$top/tests/data/models/tinyvlm", "iterations": 0,
+{"name": "fails", "base": "$top/tests/data/models/tinyvlm", "iterations": 1,
  "datasets": {"t": {"loader": "text", "path": "$D/text/test.jsonl"}},
- "evaluate": [{"name": "boom", "plugin": "exec", "launcher": {"kind": "slurm", "time": 5},
-               "params": {"command": ["sh", "-c", "echo exploding-on-purpose >&2; exit 7"]}}]}
+ "merge": {"strategy": "lora", "adapters": [{"path": "$D/text"}], "launcher": {"kind": "slurm", "time": 5}},
+ "evaluate": [{"name": "text", "plugin": "perplexity", "dataset": "t"}]}
 EOF
 "$mv" run "$S/fail.json" --out failed >fail.out 2>&1
 rc=$?
-fid=$(jobs_of failed iter-0/eval/boom)
-[ $rc -ne 0 ] && [ -n "$fid" ] && grep -q "Slurm job $fid failed: .*exploding-on-purpose" fail.out \
-  && grep -q "slurm-$fid.log, last lines:" fail.out && ok || bad "failed job report (rc $rc, job $fid): $(cat fail.out)"
-grep -q "Slurm job $fid failed" failed/run.json && ok || bad "run.json lacks the failed job's error"
+fid=$(jobs_of failed iter-1/merge)
+[ $rc -ne 0 ] && [ -n "$fid" ] && [ -z "$(jobs_of failed iter-0/eval/text)" ] \
+  && grep -q "Slurm job $fid failed: .*no adapter loader recognises it" fail.out \
+  && grep -q "slurm-$fid.log, last lines:" fail.out && grep -q "JobState=FAILED" fail.out && ok \
+  || bad "failed job report (rc $rc, job $fid): $(cat fail.out)"
+grep -q "Slurm job $fid failed" failed/run.json && grep -q "Stage \`iter-1/merge\` failed" failed/report.md \
+  && grep -q "Slurm job $fid failed" failed/report.md && grep -q "Slurm job $fid failed" failed/report.html && ok \
+  || bad "run.json or the reports lack the failed job's error"
 
 # Queued jobs: a blocker holds both CPUs so the pipeline's jobs wait in the queue.
 cat > "$S/one.json" <<EOF

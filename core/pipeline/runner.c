@@ -399,6 +399,19 @@ out:
     return st;
 }
 
+static mv_status write_reports(runner *r, int *gates_failed, mv_error *err)
+{
+    mv_report_options ro;
+    mv_report_options_default(&ro);
+    ro.stats.resamples = r->p->resamples;
+    ro.stats.seed = r->p->seed * 31 + 7;
+    mv_thumb_source *ts = mv_thumb_source_new(r->ctx, r->o->out_dir);
+    if (ts) { ro.thumb = mv_thumb_lookup; ro.item_text = mv_thumb_text; ro.thumb_user = ts; }
+    mv_status st = mv_report_run(r->o->out_dir, &ro, gates_failed, err);
+    mv_thumb_source_free(ts);
+    return st;
+}
+
 static mv_status finish(runner *r, int *gates_failed, mv_error *err)
 {
     char now[32];
@@ -406,16 +419,7 @@ static mv_status finish(runner *r, int *gates_failed, mv_error *err)
     iso_time(now, sizeof now);
     set_str(r->state, "finished", now);
     mv_status st = save(r, err);
-    if (st != MV_OK || !r->o->write_reports) return st;
-    mv_report_options ro;
-    mv_report_options_default(&ro);
-    ro.stats.resamples = r->p->resamples;
-    ro.stats.seed = r->p->seed * 31 + 7;
-    mv_thumb_source *ts = mv_thumb_source_new(r->ctx, r->o->out_dir);
-    if (ts) { ro.thumb = mv_thumb_lookup; ro.item_text = mv_thumb_text; ro.thumb_user = ts; }
-    st = mv_report_run(r->o->out_dir, &ro, gates_failed, err);
-    mv_thumb_source_free(ts);
-    return st;
+    return st != MV_OK || !r->o->write_reports ? st : write_reports(r, gates_failed, err);
 }
 
 static mv_status run_sweep(mv_context *ctx, const mv_pipeline *p, const mv_run_options *o,
@@ -448,6 +452,11 @@ mv_status mv_pipeline_run(mv_context *ctx, const mv_pipeline *p, const mv_run_op
         mv_log(ctx, MV_LOG_INFO, "%zu of %zu stages already done; continuing", n_done, r.n);
     for (size_t i = 0; st == MV_OK && i < r.n; i++) st = run_stage(&r, i, err);
     if (st == MV_OK) st = finish(&r, gates_failed, err);
+    else if (r.o->write_reports && cJSON_GetArraySize(cJSON_GetObjectItem(r.state, "points")) > 0) {
+        /* Best effort: the completed points, and the failed stage's error, in the reports. */
+        mv_error ignored;
+        write_reports(&r, NULL, &ignored);
+    }
 fail:
     free(r.plan);
     cJSON_Delete(inputs);
