@@ -269,13 +269,18 @@ job_gone "$j" && [ "$(job_state "$j")" = CANCELLED ] && ok || bad "kill -9: job 
 phase "adopting a queued job"
 # Runner and keeper both gone (a lost login node): the resumed run waits for the queued job
 # instead of submitting another, and uses its results.
-"$mv" run "$S/one.json" --out adopt >adopt.out 2>&1 &
-rpid=$!; PIDS="$PIDS $rpid"
-j=$(wait_job_recorded adopt)
-sleep 0.3
-kpid=$(pgrep -P $rpid | head -1)
-[ -n "$kpid" ] && kill -9 $kpid
-kill -9 $rpid; wait $rpid 2>/dev/null
+# lose_runner RUN: start one.json into RUN, and once its job is queued kill -9 the keeper
+# and then the runner; sets j to the job id.
+lose_runner() {
+  "$mv" run "$S/one.json" --out "$1" >"$1.out" 2>&1 &
+  rpid=$!; PIDS="$PIDS $rpid"
+  j=$(wait_job_recorded "$1")
+  sleep 0.3   # the keeper starts right after the job id is recorded
+  kpid=$(pgrep -P $rpid | head -1)
+  [ -n "$kpid" ] && kill -9 $kpid
+  kill -9 $rpid; wait $rpid 2>/dev/null
+}
+lose_runner adopt
 sleep 0.5
 [ -n "$(squeue -h -j "$j")" ] && ok || bad "job $j should still be queued after runner and keeper died"
 scancel "$blocker"
@@ -287,13 +292,7 @@ grep -q "waiting for Slurm job $j, submitted by an earlier run" adopt2.out && ! 
 phase "--restart"
 # --restart cancels what the old run still has queued.
 blocker=$(sbatch --parsable -c 2 -o /dev/null --wrap "sleep 600")
-"$mv" run "$S/one.json" --out restart >restart.out 2>&1 &
-rpid=$!; PIDS="$PIDS $rpid"
-j=$(wait_job_recorded restart)
-sleep 0.3
-kpid=$(pgrep -P $rpid | head -1)
-[ -n "$kpid" ] && kill -9 $kpid
-kill -9 $rpid; wait $rpid 2>/dev/null
+lose_runner restart
 scancel "$blocker"
 "$mv" run "$S/one.json" --out restart --restart --set seed=5 >restart2.out 2>&1
 [ $? -eq 0 ] && [ "$(job_state "$j")" = CANCELLED ] && ok || bad "--restart did not cancel job $j ($(job_state "$j"))"
