@@ -276,8 +276,8 @@ lose_runner() {
   rpid=$!; PIDS="$PIDS $rpid"
   j=$(wait_job_recorded "$1")
   sleep 0.3   # the keeper starts right after the job id is recorded
-  kpid=$(pgrep -P $rpid | head -1)
-  [ -n "$kpid" ] && kill -9 $kpid
+  kpid=$(sed -n 's/^mergeval keeper \([0-9]*\):.*/\1/p' "$1/jobs/iter-0/eval/text/keeper.log" | tail -1)
+  [ -n "$kpid" ] && kill -9 "$kpid" || bad "no keeper pid in $1/jobs/iter-0/eval/text/keeper.log"
   kill -9 $rpid; wait $rpid 2>/dev/null
 }
 lose_runner adopt

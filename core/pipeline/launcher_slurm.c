@@ -14,7 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "launcher.h"
-#include "command.h"
+#include "sched_cmd.h"
 #include "mv_registry_host.h"
 #include "mv_strbuf.h"
 
@@ -61,7 +61,7 @@ static mv_status slurm_check(const cJSON *conf, mv_context *ctx, mv_error *err)
 {
     static const char *const tools[] = { "sbatch", "squeue", "scancel", "sinfo", NULL };
     for (size_t i = 0; tools[i]; i++) {
-        char *p = mv_command_find(tools[i]);
+        char *p = mv_sched_which(tools[i]);
         free(p);
         if (!p)
             return mv_errorf(err, MV_E_UNSUPPORTED, "Slurm is not reachable from here: %s is not in "
@@ -70,7 +70,7 @@ static mv_status slurm_check(const cJSON *conf, mv_context *ctx, mv_error *err)
     }
     char *out = NULL;
     char *argv[] = { "sinfo", "-h", "-o", "%P %a", NULL };
-    int rc = mv_command_capture(argv, &out);
+    int rc = mv_sched_capture(argv, &out);
     mv_status st = MV_OK;
     if (rc != 0) {
         st = mv_errorf(err, MV_E_UNSUPPORTED, "Slurm is not reachable from here: `sinfo` failed "
@@ -188,7 +188,7 @@ static job_state job_query(const char *id, char **why)
 {
     char *out = NULL;
     char *argv[] = { "squeue", "-h", "-j", (char *)id, "-o", "%T", NULL };
-    int rc = mv_command_capture(argv, &out);
+    int rc = mv_sched_capture(argv, &out);
     job_state s = JOB_UNKNOWN;
     if (rc == 0) s = out && strspn(out, " \t\r\n") < strlen(out) ? JOB_ACTIVE : JOB_GONE;
     else if (out && strstr(out, "Invalid job id")) s = JOB_GONE;
@@ -201,7 +201,7 @@ static void scancel(const char *id)
 {
     char *out = NULL;
     char *argv[] = { "scancel", (char *)id, NULL };
-    mv_command_capture(argv, &out);
+    mv_sched_capture(argv, &out);
     free(out);
 }
 
@@ -283,7 +283,7 @@ static void job_outcome(const char *task_id, char *buf, size_t n)
     char *out = NULL;
     char *argv[] = { "scontrol", "-o", "show", "job", (char *)task_id, NULL };
     buf[0] = 0;
-    if (mv_command_capture(argv, &out) == 0 && out) {
+    if (mv_sched_capture(argv, &out) == 0 && out) {
         const char *st = strstr(out, "JobState="), *ec = strstr(out, "ExitCode=");
         if (st && ec)
             snprintf(buf, n, "; Slurm says %.*s %.*s", (int)strcspn(st, " \n"), st,
@@ -362,7 +362,7 @@ static mv_status submit(const cJSON *conf, const mv_launch_request *rq, char *id
     free(script);
     char *out = NULL;
     char *argv[] = { "sbatch", "--parsable", path, NULL };
-    int rc = st == MV_OK ? mv_command_capture(argv, &out) : 0;
+    int rc = st == MV_OK ? mv_sched_capture(argv, &out) : 0;
     if (st == MV_OK && (rc != 0 || !out || sscanf(out, "%31[0-9]", id) != 1))
         st = mv_errorf(err, MV_E_RUNTIME, "sbatch %s failed (exit %d): %.400s", path, rc, out ? out : "");
     (void)id_size;

@@ -1,4 +1,4 @@
-/* core/pipeline/command.c — what launchers need from the operating system: run a scheduler
+/* core/pipeline/sched_cmd.c — what launchers need from the operating system: run a scheduler
  * command (argv, no shell) and capture its output, find a program in PATH, and a keeper: a
  * small process that runs a cancel command (scancel ID) if the runner dies — even by
  * kill -9 — before saying its job is finished. Internal to core/pipeline. */
@@ -10,9 +10,9 @@
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
-#include "command.h"
+#include "sched_cmd.h"
 
-int mv_command_capture(char *const argv[], char **out)
+int mv_sched_capture(char *const argv[], char **out)
 {
     int fds[2];
     *out = NULL;
@@ -52,7 +52,7 @@ int mv_command_capture(char *const argv[], char **out)
     return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
 }
 
-char *mv_command_find(const char *name)
+char *mv_sched_which(const char *name)
 {
     const char *path = getenv("PATH");
     if (!path || strchr(name, '/')) return access(name, X_OK) == 0 ? strdup(name) : NULL;
@@ -76,7 +76,7 @@ mv_status mv_keeper_start(const char *log_path, char *const cancel_argv[], mv_ke
     int fds[2];
     k->pid = -1;
     k->fd = -1;
-    char *prog = mv_command_find(cancel_argv[0]);
+    char *prog = mv_sched_which(cancel_argv[0]);
     if (!prog) return mv_errorf(err, MV_E_NOT_FOUND, "%s is not in PATH", cancel_argv[0]);
     int log = open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
     if (pipe2(fds, O_CLOEXEC) != 0) {
@@ -112,6 +112,9 @@ mv_status mv_keeper_start(const char *log_path, char *const cancel_argv[], mv_ke
         _exit(127);
     }
     close(fds[0]);
+    if (log >= 0 && pid > 0)   /* who to look for (tests, an admin cleaning up) */
+        dprintf(log, "mergeval keeper %d: runs %s %s if the runner (%d) dies first\n", (int)pid,
+                cancel_argv[0], cancel_argv[1] ? cancel_argv[1] : "", (int)getpid());
     if (log >= 0) close(log);
     free(prog);
     if (pid < 0) {
