@@ -283,8 +283,12 @@ lose_runner() {
 lose_runner adopt
 sleep 0.5
 [ -n "$(squeue -h -j "$j")" ] && ok || bad "job $j should still be queued after runner and keeper died"
+# The resumed run starts while the job is still held in the queue, then the queue moves on.
+"$mv" run "$S/one.json" --out adopt >adopt2.out 2>&1 &
+rpid=$!; PIDS="$PIDS $rpid"
+i=0; until grep -q "waiting for Slurm job" adopt2.out || [ $i -gt 600 ]; do sleep 0.1; i=$((i + 1)); done
 scancel "$blocker"
-"$mv" run "$S/one.json" --out adopt >adopt2.out 2>&1 || bad "resume after a lost runner failed: $(tail -5 adopt2.out)"
+wait $rpid || bad "resume after a lost runner failed: $(tail -5 adopt2.out)"
 grep -q "waiting for Slurm job $j, submitted by an earlier run" adopt2.out && ! grep -q "submitted (" adopt2.out \
   && [ "$(jobs_of adopt iter-0/eval/text)" = "$j" ] && [ -f adopt/iter-0/eval/text/metrics.json ] && ok \
   || bad "resume did not adopt job $j: jobs $(jobs_of adopt iter-0/eval/text); $(cat adopt2.out)"
@@ -293,9 +297,13 @@ phase "--restart"
 # --restart cancels what the old run still has queued.
 blocker=$(sbatch --parsable -c 2 -o /dev/null --wrap "sleep 600")
 lose_runner restart
+# The blocker stays until the restart has dealt with the old job (else it might just finish).
+"$mv" run "$S/one.json" --out restart --restart --set seed=5 >restart2.out 2>&1 &
+rpid=$!; PIDS="$PIDS $rpid"
+job_gone "$j"
 scancel "$blocker"
-"$mv" run "$S/one.json" --out restart --restart --set seed=5 >restart2.out 2>&1
-[ $? -eq 0 ] && [ "$(job_state "$j")" = CANCELLED ] && ok || bad "--restart did not cancel job $j ($(job_state "$j"))"
+wait $rpid; rc=$?
+[ $rc -eq 0 ] && [ "$(job_state "$j")" = CANCELLED ] && ok || bad "--restart did not cancel job $j (rc $rc, $(job_state "$j"))"
 
 # Nothing of ours left in the queue.
 [ -z "$(squeue -h)" ] && ok || bad "jobs left in the queue: $(squeue)"

@@ -78,7 +78,7 @@ static mv_status slurm_check(const cJSON *conf, mv_context *ctx, mv_error *err)
         goto out;
     }
     const char *want = conf_str(conf, "partition");
-    char found[256] = "", list[512] = "";
+    char found[256] = "", found_avail[32] = "", list[512] = "";
     for (char *save = NULL, *line = strtok_r(out, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
         char name[128] = "", avail[32] = "";
         if (sscanf(line, "%127s %31s", name, avail) < 1) continue;
@@ -87,16 +87,21 @@ static mv_status slurm_check(const cJSON *conf, mv_context *ctx, mv_error *err)
         if (is_default) name[--len] = 0;
         strncat(list, list[0] ? ", " : "", sizeof list - strlen(list) - 1);
         strncat(list, name, sizeof list - strlen(list) - 1);
-        if ((want && strcmp(name, want) == 0) || (!want && is_default))
-            snprintf(found, sizeof found, "%s (%s)", name, avail);
+        if ((want && strcmp(name, want) == 0) || (!want && is_default)) {
+            snprintf(found, sizeof found, "%s", name);
+            snprintf(found_avail, sizeof found_avail, "%s", avail);
+        }
     }
     if (!found[0])
         st = want ? mv_errorf(err, MV_E_INPUT, "Slurm partition \"%s\" does not exist; this cluster "
                               "has: %s", want, list[0] ? list : "(none)")
                   : mv_errorf(err, MV_E_INPUT, "Slurm has no default partition; set \"partition\" "
                               "(this cluster has: %s)", list[0] ? list : "(none)");
+    else if (strcmp(found_avail, "up") != 0)
+        st = mv_errorf(err, MV_E_RUNTIME, "Slurm partition \"%s\" is %s (sinfo): jobs would wait "
+                       "until an administrator brings it up; choose another partition", found, found_avail);
     else
-        mv_log(ctx, MV_LOG_INFO, "slurm: reachable (sinfo answers), partition %s", found);
+        mv_log(ctx, MV_LOG_INFO, "slurm: reachable (sinfo answers), partition %s is up", found);
 out:
     free(out);
     return st;
@@ -303,6 +308,7 @@ static mv_status verify(const mv_launch_request *rq, const char *id, int quiet, 
         const char *status = cJSON_GetStringValue(cJSON_GetObjectItem(rec, "status"));
         int ok = status && strcmp(status, "ok") == 0;
         mv_status code = (mv_status)cJSON_GetNumberValue(cJSON_GetObjectItem(rec, "code"));
+        int have_record = rec != NULL;
         char what[MV_ERROR_MAX / 2];
         if (!rec) snprintf(what, sizeof what, "it left no completion record (%s: killed, out of time "
                            "or memory, or mergeval could not start?)", rp ? rp : "?");
@@ -322,7 +328,7 @@ static mv_status verify(const mv_launch_request *rq, const char *id, int quiet, 
         job_outcome(task_id, outcome, sizeof outcome);
         char task_desc[48] = "";
         if (rq->tasks > 1) snprintf(task_desc, sizeof task_desc, " (task %u of %u)", t, rq->tasks);
-        mv_errorf(err, rec && code > MV_OK && code <= MV_E_ABI ? code : MV_E_RUNTIME,
+        mv_errorf(err, have_record && code > MV_OK && code <= MV_E_ABI ? code : MV_E_RUNTIME,
                   "Slurm job %s%s failed: %s%s; log %s%s%s", task_id, task_desc, what, outcome,
                   log ? log : name, tail ? ", last lines:\n" : " (missing)", tail ? tail : "");
         free(tail);
@@ -346,8 +352,8 @@ static void remove_records(const char *work_dir)
     if (d) closedir(d);
 }
 
-static mv_status submit(const cJSON *conf, const mv_launch_request *rq, char *id, size_t id_size,
-                        mv_error *err)
+/* Write the script, sbatch it and record the job id in run.json at once; id: 32 bytes. */
+static mv_status submit(const cJSON *conf, const mv_launch_request *rq, char *id, mv_error *err)
 {
     char run_abs[PATH_MAX], work_abs[PATH_MAX];
     mv_status st = rq->prepare(rq->arg, err);
@@ -365,7 +371,6 @@ static mv_status submit(const cJSON *conf, const mv_launch_request *rq, char *id
     int rc = st == MV_OK ? mv_sched_capture(argv, &out) : 0;
     if (st == MV_OK && (rc != 0 || !out || sscanf(out, "%31[0-9]", id) != 1))
         st = mv_errorf(err, MV_E_RUNTIME, "sbatch %s failed (exit %d): %.400s", path, rc, out ? out : "");
-    (void)id_size;
     if (st == MV_OK) {
         cJSON *jobs = cJSON_GetObjectItemCaseSensitive(rq->record, "jobs");
         if (!jobs) jobs = cJSON_AddArrayToObject(rq->record, "jobs");
@@ -417,7 +422,7 @@ static mv_status slurm_launch(const cJSON *conf, const mv_launch_request *rq, mv
     sigaction(SIGTERM, &sa, &old_term);
     sigaction(SIGHUP, &sa, &old_hup);
     mv_keeper keeper = { -1, -1 };
-    mv_status st = id[0] ? MV_OK : submit(conf, rq, id, sizeof id, err);
+    mv_status st = id[0] ? MV_OK : submit(conf, rq, id, err);
     if (st == MV_OK) {
         char *klog = mv_path_join(rq->work_dir, "keeper.log");
         char *cancel_argv[] = { "scancel", id, NULL };
