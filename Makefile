@@ -69,7 +69,8 @@ help:
 # ------------------------------------------------------------------ Debian packages
 DEPS_BUILD := libcjson-dev libopenblas-dev libstb-dev libpcre2-dev libpng-dev libjpeg62-turbo-dev \
               libyaml-dev check pkg-config zlib1g-dev
-DEPS_CHECK := $(DEPS_BUILD) chromium python3 python3-numpy
+# test_slurm.sh starts a single-node cluster from slurm-wlm + munge (python3: its checks).
+DEPS_CHECK := $(DEPS_BUILD) chromium slurm-wlm munge python3 python3-numpy procps
 DEPS_BENCH := $(DEPS_BUILD) python3-numpy python3-torch time bc
 deps:
 	@sh .ci/deps.sh $(DEPS_BUILD)

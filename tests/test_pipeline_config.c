@@ -235,6 +235,47 @@ START_TEST(test_set_overrides)
 }
 END_TEST
 
+/* "launcher" at pipeline level and per stage, "shards": values checked by the launcher's
+ * kind, resolved per stage; where stages run is left out of the run identity (run_sha256). */
+START_TEST(test_launchers)
+{
+    expect_variant("\"iterations\":2", "\"iterations\":2,\"launcher\":{\"kind\":\"pbs\"}",
+                   "$.launcher.kind: unknown launcher \"pbs\"; available: local, slurm");
+    expect_variant("\"iterations\":2", "\"iterations\":2,\"launcher\":\"slurm\"",
+                   "$.launcher: expected an object {\"kind\": one of local, slurm, ...}");
+    expect_variant("\"iterations\":2", "\"iterations\":2,\"launcher\":{\"partition\":\"gpu\"}",
+                   "$.launcher.kind: required key is missing (expected one of local, slurm)");
+    expect_variant("\"params\":{\"lr\":0.001}", "\"params\":{\"lr\":0.001},\"launcher\":{\"kind\":\"slurm\",\"cpus_per_task\":0}",
+                   "$.train.launcher.cpus_per_task: expected an integer >= 1");
+    expect_variant("\"dataset\":\"pairs\"}", "\"dataset\":\"pairs\",\"launcher\":{\"kind\":\"slurm\",\"gpus\":1}}",
+                   "$.evaluate[0].launcher.gpus: unknown key; valid keys here: kind, partition, gres, time");
+    expect_variant("\"dataset\":\"pairs\"}", "\"dataset\":\"pairs\",\"launcher\":{\"kind\":\"slurm\",\"partition\":\"a\\n#SBATCH --x\"}}",
+                   "$.evaluate[0].launcher.partition: expected a non-empty one-line string");
+    expect_variant("\"dataset\":\"pairs\"}", "\"dataset\":\"pairs\",\"launcher\":{\"kind\":\"slurm\",\"extra_args\":[\"qos=x\"]}}",
+                   "$.evaluate[0].launcher.extra_args: expected an array of sbatch options");
+    expect_variant("\"dataset\":\"pairs\"}", "\"dataset\":\"pairs\",\"launcher\":{\"kind\":\"local\",\"partition\":\"x\"}}",
+                   "$.evaluate[0].launcher.partition: unknown key; the local launcher takes only \"kind\"");
+    expect_variant("\"dataset\":\"pairs\"}", "\"dataset\":\"pairs\",\"shards\":0}",
+                   "$.evaluate[0].shards: expected an integer from 1 to 1000 (tasks whose outputs are combined), got number 0");
+    const char *sets[] = { "launcher={\"kind\":\"slurm\",\"partition\":\"cpu\",\"time\":30}",
+                           "train.launcher={\"kind\":\"slurm\",\"gres\":\"gpu:1\",\"time\":\"4:00:00\"}",
+                           "evaluate[0].shards=4" };
+    mv_pipeline *p = NULL, *q = NULL;
+    mv_error err;
+    ck_assert_int_eq(mv_pipeline_parse(GOOD, sets, 3, NULL, 0, &p, NULL, &err), MV_OK);
+    ck_assert_int_eq(mv_pipeline_parse(GOOD, NULL, 0, NULL, 0, &q, NULL, &err), MV_OK);
+    ck_assert(strstr(p->launcher_json, "\"partition\":\"cpu\"") != NULL);
+    ck_assert(strstr(p->train_launcher_json, "gpu:1") != NULL);
+    ck_assert_ptr_null(p->merge_launcher_json);
+    ck_assert_uint_eq(p->evals[0].shards, 4);
+    ck_assert_uint_eq(q->evals[0].shards, 1);
+    ck_assert_str_ne(p->config_sha256, q->config_sha256);
+    ck_assert_str_eq(p->run_sha256, q->run_sha256);
+    mv_pipeline_free(p);
+    mv_pipeline_free(q);
+}
+END_TEST
+
 START_TEST(test_sweep)
 {
     char *j = variant("\"iterations\":2", "\"iterations\":2,\"sweep\":{\"train.params.lr\":[0.001,0.003],\"iterations\":[1,\"x\"]}");
@@ -330,6 +371,7 @@ int main(void)
     tcase_add_test(tc, test_collects_all_errors);
     tcase_add_test(tc, test_syntax_error);
     tcase_add_test(tc, test_set_overrides);
+    tcase_add_test(tc, test_launchers);
     tcase_add_test(tc, test_sweep);
     tcase_add_test(tc, test_paths_checked);
     tcase_add_test(tc, test_plugins_checked);

@@ -309,11 +309,7 @@ int mv_cmd_merge(mv_cli *cli, int argc, char **argv)
     if (mv_params_parse(&params, comp->params, s.params_json, "$.parameters", &err)) { rc = mv_cli_fail(&err); goto done; }
     double t0 = mv_now();
     if (vt->run(cli->ctx, &s.req, params, &err)) { rc = mv_cli_fail(&err); goto done; }
-    /* tokenizer and remote code of the base, so the merge loads like it (transformers) */
-    if (s.req.base_path && mv_is_dir(s.req.base_path) &&
-        mv_copy_model_extras(s.req.base_path, s.req.out_dir, NULL, &err)) { rc = mv_cli_fail(&err); goto done; }
-    if (!cli->quiet)
-        if (!cli->quiet) fprintf(stderr, "mergeval: merged (%s) into %s in %.2f s\n", s.method, out, mv_now() - t0);
+    if (!cli->quiet) fprintf(stderr, "mergeval: merged (%s) into %s in %.2f s\n", s.method, out, mv_now() - t0);
     rc = 0;
 done:
     mv_params_free(params);

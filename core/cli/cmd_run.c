@@ -87,6 +87,11 @@ int mv_cmd_run(mv_cli *cli, int argc, char **argv)
         }
         goto done;
     }
+    /* Before anything runs: can the launchers reach their schedulers? */
+    if ((st = mv_pipeline_check_launchers(cli->ctx, p, &err)) != MV_OK) {
+        rc = mv_cli_fail(&err);
+        goto done;
+    }
     if (check) {
         if (!cli->quiet) printf("%s: valid (%d iteration(s), %zu evaluation(s), %zu gate(s))\n", file, p->iterations,
                p->n_evals, p->n_gates);

@@ -32,6 +32,7 @@ static const command commands[] = {
     {"history", mv_cmd_history, "metric trends over many runs"},
     {"report", mv_cmd_report, "(re)write the reports of a run directory"},
     {"plan", mv_cmd_plan, "items needed to detect a drop (power), from a discordance or a run"},
+    {"stage", mv_cmd_stage, NULL},   /* internal: what a launcher's job runs; not listed */
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 
@@ -40,7 +41,8 @@ static void usage(FILE *f)
     fprintf(f,
             "usage: mergeval [global options] COMMAND [args]\n\n"
             "Evaluation-first model merging.\n\ncommands:\n");
-    for (size_t i = 0; i < N_COMMANDS; i++) fprintf(f, "  %-9s %s\n", commands[i].name, commands[i].summary);
+    for (size_t i = 0; i < N_COMMANDS; i++)
+        if (commands[i].summary) fprintf(f, "  %-9s %s\n", commands[i].name, commands[i].summary);
     fprintf(f,
             "\nglobal options:\n"
             "  -q, --quiet           errors only, no progress\n"

@@ -42,5 +42,6 @@ int mv_cmd_history(mv_cli *cli, int argc, char **argv);
 int mv_cmd_report(mv_cli *cli, int argc, char **argv);
 int mv_cmd_export(mv_cli *cli, int argc, char **argv);
 int mv_cmd_plan(mv_cli *cli, int argc, char **argv);
+int mv_cmd_stage(mv_cli *cli, int argc, char **argv);    /* internal: one stage inside a job */
 
 #endif

@@ -23,4 +23,11 @@ size_t mv_metrics_metric_n_items(const mv_metrics *m, size_t i);
 /* An item's extra fields (JSON object text) or NULL. */
 const char *mv_metrics_item_extra(const mv_metrics *m, size_t item);
 
+/* Join sharded evaluation outputs (each dir: metrics.json + items.jsonl) into out_dir;
+ * metrics are recomputed from all items, so they equal an unsharded run. Refuses mixed
+ * evaluators, duplicate items and, unless allow_partial, an incomplete shard set. *out (if
+ * non-NULL) receives the combined metrics (caller frees). */
+mv_status mv_metrics_combine(const char *const *dirs, size_t n, int allow_partial,
+                             const char *out_dir, mv_metrics **out, mv_error *err);
+
 #endif

@@ -31,6 +31,8 @@ typedef struct mv_pl_eval {
     char *plugin;    /* evaluator component */
     char *dataset;   /* a key of datasets, or NULL */
     char *params_json;
+    char *launcher_json;  /* this evaluation's "launcher" object, or NULL (the pipeline's) */
+    unsigned shards;      /* "shards": tasks whose outputs are combined (1 = unsharded) */
 } mv_pl_eval;
 
 typedef struct mv_pl_mix {
@@ -71,6 +73,10 @@ typedef struct mv_pipeline {
      * stage_timeout, bootstrap_resamples): a resume is refused when this changes; editing a
      * gate and rerunning just re-reports. */
     char run_sha256[65];
+    /* "launcher" objects (validated JSON text, NULL = not given): the pipeline's default
+     * and the merge's and training's own. Where stages run does not change what they
+     * compute, so these and "shards" are left out of run_sha256. */
+    char *launcher_json, *merge_launcher_json, *train_launcher_json;
 } mv_pipeline;
 
 /* Parse and validate pipeline JSON text. sets: "path=value" overrides applied first
@@ -105,9 +111,10 @@ typedef struct mv_runner_ops {
     mv_status (*train)(void *user, mv_context *ctx, const mv_pipeline *p, const char *model_path,
                        const char *out_dir, uint64_t seed, mv_train_result *result,
                        mv_error *err);
+    /* Shard shard of shards (0 of 1 = everything); shards are joined by the runner. */
     mv_status (*eval)(void *user, mv_context *ctx, const mv_pipeline *p, size_t eval_index,
                       const char *model_path, const char *out_dir, uint64_t seed,
-                      mv_error *err);
+                      unsigned shard, unsigned shards, mv_error *err);
     void *user;
 } mv_runner_ops;
 
@@ -125,6 +132,15 @@ typedef struct mv_run_options {
  * input (use restart), a stage's own status otherwise, with stage and plugin named. */
 mv_status mv_pipeline_run(mv_context *ctx, const mv_pipeline *p, const mv_run_options *o,
                           int *gates_failed, mv_error *err);
+
+/* Run one task of one stage of the run in run_dir, re-created from its run.json config
+ * snapshot (what `mergeval stage` does inside a scheduler job), and write the stage's
+ * completion record (RUN/jobs/<id>/result-<shard>.json) whatever the outcome. */
+mv_status mv_pipeline_run_stage(mv_context *ctx, const char *run_dir, const char *stage_id,
+                                unsigned shard, unsigned shards, mv_error *err);
+/* `mergeval run --check`: can every launcher the pipeline uses run from here (e.g. Slurm
+ * reachable, partition exists)? */
+mv_status mv_pipeline_check_launchers(mv_context *ctx, const mv_pipeline *p, mv_error *err);
 
 /* Apply one "path=value" override to a cJSON document (void* to keep cJSON out of this
  * header). */

@@ -11,6 +11,7 @@
 #include "mv_pipeline.h"
 #include "mv_suggest.h"
 #include "mv_mergekit.h"
+#include "launcher.h"
 
 #define MAXP 256
 
@@ -148,6 +149,19 @@ static void check_path(mv_diag *d, int check_paths, const char *path, const char
                     jpath, path);
 }
 
+/* A "launcher" object (where stages run): its kind's own keys are checked by the
+ * launcher (launcher.c). Returns the JSON text, or NULL when absent or invalid. */
+static char *get_launcher(mv_diag *d, const cJSON *obj, const char *path)
+{
+    char p[MAXP];
+    snprintf(p, sizeof p, "%s.launcher", path);
+    const cJSON *v = get(obj, "launcher");
+    if (!v) return NULL;
+    size_t before = d->n;
+    mv_launcher_validate(v, p, d);
+    return d->n > before ? NULL : cJSON_PrintUnformatted(v);
+}
+
 /* ----------------------------------------------------------- sections */
 static void parse_base(mv_pipeline *p, mv_diag *d, const cJSON *v, const mv_registry *reg,
                        int check_paths)
@@ -244,7 +258,7 @@ static void parse_merge(mv_pipeline *p, mv_diag *d, const cJSON *v, const mv_reg
                         int check_paths)
 {
     static const char *const keys[] = { "strategy", "method", "adapters", "models", "config", "params", "parameters",
-                                        "at", "out_dtype", NULL };
+                                        "at", "out_dtype", "launcher", NULL };
     static const char *const akeys[] = { "path", "key_map", "params", "parameters", "model", NULL };
     cJSON *from_yaml = NULL;
     const cJSON *orig = v;
@@ -261,6 +275,7 @@ static void parse_merge(mv_pipeline *p, mv_diag *d, const cJSON *v, const mv_reg
     p->merge_strategy = get_string(d, v, "$.merge", get(v, "method") ? "method" : "strategy", 1);
     p->merge_params_json = get_object_json(d, v, "$.merge", get(v, "parameters") ? "parameters" : "params");
     p->merge_out_dtype = get_string(d, get(orig, "out_dtype") ? orig : v, "$.merge", "out_dtype", 0);
+    p->merge_launcher_json = get_launcher(d, orig, "$.merge");
     char *at = get_string(d, orig, "$.merge", "at", 0);
     if (at) {
         if (strcmp(at, "every") == 0) p->merge_every = 1;
@@ -330,7 +345,7 @@ out:
 
 static void parse_train(mv_pipeline *p, mv_diag *d, const cJSON *v, const mv_registry *reg)
 {
-    static const char *const keys[] = { "trainer", "mix", "params", "adapter_merge", NULL };
+    static const char *const keys[] = { "trainer", "mix", "params", "adapter_merge", "launcher", NULL };
     if (!v) return;
     if (!cJSON_IsObject(v)) { expected(d, "$.train", "an object {\"trainer\", \"mix\", \"params\"}", v); return; }
     p->has_train = 1;
@@ -340,6 +355,7 @@ static void parse_train(mv_pipeline *p, mv_diag *d, const cJSON *v, const mv_reg
     p->adapter_merge = get_string(d, v, "$.train", "adapter_merge", 0);
     if (!p->adapter_merge) p->adapter_merge = strdup("lora");
     p->train_params_json = get_object_json(d, v, "$.train", "params");
+    p->train_launcher_json = get_launcher(d, v, "$.train");
     const mv_component *comp = find_plugin(d, reg, MV_KIND_TRAINER, 0, p->trainer,
                                            "$.train.trainer", "trainer");
     if (comp) check_params(d, comp->params, p->train_params_json, "$.train.params");
@@ -386,7 +402,7 @@ static int valid_name(const char *s)
 
 static void parse_evaluate(mv_pipeline *p, mv_diag *d, const cJSON *v, const mv_registry *reg)
 {
-    static const char *const keys[] = { "name", "plugin", "dataset", "params", NULL };
+    static const char *const keys[] = { "name", "plugin", "dataset", "params", "launcher", "shards", NULL };
     if (!v) { mv_diag_add(d, "$.evaluate: required key is missing (expected an array of {\"name\", \"plugin\", \"dataset\"})"); return; }
     if (!cJSON_IsArray(v) || cJSON_GetArraySize(v) == 0) {
         expected(d, "$.evaluate", "a non-empty array of {\"name\", \"plugin\", \"dataset\"}", v);
@@ -405,6 +421,15 @@ static void parse_evaluate(mv_pipeline *p, mv_diag *d, const cJSON *v, const mv_
         if (!e->name && e->plugin) e->name = strdup(e->plugin);
         e->dataset = get_string(d, c, path, "dataset", 0);
         e->params_json = get_object_json(d, c, path, "params");
+        e->launcher_json = get_launcher(d, c, path);
+        e->shards = 1;
+        const cJSON *sh = get(c, "shards");
+        if (sh) {
+            snprintf(sub, sizeof sub, "%s.shards", path);
+            if (!is_integer(sh) || sh->valuedouble < 1 || sh->valuedouble > 1000)
+                expected(d, sub, "an integer from 1 to 1000 (tasks whose outputs are combined)", sh);
+            else e->shards = (unsigned)sh->valuedouble;
+        }
         if (e->name) {
             snprintf(sub, sizeof sub, "%s.name", path);
             if (!valid_name(e->name))
@@ -633,11 +658,12 @@ static mv_status validate_root(mv_pipeline *p, cJSON *root, const mv_registry *r
 {
     static const char *const keys[] = { "name", "description", "base", "datasets", "iterations",
                                         "merge", "train", "evaluate", "gates", "sweep", "seed",
-                                        "stage_timeout", "bootstrap_resamples", "primary", NULL };
+                                        "stage_timeout", "bootstrap_resamples", "primary", "launcher", NULL };
     size_t before = d->n;
     if (!cJSON_IsObject(root)) { expected(d, "$", "a JSON object (the pipeline)", root); return MV_E_INPUT; }
     check_keys(d, root, "$", keys);
     parse_scalars(p, d, root);
+    p->launcher_json = get_launcher(d, root, "$");
     parse_base(p, d, get(root, "base"), reg, check_paths);
     parse_datasets(p, d, get(root, "datasets"), reg, check_paths);
     parse_merge(p, d, get(root, "merge"), reg, check_paths);
@@ -702,6 +728,16 @@ mv_status mv_pipeline_parse(const char *json_text, const char *const *sets, size
                                                    "bootstrap_resamples", "primary", NULL };
         cJSON *copy = cJSON_Duplicate(root, 1);
         for (size_t i = 0; report_only[i]; i++) cJSON_DeleteItemFromObjectCaseSensitive(copy, report_only[i]);
+        /* Where stages run (and in how many shards) does not change what they compute: a
+         * run may resume on another launcher, or with a longer Slurm time limit. */
+        cJSON_DeleteItemFromObjectCaseSensitive(copy, "launcher");
+        cJSON_DeleteItemFromObjectCaseSensitive(get(copy, "merge"), "launcher");
+        cJSON_DeleteItemFromObjectCaseSensitive(get(copy, "train"), "launcher");
+        cJSON *e;
+        cJSON_ArrayForEach(e, get(copy, "evaluate")) {
+            cJSON_DeleteItemFromObjectCaseSensitive(e, "launcher");
+            cJSON_DeleteItemFromObjectCaseSensitive(e, "shards");
+        }
         char *t = cJSON_PrintUnformatted(copy);
         mv_sha256(t, strlen(t), p->run_sha256);
         cJSON_free(t);
@@ -749,13 +785,14 @@ static void free_fields(mv_pipeline *p)
     free(p->mix);
     for (size_t i = 0; i < p->n_evals; i++) {
         free(p->evals[i].name); free(p->evals[i].plugin);
-        free(p->evals[i].dataset); free(p->evals[i].params_json);
+        free(p->evals[i].dataset); free(p->evals[i].params_json); free(p->evals[i].launcher_json);
     }
     free(p->evals);
     for (size_t i = 0; i < p->n_gates; i++) free(p->gates[i].metric);
     free(p->gates);
     free(p->sweep_json);
     free(p->config_json);
+    free(p->launcher_json); free(p->merge_launcher_json); free(p->train_launcher_json);
 }
 
 void mv_pipeline_free(mv_pipeline *p)

@@ -37,6 +37,8 @@ static void add_evals(const mv_pipeline *p, stage **v, size_t *n, size_t *cap, i
         s->iteration = iter;
         s->eval_index = i;
         s->plugin = p->evals[i].plugin;
+        s->launcher_json = p->evals[i].launcher_json;
+        s->shards = p->evals[i].shards ? p->evals[i].shards : 1;
         snprintf(s->group, sizeof s->group, "%s", group);
         snprintf(s->label, sizeof s->label, "%s", label);
         snprintf(s->id, sizeof s->id, "%s/%s", group, p->evals[i].name);
@@ -55,6 +57,7 @@ stage *mv_runner_plan(const mv_pipeline *p, size_t *n_out)
             s->kind = STAGE_MERGE;
             s->iteration = k;
             s->plugin = p->merge_strategy;
+            s->launcher_json = p->merge_launcher_json;
             snprintf(s->id, sizeof s->id, "iter-%d/merge", k);
             snprintf(group, sizeof group, "iter-%d/eval-merged", k);
             snprintf(label, sizeof label, "iter %d merged", k);
@@ -65,6 +68,7 @@ stage *mv_runner_plan(const mv_pipeline *p, size_t *n_out)
             s->kind = STAGE_TRAIN;
             s->iteration = k;
             s->plugin = p->trainer;
+            s->launcher_json = p->train_launcher_json;
             snprintf(s->id, sizeof s->id, "iter-%d/train", k);
             s = push(&v, &n, &cap);
             s->kind = STAGE_APPLY;
@@ -75,6 +79,11 @@ stage *mv_runner_plan(const mv_pipeline *p, size_t *n_out)
             snprintf(label, sizeof label, "iter %d retrained", k);
             add_evals(p, &v, &n, &cap, k, group, label);
         }
+    }
+    /* Stages without their own launcher (and apply, a quick merge) use the pipeline's. */
+    for (size_t i = 0; i < n; i++) {
+        if (!v[i].launcher_json) v[i].launcher_json = p->launcher_json;
+        if (!v[i].shards) v[i].shards = 1;
     }
     /* Seeds: a fixed function of the pipeline seed and the stage's position, so a resumed
      * run gives every stage the same seed as an uninterrupted one. */

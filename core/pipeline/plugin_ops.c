@@ -111,7 +111,8 @@ fail:
 }
 
 static mv_status op_eval(void *user, mv_context *ctx, const mv_pipeline *p, size_t i,
-                         const char *model_path, const char *out_dir, uint64_t seed, mv_error *err)
+                         const char *model_path, const char *out_dir, uint64_t seed,
+                         unsigned shard, unsigned shards, mv_error *err)
 {
     if (!mv_eval_run)
         return mv_errorf(err, MV_E_UNSUPPORTED, "this build has no evaluation core (mv_eval_run)");
@@ -128,8 +129,8 @@ static mv_status op_eval(void *user, mv_context *ctx, const mv_pipeline *p, size
     spec.dataset_params_json = d ? d->params_json : NULL;
     spec.params_json = e->params_json;
     spec.params_where = where;
-    spec.shard_index = 0;
-    spec.shard_count = 1;
+    spec.shard_index = shard;
+    spec.shard_count = shards;
     spec.seed = seed;
     spec.out_dir = out_dir;
     return mv_eval_run(ctx, &spec, NULL, err);

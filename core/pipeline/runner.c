@@ -2,7 +2,8 @@
  * run.json records the config snapshot, input hashes, plugins, host, seeds and each
  * stage's status; a rerun skips completed stages and refuses a changed config or input
  * unless restart is set. Stage outputs live under their stage id (iter-1/merge, ...).
- * The plan is in plan.c, stage calls in plugin_ops.c, forking in isolate.c. */
+ * A stage is a description (plan.c) and what it does is in stage.c; a launcher decides
+ * where it runs (launcher.h: local, slurm); this file keeps the books. */
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -11,71 +12,9 @@
 #include <time.h>
 #include <dirent.h>
 #include "runner_internal.h"
+#include "launcher.h"
+#include "mv_metrics_io.h"
 #include "mv_report.h"
-
-typedef struct stage_call {
-    mv_context *ctx;
-    const mv_pipeline *p;
-    const mv_runner_ops *ops;
-    const stage *s;
-    const char *model_in;     /* model consumed */
-    const char *adapter_dir;  /* APPLY: the trained adapter */
-    const char *out;          /* output directory */
-    mv_train_result tr;
-} stage_call;
-
-static mv_status stage_exec(void *arg, mv_error *err)
-{
-    stage_call *c = arg;
-    const mv_pipeline *p = c->p;
-    const mv_runner_ops *ops = c->ops;
-    switch (c->s->kind) {
-    case STAGE_MERGE: {
-        mv_merge_input *in = calloc(p->n_adapters, sizeof *in);
-        if (!in) return mv_errorf(err, MV_E_NOMEM, "out of memory");
-        for (size_t i = 0; i < p->n_adapters; i++) {
-            in[i].path = p->adapters[i].path;
-            in[i].params_json = p->adapters[i].params_json;
-            in[i].key_map_json = p->adapters[i].key_map_json;
-        }
-        mv_status st = ops->merge(ops->user, c->ctx, p, p->merge_strategy, p->merge_params_json,
-                                  c->model_in, in, p->n_adapters, c->out, c->s->seed, err);
-        free(in);
-        /* the model's code and tokenizer follow it, so external engines can load the merge */
-        if (st == MV_OK && mv_is_dir(c->model_in)) st = mv_copy_model_extras(c->model_in, c->out, NULL, err);
-        return st;
-    }
-    case STAGE_APPLY: {
-        /* A trainer whose adapter uses other module names (an external one) says how they
-         * map in its params.key_map; the merge applies the same rewrite it was checked with. */
-        char *km = mv_runner_train_key_map(p);
-        mv_merge_input in = { c->adapter_dir, NULL, km };
-        mv_status st = ops->merge(ops->user, c->ctx, p, p->adapter_merge, NULL, c->model_in, &in, 1,
-                                  c->out, c->s->seed, err);
-        free(km);
-        if (st == MV_OK && mv_is_dir(c->model_in)) st = mv_copy_model_extras(c->model_in, c->out, NULL, err);
-        return st;
-    }
-    case STAGE_TRAIN: {
-        mv_status st = ops->train(ops->user, c->ctx, p, c->model_in, c->out, c->s->seed, &c->tr, err);
-        if (st != MV_OK) return st;
-        /* The result also as a file, so it survives --isolate's process boundary. */
-        char text[256], first[32] = "null", final[32] = "null";  /* no loss curve: null */
-        if (isfinite(c->tr.first_loss)) snprintf(first, sizeof first, "%.9g", c->tr.first_loss);
-        if (isfinite(c->tr.final_loss)) snprintf(final, sizeof final, "%.9g", c->tr.final_loss);
-        snprintf(text, sizeof text, "{\"steps\": %lld, \"first_loss\": %s, \"final_loss\": %s, "
-                 "\"wrote_adapter\": %s}\n", (long long)c->tr.steps, first, final,
-                 c->tr.wrote_adapter ? "true" : "false");
-        char *path = mv_path_join(c->out, "train_result.json");
-        st = path ? mv_write_text_atomic(path, text, err) : mv_errorf(err, MV_E_NOMEM, "out of memory");
-        mv_free(path);
-        return st;
-    }
-    default:
-        return ops->eval(ops->user, c->ctx, p, c->s->eval_index, c->model_in, c->out,
-                         c->s->seed, err);
-    }
-}
 
 static void iso_time(char *buf, size_t n)
 {
@@ -193,7 +132,9 @@ static mv_status open_run_dir(const mv_pipeline *p, const mv_run_options *o, con
         }
         if (!state) {
             /* --restart: the directory is a run directory (it has run.json), so wiping it
-             * cannot delete anything the user did not create with mergeval. */
+             * cannot delete anything the user did not create with mergeval. Jobs the old
+             * run left on a scheduler would write into the new one: cancel them first. */
+            mv_launcher_cancel_recorded(text);
             if ((st = mv_remove_tree(o->out_dir, err)) != MV_OK) goto out;
         } else {
             *resumed = 1;
@@ -224,25 +165,23 @@ out:
     return st;
 }
 
-static mv_status run_sweep(mv_context *ctx, const mv_pipeline *p, const mv_run_options *o,
-                           int *gates_failed, mv_error *err);
+/* One run in progress: what every step of mv_pipeline_run needs. */
+typedef struct runner {
+    mv_context *ctx;
+    const mv_pipeline *p;
+    const mv_run_options *o;
+    const mv_runner_ops *ops;
+    cJSON *state, *stages;
+    stage *plan;
+    size_t n;
+    int isolate;
+    double t0, elapsed0;
+} runner;
 
-mv_status mv_pipeline_run(mv_context *ctx, const mv_pipeline *p, const mv_run_options *o,
-                          int *gates_failed, mv_error *err)
+static void init_state(runner *r, const cJSON *inputs, int resumed)
 {
-    mv_status st = MV_OK;
-    cJSON *inputs = NULL, *state = NULL;
-    stage *plan = NULL;
-    size_t n = 0;
-    char *model = NULL, *train_dir = NULL;
-    const mv_runner_ops *ops = o->ops ? o->ops : &mv_plugin_ops;
-    if (gates_failed) *gates_failed = 0;
-    if (p->sweep_json) return run_sweep(ctx, p, o, gates_failed, err);
-
-    double t0 = mv_now();
-    if ((st = mv_runner_hash_inputs(p, &inputs, err)) != MV_OK) goto fail;
-    int resumed = 0;
-    if ((st = open_run_dir(p, o, inputs, &state, &resumed, err)) != MV_OK) goto fail;
+    cJSON *state = r->state;
+    const mv_pipeline *p = r->p;
     char now[32];
     iso_time(now, sizeof now);
     if (!resumed) {
@@ -250,7 +189,7 @@ mv_status mv_pipeline_run(mv_context *ctx, const mv_pipeline *p, const mv_run_op
         cJSON_AddNumberToObject(state, "schema_version", 1);
         cJSON_AddStringToObject(state, "name", p->name);
         cJSON_AddStringToObject(state, "mergeval_version", mv_version());
-        cJSON_AddStringToObject(state, "pipeline_file", o->pipeline_file ? o->pipeline_file : "");
+        cJSON_AddStringToObject(state, "pipeline_file", r->o->pipeline_file ? r->o->pipeline_file : "");
         cJSON_AddItemToObject(state, "config", cJSON_Parse(p->config_json));
         cJSON_AddStringToObject(state, "config_sha256", p->config_sha256);
         cJSON_AddStringToObject(state, "run_config_sha256", p->run_sha256);
@@ -261,7 +200,8 @@ mv_status mv_pipeline_run(mv_context *ctx, const mv_pipeline *p, const mv_run_op
         cJSON_AddNumberToObject(state, "resumes", 0);
     } else {
         set_num(state, "resumes", cJSON_GetNumberValue(cJSON_GetObjectItem(state, "resumes")) + 1);
-        /* Report-only settings (gates, name, ...) may have changed: record the current ones. */
+        /* Report-only settings (gates, name, launchers...) may have changed: record the
+         * current ones; jobs re-create their stage from this snapshot. */
         cJSON_DeleteItemFromObjectCaseSensitive(state, "config");
         cJSON_AddItemToObject(state, "config", cJSON_Parse(p->config_json));
         set_str(state, "config_sha256", p->config_sha256);
@@ -269,166 +209,259 @@ mv_status mv_pipeline_run(mv_context *ctx, const mv_pipeline *p, const mv_run_op
         set_str(state, "run_config_sha256", p->run_sha256);
     }
     cJSON_DeleteItemFromObjectCaseSensitive(state, "plugins");
-    cJSON_AddItemToObject(state, "plugins", mv_runner_plugins_json(mv_context_registry(ctx), p));
+    cJSON_AddItemToObject(state, "plugins", mv_runner_plugins_json(mv_context_registry(r->ctx), p));
     cJSON_DeleteItemFromObjectCaseSensitive(state, "host");
     cJSON_AddItemToObject(state, "host", mv_runner_host_json());
     set_str(state, "status", "running");
+    set_str(state, "isolation", r->isolate ? "fork" : "none");
+    r->elapsed0 = cJSON_GetNumberValue(cJSON_GetObjectItem(state, "elapsed_seconds"));
+    r->stages = obj(state, "stages");
+    /* The whole plan up front, so run.json shows what is still to come. */
+    for (size_t i = 0; i < r->n; i++) {
+        const stage *s = &r->plan[i];
+        cJSON *so = obj(r->stages, s->id);
+        if (!cJSON_GetObjectItem(so, "status")) cJSON_AddStringToObject(so, "status", "pending");
+        set_str(so, "kind", mv_stage_kind_name(s->kind));
+        set_str(so, "plugin", s->plugin ? s->plugin : "");
+        set_num(so, "seed", (double)s->seed);
+        set_num(so, "iteration", s->iteration);
+    }
+    rebuild_points(state, r->plan, r->n);
+}
+
+static mv_status save(runner *r, mv_error *err)
+{
+    set_num(r->state, "elapsed_seconds", r->elapsed0 + mv_now() - r->t0);
+    return mv_runner_save_state(r->o->out_dir, r->state, err);
+}
+
+/* What the stage consumes and produces, explicit in run.json. */
+static void record_io(cJSON *so, const mv_pipeline *p, const stage *s, const char *model,
+                      const char *train_dir, const char *out)
+{
+    cJSON *in = cJSON_CreateArray();
+    cJSON_AddItemToArray(in, cJSON_CreateString(model));
+    if (s->kind == STAGE_MERGE)
+        for (size_t a = 0; a < p->n_adapters; a++)
+            cJSON_AddItemToArray(in, cJSON_CreateString(p->adapters[a].path));
+    if (s->kind == STAGE_APPLY && train_dir) cJSON_AddItemToArray(in, cJSON_CreateString(train_dir));
+    if (s->kind == STAGE_TRAIN)
+        for (size_t k = 0; k < p->n_mix; k++)
+            cJSON_AddItemToArray(in, cJSON_CreateString(
+                p->datasets[mv_pipeline_dataset(p, p->mix[k].dataset)].path));
+    if (s->kind == STAGE_EVAL && p->evals[s->eval_index].dataset)
+        cJSON_AddItemToArray(in, cJSON_CreateString(
+            p->datasets[mv_pipeline_dataset(p, p->evals[s->eval_index].dataset)].path));
+    cJSON_DeleteItemFromObjectCaseSensitive(so, "consumes");
+    cJSON_AddItemToObject(so, "consumes", in);
+    set_str(so, "produces", out);
+}
+
+static void record_train_result(mv_context *ctx, cJSON *so, const char *out)
+{
+    char *rp = mv_path_join(out, "train_result.json"), *rt = NULL;
+    size_t rl;
+    if (rp && mv_read_file(rp, 0, &rt, &rl, NULL) == MV_OK) {
+        cJSON *tr = cJSON_Parse(rt);
+        cJSON_DeleteItemFromObjectCaseSensitive(so, "result");
+        if (tr) cJSON_AddItemToObject(so, "result", tr);
+        if (tr) mv_log(ctx, MV_LOG_INFO, "    %.0f steps, loss %.4f -> %.4f",
+                       cJSON_GetNumberValue(cJSON_GetObjectItem(tr, "steps")),
+                       cJSON_GetNumberValue(cJSON_GetObjectItem(tr, "first_loss")),
+                       cJSON_GetNumberValue(cJSON_GetObjectItem(tr, "final_loss")));
+    }
+    mv_free(rt);
+    mv_free(rp);
+}
+
+/* ------------------------------------------------ one stage, through its launcher */
+typedef struct launch_ctx {
+    runner *r;
+    const stage *s;
+    const char *model, *train_dir, *out;
+} launch_ctx;
+
+static mv_status lc_run_task(void *arg, unsigned task, mv_error *err)
+{
+    launch_ctx *lc = arg;
+    stage_call c = { lc->r->ctx, lc->r->p, lc->r->ops, lc->s, lc->model, lc->train_dir, NULL,
+                     task, lc->s->shards };
+    return mv_stage_run_task(&c, lc->r->o->out_dir, err);
+}
+
+/* A stage killed midway may have left partial output; start it clean. Training keeps its
+ * directory: the trainer resumes from its own checkpoints. */
+static mv_status lc_prepare(void *arg, mv_error *err)
+{
+    launch_ctx *lc = arg;
+    const stage *s = lc->s;
+    if (s->kind != STAGE_TRAIN) mv_remove_tree(lc->out, NULL);
+    char *parent = mv_strdup(lc->out);
+    char *slash = parent ? strrchr(parent, '/') : NULL;
+    if (slash) *slash = 0;
+    mv_status st = parent ? mv_mkdirs(parent, err) : mv_errorf(err, MV_E_NOMEM, "out of memory");
+    mv_free(parent);
+    if (st == MV_OK && (s->kind == STAGE_EVAL || s->kind == STAGE_TRAIN)) st = mv_mkdirs(lc->out, err);
+    return st;
+}
+
+static mv_status lc_save(void *arg, mv_error *err)
+{
+    return save(((launch_ctx *)arg)->r, err);
+}
+
+/* The shards' outputs joined into the stage directory: identical to an unsharded run. */
+static mv_status combine_shards(const runner *r, const stage *s, const char *out, mv_error *err)
+{
+    char **dirs = calloc(s->shards, sizeof *dirs);
+    mv_status st = dirs ? MV_OK : mv_errorf(err, MV_E_NOMEM, "out of memory");
+    for (unsigned t = 0; st == MV_OK && t < s->shards; t++)
+        if (!(dirs[t] = mv_stage_task_dir(r->o->out_dir, s->id, t, s->shards)))
+            st = mv_errorf(err, MV_E_NOMEM, "out of memory");
+    if (st == MV_OK) st = mv_metrics_combine((const char *const *)dirs, s->shards, 0, out, NULL, err);
+    for (unsigned t = 0; dirs && t < s->shards; t++) mv_free(dirs[t]);
+    free(dirs);
+    return st;
+}
+
+static mv_status launch_stage(runner *r, const stage *s, cJSON *so, const char *desc,
+                              const char *model, const char *train_dir, const char *out,
+                              mv_error *err)
+{
+    cJSON *conf = s->launcher_json ? cJSON_Parse(s->launcher_json) : NULL;
+    const char *kind = conf ? cJSON_GetStringValue(cJSON_GetObjectItem(conf, "kind")) : "local";
+    const mv_launcher *l = mv_launcher_find(kind);
+    cJSON *rec = obj(so, "launch");
+    /* An earlier run placed this stage elsewhere: stop that before starting here. */
+    const char *was = cJSON_GetStringValue(cJSON_GetObjectItem(rec, "kind"));
+    const mv_launcher *old = mv_launcher_find(was);
+    if (old && old != l && old->cancel) old->cancel(rec);
+    if (old != l) { cJSON_DeleteItemFromObjectCaseSensitive(rec, "jobs"); }
+    set_str(rec, "kind", l->kind);
+    char *work = mv_stage_work_dir(r->o->out_dir, s->id);
+    launch_ctx lc = { r, s, model, train_dir, out };
+    mv_launch_request rq = { r->ctx, r->o->out_dir, s->id, desc, work, s->shards, r->p->stage_timeout,
+                             r->isolate, lc_run_task, lc_prepare, &lc, rec, lc_save };
+    mv_status st = work ? l->launch(conf, &rq, err) : mv_errorf(err, MV_E_NOMEM, "out of memory");
+    if (st == MV_OK && s->shards > 1) st = combine_shards(r, s, out, err);
+    mv_free(work);
+    cJSON_Delete(conf);
+    return st;
+}
+
+static mv_status run_stage(runner *r, size_t i, mv_error *err)
+{
+    const stage *s = &r->plan[i];
+    cJSON *so = obj(r->stages, s->id);
+    char *model = NULL, *train_dir = NULL, *out = mv_path_join(r->o->out_dir, s->id);
+    mv_status st = mv_stage_inputs(r->p, r->plan, i, r->o->out_dir, &model, &train_dir);
+    if (st != MV_OK || !out) { st = mv_errorf(err, MV_E_NOMEM, "out of memory"); goto out; }
+    record_io(so, r->p, s, model, train_dir, out);
+    const char *status = stage_status(r->stages, s->id);
+    if (strcmp(status, "done") == 0 || strcmp(status, "skipped") == 0) goto out;
+    if (s->kind == STAGE_APPLY && mv_stage_skips_apply(train_dir)) {
+        set_str(so, "status", "skipped");
+        set_str(so, "note", "the trainer wrote full weights; they are the iteration's model");
+        goto out;
+    }
+    char desc[256], now[32];
+    snprintf(desc, sizeof desc, "stage %s (%s plugin %s)", s->id,
+             s->kind == STAGE_EVAL ? "evaluator" : s->kind == STAGE_TRAIN ? "trainer" : "merge",
+             s->plugin ? s->plugin : "?");
+    mv_log(r->ctx, MV_LOG_INFO, "[%zu/%zu] %s%s", i + 1, r->n, desc, s->kind == STAGE_EVAL ? "" : " ...");
+    set_str(so, "status", "running");
+    iso_time(now, sizeof now);
+    set_str(so, "started", now);
+    cJSON_DeleteItemFromObjectCaseSensitive(so, "error");
+    save(r, NULL);
+    double ts = mv_now();
+    st = launch_stage(r, s, so, desc, model, train_dir, out, err);
+    double secs = mv_now() - ts;
+    set_num(so, "seconds", secs);
+    if (st != MV_OK) {
+        mv_error_prefix(err, "%s", desc);
+        set_str(so, "status", "failed");
+        set_str(so, "error", err->msg);
+        set_str(r->state, "status", "failed");
+        save(r, NULL);
+        goto out;
+    }
+    if (s->kind == STAGE_TRAIN) record_train_result(r->ctx, so, out);
+    set_str(so, "status", "done");
+    iso_time(now, sizeof now);
+    set_str(so, "finished", now);
+    if (s->kind != STAGE_EVAL) mv_log(r->ctx, MV_LOG_INFO, "    done in %.1f s", secs);
+    if (s->kind == STAGE_EVAL) rebuild_points(r->state, r->plan, r->n);
+    st = save(r, err);
+out:
+    mv_free(model);
+    mv_free(train_dir);
+    mv_free(out);
+    return st;
+}
+
+static mv_status write_reports(runner *r, int *gates_failed, mv_error *err)
+{
+    mv_report_options ro;
+    mv_report_options_default(&ro);
+    ro.stats.resamples = r->p->resamples;
+    ro.stats.seed = r->p->seed * 31 + 7;
+    mv_thumb_source *ts = mv_thumb_source_new(r->ctx, r->o->out_dir);
+    if (ts) { ro.thumb = mv_thumb_lookup; ro.item_text = mv_thumb_text; ro.thumb_user = ts; }
+    mv_status st = mv_report_run(r->o->out_dir, &ro, gates_failed, err);
+    mv_thumb_source_free(ts);
+    return st;
+}
+
+static mv_status finish(runner *r, int *gates_failed, mv_error *err)
+{
+    char now[32];
+    set_str(r->state, "status", "done");
+    iso_time(now, sizeof now);
+    set_str(r->state, "finished", now);
+    mv_status st = save(r, err);
+    return st != MV_OK || !r->o->write_reports ? st : write_reports(r, gates_failed, err);
+}
+
+static mv_status run_sweep(mv_context *ctx, const mv_pipeline *p, const mv_run_options *o,
+                           int *gates_failed, mv_error *err);
+
+mv_status mv_pipeline_run(mv_context *ctx, const mv_pipeline *p, const mv_run_options *o,
+                          int *gates_failed, mv_error *err)
+{
+    if (gates_failed) *gates_failed = 0;
+    if (p->sweep_json) return run_sweep(ctx, p, o, gates_failed, err);
     /* A stage can only be stopped safely from outside its process: a stage_timeout makes
      * every stage run isolated, so the limit is always enforced rather than ignored. */
-    int isolate = o->isolate || p->stage_timeout > 0;
-    set_str(state, "isolation", isolate ? "fork" : "none");
-    double elapsed0 = cJSON_GetNumberValue(cJSON_GetObjectItem(state, "elapsed_seconds"));
-    cJSON *stages = obj(state, "stages");
-
-    plan = mv_runner_plan(p, &n);
-    /* Record the whole plan up front so run.json shows what is still to come. */
-    for (size_t i = 0; i < n; i++) {
-        cJSON *so = obj(stages, plan[i].id);
-        if (!cJSON_GetObjectItem(so, "status")) cJSON_AddStringToObject(so, "status", "pending");
-        set_str(so, "kind", mv_stage_kind_name(plan[i].kind));
-        set_str(so, "plugin", plan[i].plugin ? plan[i].plugin : "");
-        set_num(so, "seed", (double)plan[i].seed);
-        set_num(so, "iteration", plan[i].iteration);
-    }
-    rebuild_points(state, plan, n);
-    if ((st = mv_runner_save_state(o->out_dir, state, err)) != MV_OK) goto fail;
-    if (resumed) mv_log(ctx, MV_LOG_INFO, "resuming run in %s", o->out_dir);
-
-    model = strdup(p->base_path);
+    runner r = { ctx, p, o, o->ops ? o->ops : &mv_plugin_ops, NULL, NULL, NULL, 0,
+                 o->isolate || p->stage_timeout > 0, mv_now(), 0 };
+    cJSON *inputs = NULL;
+    int resumed = 0;
+    mv_status st = mv_runner_hash_inputs(p, &inputs, err);
+    if (st == MV_OK) st = open_run_dir(p, o, inputs, &r.state, &resumed, err);
+    if (st != MV_OK) goto fail;
+    r.plan = mv_runner_plan(p, &r.n);
+    init_state(&r, inputs, resumed);
+    if ((st = save(&r, err)) != MV_OK) goto fail;
     size_t n_done = 0;
-    for (size_t i = 0; i < n; i++)
-        if (strcmp(stage_status(stages, plan[i].id), "done") == 0 ||
-            strcmp(stage_status(stages, plan[i].id), "skipped") == 0) n_done++;
-    if (resumed && n_done)
-        mv_log(ctx, MV_LOG_INFO, "%zu of %zu stages already done; continuing", n_done, n);
-
-    for (size_t i = 0; i < n; i++) {
-        const stage *s = &plan[i];
-        cJSON *so = obj(stages, s->id);
-        char *out = mv_path_join(o->out_dir, s->id);
-        const char *status = stage_status(stages, s->id);
-        int done = strcmp(status, "done") == 0 || strcmp(status, "skipped") == 0;
-        /* What the stage consumes and produces, explicit in run.json. */
-        {
-            cJSON *in = cJSON_CreateArray();
-            cJSON_AddItemToArray(in, cJSON_CreateString(model));
-            if (s->kind == STAGE_MERGE)
-                for (size_t a = 0; a < p->n_adapters; a++)
-                    cJSON_AddItemToArray(in, cJSON_CreateString(p->adapters[a].path));
-            if (s->kind == STAGE_APPLY && train_dir) cJSON_AddItemToArray(in, cJSON_CreateString(train_dir));
-            if (s->kind == STAGE_TRAIN)
-                for (size_t k = 0; k < p->n_mix; k++)
-                    cJSON_AddItemToArray(in, cJSON_CreateString(
-                        p->datasets[mv_pipeline_dataset(p, p->mix[k].dataset)].path));
-            if (s->kind == STAGE_EVAL && p->evals[s->eval_index].dataset)
-                cJSON_AddItemToArray(in, cJSON_CreateString(
-                    p->datasets[mv_pipeline_dataset(p, p->evals[s->eval_index].dataset)].path));
-            cJSON_DeleteItemFromObjectCaseSensitive(so, "consumes");
-            cJSON_AddItemToObject(so, "consumes", in);
-            set_str(so, "produces", out);
-        }
-        /* APPLY runs only when training produced an adapter; full weights are the model. */
-        int skip_apply = 0;
-        if (s->kind == STAGE_APPLY) {
-            char *ac = mv_path_join(train_dir ? train_dir : ".", "adapter_config.json");
-            skip_apply = !mv_path_exists(ac);
-            mv_free(ac);
-        }
-        if (!done && skip_apply) {
-            set_str(so, "status", "skipped");
-            set_str(so, "note", "the trainer wrote full weights; they are the iteration's model");
-            done = 1;
-        }
-        if (!done) {
-            char desc[256];
-            snprintf(desc, sizeof desc, "stage %s (%s plugin %s)", s->id,
-                     s->kind == STAGE_EVAL ? "evaluator" : s->kind == STAGE_TRAIN ? "trainer" : "merge",
-                     s->plugin ? s->plugin : "?");
-            mv_log(ctx, MV_LOG_INFO, "[%zu/%zu] %s%s", i + 1, n, desc,
-                   s->kind == STAGE_EVAL ? "" : " ...");
-            /* A stage killed midway may have left partial output; start it clean. Training
-             * keeps its directory: the trainer resumes from its own checkpoints. */
-            if (s->kind != STAGE_TRAIN) mv_remove_tree(out, NULL);
-            char *parent = strdup(out);
-            char *slash = strrchr(parent, '/');
-            if (slash) *slash = 0;
-            mv_mkdirs(parent, NULL);
-            free(parent);
-            if (s->kind == STAGE_EVAL || s->kind == STAGE_TRAIN) mv_mkdirs(out, NULL);
-            set_str(so, "status", "running");
-            iso_time(now, sizeof now);
-            set_str(so, "started", now);
-            cJSON_DeleteItemFromObjectCaseSensitive(so, "error");
-            mv_runner_save_state(o->out_dir, state, NULL);
-            stage_call call = { ctx, p, ops, s, model, train_dir, out, { 0 } };
-            double ts = mv_now();
-            st = isolate ? mv_run_isolated(stage_exec, &call, p->stage_timeout, desc, err)
-                            : stage_exec(&call, err);
-            double secs = mv_now() - ts;
-            set_num(so, "seconds", secs);
-            if (st != MV_OK) {
-                mv_error_prefix(err, "%s", desc);
-                set_str(so, "status", "failed");
-                set_str(so, "error", err->msg);
-                set_str(state, "status", "failed");
-                set_num(state, "elapsed_seconds", elapsed0 + mv_now() - t0);
-                mv_runner_save_state(o->out_dir, state, NULL);
-                mv_free(out);
-                goto fail;
-            }
-            if (s->kind == STAGE_TRAIN) {
-                char *rp = mv_path_join(out, "train_result.json"), *rt = NULL;
-                size_t rl;
-                if (rp && mv_read_file(rp, 0, &rt, &rl, NULL) == MV_OK) {
-                    cJSON *tr = cJSON_Parse(rt);
-                    cJSON_DeleteItemFromObjectCaseSensitive(so, "result");
-                    if (tr) cJSON_AddItemToObject(so, "result", tr);
-                    if (tr) mv_log(ctx, MV_LOG_INFO, "    %.0f steps, loss %.4f -> %.4f",
-                                   cJSON_GetNumberValue(cJSON_GetObjectItem(tr, "steps")),
-                                   cJSON_GetNumberValue(cJSON_GetObjectItem(tr, "first_loss")),
-                                   cJSON_GetNumberValue(cJSON_GetObjectItem(tr, "final_loss")));
-                }
-                mv_free(rt);
-                mv_free(rp);
-            }
-            set_str(so, "status", "done");
-            iso_time(now, sizeof now);
-            set_str(so, "finished", now);
-            if (s->kind != STAGE_EVAL) mv_log(ctx, MV_LOG_INFO, "    done in %.1f s", secs);
-            if (s->kind == STAGE_EVAL) rebuild_points(state, plan, n);
-            set_num(state, "elapsed_seconds", elapsed0 + mv_now() - t0);
-            if ((st = mv_runner_save_state(o->out_dir, state, err)) != MV_OK) { mv_free(out); goto fail; }
-        }
-        /* Which model the following stages consume. */
-        if (s->kind == STAGE_MERGE) { free(model); model = strdup(out); }
-        else if (s->kind == STAGE_TRAIN) { free(train_dir); train_dir = strdup(out); }
-        else if (s->kind == STAGE_APPLY) {
-            free(model);
-            model = strdup(skip_apply || strcmp(stage_status(stages, s->id), "skipped") == 0 ? train_dir : out);
-        }
-        mv_free(out);
+    for (size_t i = 0; i < r.n; i++) {
+        const char *status = stage_status(r.stages, r.plan[i].id);
+        n_done += strcmp(status, "done") == 0 || strcmp(status, "skipped") == 0;
     }
-    set_str(state, "status", "done");
-    iso_time(now, sizeof now);
-    set_str(state, "finished", now);
-    set_num(state, "elapsed_seconds", elapsed0 + mv_now() - t0);
-    if ((st = mv_runner_save_state(o->out_dir, state, err)) != MV_OK) goto fail;
-    if (o->write_reports) {
-        mv_report_options ro;
-        mv_report_options_default(&ro);
-        ro.stats.resamples = p->resamples;
-        ro.stats.seed = p->seed * 31 + 7;
-        mv_thumb_source *ts = mv_thumb_source_new(ctx, o->out_dir);
-        if (ts) { ro.thumb = mv_thumb_lookup; ro.item_text = mv_thumb_text; ro.thumb_user = ts; }
-        st = mv_report_run(o->out_dir, &ro, gates_failed, err);
-        mv_thumb_source_free(ts);
+    if (resumed) mv_log(ctx, MV_LOG_INFO, "resuming run in %s", o->out_dir);
+    if (resumed && n_done)
+        mv_log(ctx, MV_LOG_INFO, "%zu of %zu stages already done; continuing", n_done, r.n);
+    for (size_t i = 0; st == MV_OK && i < r.n; i++) st = run_stage(&r, i, err);
+    if (st == MV_OK) st = finish(&r, gates_failed, err);
+    else if (r.o->write_reports && cJSON_GetArraySize(cJSON_GetObjectItem(r.state, "points")) > 0) {
+        /* Best effort: the completed points, and the failed stage's error, in the reports. */
+        mv_error ignored;
+        write_reports(&r, NULL, &ignored);
     }
 fail:
-    free(model);
-    free(train_dir);
-    free(plan);
+    free(r.plan);
     cJSON_Delete(inputs);
-    cJSON_Delete(state);
+    cJSON_Delete(r.state);
     return st;
 }
 

@@ -18,11 +18,35 @@ typedef struct stage {
     size_t eval_index;
     const char *plugin;
     uint64_t seed;
+    const char *launcher_json; /* where it runs: the stage's or the pipeline's "launcher", NULL = local */
+    unsigned shards;           /* tasks: an evaluation's "shards", else 1 */
 } stage;
 
 /* The ordered stages of a pipeline. */
 stage *mv_runner_plan(const mv_pipeline *p, size_t *n);
 const char *mv_stage_kind_name(stage_kind k);
+
+/* One task of a stage, ready to execute (stage.c). */
+typedef struct stage_call {
+    mv_context *ctx;
+    const mv_pipeline *p;
+    const mv_runner_ops *ops;
+    const stage *s;
+    const char *model_in;     /* model consumed */
+    const char *adapter_dir;  /* APPLY: the trained adapter */
+    const char *out;          /* output directory (a shard's own directory when sharded) */
+    unsigned shard, shards;
+} stage_call;
+mv_status mv_stage_exec(const stage_call *c, mv_error *err);
+/* Run task c->shard of c->shards into its directory (mv_stage_task_dir; c->out is set for
+ * the call): what every launcher ends up executing. */
+mv_status mv_stage_run_task(stage_call *c, const char *run_dir, mv_error *err);
+/* The model stage i consumes and the latest training output (NULL before any), derived from
+ * the plan and the run directory. Caller frees both (mv_free). */
+mv_status mv_stage_inputs(const mv_pipeline *p, const stage *plan, size_t i, const char *run_dir,
+                          char **model, char **adapter_dir);
+/* An apply stage has nothing to do when the trainer wrote full weights (no adapter). */
+int mv_stage_skips_apply(const char *adapter_dir);
 
 /* Input files recorded in run.json: [{"json_path", "path", "sha256"}]. */
 mv_status mv_runner_hash_inputs(const mv_pipeline *p, cJSON **out, mv_error *err);

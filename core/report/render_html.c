@@ -65,6 +65,14 @@ char *mv_report_html(const cJSON *summary, const cJSON *thumbs)
     if (*jstr(run, "created")) { mv_sb_raw(&b, "started "); mv_sb_xml(&b, jstr(run, "created")); mv_sb_raw(&b, " · "); }
     if (isfinite(jnum(run, "elapsed_seconds"))) mv_sb_add(&b, "%.1f s · ", jnum(run, "elapsed_seconds"));
     mv_sb_add(&b, "%d evaluation points · mergeval %s</div>\n", np, jstr(summary, "mergeval_version"));
+    const cJSON *fs;
+    cJSON_ArrayForEach(fs, cJSON_GetObjectItem(run, "failed_stages")) {
+        mv_sb_raw(&b, "<h2>Stage <code>");
+        mv_sb_xml(&b, jstr(fs, "id"));
+        mv_sb_raw(&b, "</code> failed</h2>\n<pre>");
+        mv_sb_xml(&b, jstr(fs, "error"));
+        mv_sb_raw(&b, "</pre>\n");
+    }
     if (cJSON_GetArraySize(gates) > 0) {
         mv_sb_add(&b, "<p><span class=\"badge %s\">gates: %d passed, %d failed</span></p>\n",
                nf ? "fail" : "pass", npass, nf);

@@ -158,8 +158,11 @@ char *mv_report_markdown(const cJSON *summary)
     int np = cJSON_GetArraySize(points);
     int nf = (int)jnum(summary, "gates_failed"), npass = (int)jnum(summary, "gates_passed");
     mv_sb_add(&b, "# mergeval report: %s\n\n", *jstr(run, "name") ? jstr(run, "name") : "run");
+    const cJSON *fs = cJSON_GetObjectItem(run, "failed_stages");
     mv_sb_add(&b, "**Gates: %d passed, %d failed** — %s\n\n", npass, nf,
-           nf ? "❌ exit code 1" : "✅ exit code 0");
+           cJSON_GetArraySize(fs) ? "❌ the run failed" : nf ? "❌ exit code 1" : "✅ exit code 0");
+    cJSON_ArrayForEach(fs, cJSON_GetObjectItem(run, "failed_stages"))
+        mv_sb_add(&b, "## ⚠️ Stage `%s` failed\n\n```\n%s\n```\n\n", jstr(fs, "id"), jstr(fs, "error"));
     if (cJSON_GetArraySize(gates) > 0) {
         mv_sb_add(&b, "| Gate | Status | Detail |\n|---|---|---|\n");
         for (const cJSON *g = gates->child; g; g = g->next) {

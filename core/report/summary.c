@@ -418,6 +418,19 @@ mv_status mv_report_build_run(const char *run_dir, const mv_report_options *o, c
         if (v) cJSON_AddItemToObject(info, keys[k], cJSON_Duplicate(v, 1));
     }
     cJSON_AddStringToObject(info, "dir", run_dir);
+    /* A failed run's reports say which stage failed and why (for a scheduler job: its id and
+     * the end of its log), beside the points that did complete. */
+    cJSON *so, *failed = NULL;
+    cJSON_ArrayForEach(so, cJSON_GetObjectItem(state, "stages")) {
+        const char *status = cJSON_GetStringValue(cJSON_GetObjectItem(so, "status"));
+        if (!status || strcmp(status, "failed") != 0) continue;
+        if (!failed) failed = cJSON_AddArrayToObject(info, "failed_stages");
+        cJSON *f = cJSON_CreateObject();
+        cJSON_AddStringToObject(f, "id", so->string);
+        const char *e = cJSON_GetStringValue(cJSON_GetObjectItem(so, "error"));
+        cJSON_AddStringToObject(f, "error", e ? e : "");
+        cJSON_AddItemToArray(failed, f);
+    }
     cJSON *plugins = cJSON_GetObjectItem(state, "plugins");
     if (plugins) cJSON_AddItemToObject(info, "plugins", cJSON_Duplicate(plugins, 1));
     mv_report_options ro = *o;

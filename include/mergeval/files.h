@@ -43,13 +43,6 @@ mv_status mv_remove_tree(const char *path, mv_error *err);
 /* Replace directory `dst` by directory `src` atomically enough: dst moved aside, src renamed
  * into place, the old one removed. Used to publish a fully written output directory. */
 mv_status mv_publish_dir(const char *src, const char *dst, mv_error *err);
-/* Copy the files beside a model's weights that its loaders need — the model's Python code
- * (*.py), tokenizer files, generation/preprocessor/processor configs, chat templates — from
- * src_dir to dst_dir (top level only; existing files in dst_dir are kept; weights and
- * config.json are not touched), so a merged folder loads like its base with transformers'
- * from_pretrained(trust_remote_code=True). *n_copied (may be NULL) gets the count. */
-mv_status mv_copy_model_extras(const char *src_dir, const char *dst_dir, size_t *n_copied,
-                               mv_error *err);
 /* Make a fresh temporary sibling directory for building `dst` ("<dst>.tmp-<pid>-<n>").
  * Leftovers of writers of `dst` that were killed ("<dst>.tmp-<pid>-<n>", "<dst>.old-<pid>"
  * whose process no longer exists) are removed first. *out is mv_malloc'd. */
