@@ -426,9 +426,10 @@ static void parse_evaluate(mv_pipeline *p, mv_diag *d, const cJSON *v, const mv_
         const cJSON *sh = get(c, "shards");
         if (sh) {
             snprintf(sub, sizeof sub, "%s.shards", path);
-            if (!is_integer(sh) || sh->valuedouble < 1 || sh->valuedouble > 1000)
+            int64_t n = 0;
+            if (!cJSON_IsNumber(sh) || !mv_json_int(sh->valuedouble, 1, 1000, &n))
                 expected(d, sub, "an integer from 1 to 1000 (tasks whose outputs are combined)", sh);
-            else e->shards = (unsigned)sh->valuedouble;
+            else e->shards = (unsigned)n;
         }
         if (e->name) {
             snprintf(sub, sizeof sub, "%s.name", path);
