@@ -9,28 +9,33 @@
 #include <cjson/cJSON.h>
 #include "mv_cli.h"
 #include "mv_metrics_io.h"
+#include "mv_out.h"
 
 static void usage(FILE *f)
 {
     fprintf(f,
-        "usage: mergeval combine DIR... --out DIR [--allow-partial]\n\n"
+        "usage: mergeval combine DIR... --out DIR [--allow-partial] [--force]\n\n"
         "Join sharded evaluation outputs (each DIR holds metrics.json + items.jsonl written by\n"
         "'mergeval eval --shard I/N'). Metrics are recomputed from all items, so they equal an\n"
         "unsharded run. Refuses mixed evaluators, duplicate items and incomplete shard sets\n"
-        "(unless --allow-partial).\n");
+        "(unless --allow-partial). --force replaces an existing --out DIR that mergeval did not\n"
+        "write (once the new one is complete); --out may never be one of the shard DIRs.\n");
 }
 
 int mv_cmd_combine(mv_cli *cli, int argc, char **argv)
 {
     static const struct option opts[] = {{"out", required_argument, 0, 'o'},
                                          {"allow-partial", no_argument, 0, 'a'},
+                                         {"force", no_argument, 0, 'F'},
                                          {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
     const char *out = NULL;
-    int partial = 0, c, rc = 3;
+    int partial = 0, c, rc = 3, force = 0;
+    mv_out o = {0};
     while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
         switch (c) {
         case 'o': out = optarg; break;
         case 'a': partial = 1; break;
+        case 'F': force = 1; break;
         case 'h': usage(stdout); return 0;
         default: return mv_cli_usage_error("combine", "unknown option");
         }
@@ -115,7 +120,9 @@ int mv_cmd_combine(mv_cli *cli, int argc, char **argv)
     cJSON_AddNumberToObject(extra, "shards", n);
     char *ex = cJSON_PrintUnformatted(extra);
     mv_status st = mv_metrics_finalize(all, &err);
-    if (st == MV_OK) st = mv_metrics_write(all, out, evaluator, ex, &err);
+    if (st == MV_OK) st = mv_out_begin(&o, out, (const char *const *)argv + optind, (size_t)n, force, &err);
+    if (st == MV_OK) st = mv_metrics_write(all, o.build, evaluator, ex, &err);
+    if (st == MV_OK) st = mv_out_commit(&o, &err);
     free(ex);
     if (st != MV_OK) { rc = mv_cli_fail(&err); goto out; }
     if (!cli->quiet) {
@@ -126,6 +133,7 @@ int mv_cmd_combine(mv_cli *cli, int argc, char **argv)
     }
     rc = 0;
 out:
+    mv_out_abort(&o);
     free(seen);
     free(evaluator_copy);
     cJSON_Delete(skipped);

@@ -8,9 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <dirent.h>
 #include "runner_internal.h"
 #include "mv_report.h"
+#include "mv_out.h"
 
 typedef struct stage_call {
     mv_context *ctx;
@@ -182,25 +182,14 @@ static mv_status open_run_dir(const mv_pipeline *p, const mv_run_options *o, con
         }
         if (!state) {
             /* --restart: the directory is a run directory (it has run.json), so wiping it
-             * cannot delete anything the user did not create with mergeval. */
-            if ((st = mv_remove_tree(o->out_dir, err)) != MV_OK) goto out;
+             * cannot delete anything the user did not create with mergeval. The lock we
+             * hold stays. */
+            if ((st = mv_out_clear(o->out_dir, err)) != MV_OK) goto out;
         } else {
             *resumed = 1;
         }
-    } else if (mv_is_dir(o->out_dir)) {
-        /* Refuse to scribble into (or later wipe) a non-empty directory that is not a run
-         * directory. */
-        DIR *d = opendir(o->out_dir);
-        struct dirent *e;
-        int entries = 0;
-        while (d && (e = readdir(d)) != NULL)
-            if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0) entries++;
-        if (d) closedir(d);
-        if (entries) {
-            st = mv_errorf(err, MV_E_INPUT, "--out %s exists, is not empty and has no run.json: "
-                           "not a mergeval run directory; choose a new or empty directory", o->out_dir);
-            goto out;
-        }
+    } else if ((st = mv_out_check(o->out_dir, NULL, 0, 0, NULL, err)) != MV_OK) {
+        goto out;  /* a folder of someone else's files: never scribble into (or later wipe) it */
     }
     if ((st = mv_mkdirs(o->out_dir, err)) != MV_OK) goto out;
     if (!state) state = cJSON_CreateObject();
@@ -226,7 +215,15 @@ mv_status mv_pipeline_run(mv_context *ctx, const mv_pipeline *p, const mv_run_op
     char *model = NULL, *train_dir = NULL;
     const mv_runner_ops *ops = o->ops ? o->ops : &mv_plugin_ops;
     if (gates_failed) *gates_failed = 0;
-    if (p->sweep_json) return run_sweep(ctx, p, o, gates_failed, err);
+    /* One runner per run directory (a second one would redo stages and resume the first
+     * one's half-written checkpoints). */
+    mv_dir_lock lock;
+    if ((st = mv_dir_lock_take(&lock, o->out_dir, "run", err)) != MV_OK) return st;
+    if (p->sweep_json) {
+        st = run_sweep(ctx, p, o, gates_failed, err);
+        mv_dir_lock_release(&lock);
+        return st;
+    }
 
     double t0 = mv_now();
     if ((st = mv_runner_hash_inputs(p, &inputs, err)) != MV_OK) goto fail;
@@ -413,6 +410,7 @@ mv_status mv_pipeline_run(mv_context *ctx, const mv_pipeline *p, const mv_run_op
         mv_thumb_source_free(ts);
     }
 fail:
+    mv_dir_lock_release(&lock);
     free(model);
     free(train_dir);
     free(plan);
