@@ -165,16 +165,18 @@ expect_rc 0 run "$T/wait.json" --out "$T/rl"
 unset MV_TEST_RELEASE
 
 # Plugin code calling exit(0) / _exit(0) in a stage: exit 3, the stage not done, no reports.
+# The status of stage $2 in run.json $1 (the first key of the stage's object).
+stage_status() { awk -v id="\"$2\":" 'index($0, id) { f = 1; next }
+  f && /"status"/ { gsub(/[",[:space:]]/, ""); sub(/^status:/, ""); print; exit }' "$1"; }
 for e in fixture-exit fixture-underscore-exit; do
   pipeline "$T/$e.json" "$e"
   for iso in "" --isolate; do
     d="$T/run-$e$iso"
     expect_rc 3 run "$T/$e.json" --out "$d" $iso
     expect_err "without reporting completion"
-    st=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['stages']['iter-0/eval/second']['status'])" "$d/run.json" 2>&1)
-    [ "$st" != done ] && ok || bad "$e$iso: stage marked done"
-    [ "$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['stages']['iter-0/eval/good']['status'])" "$d/run.json")" = done ] \
-      && ok || bad "$e$iso: the good stage is not done"
+    st=$(stage_status "$d/run.json" iter-0/eval/second)
+    [ -n "$st" ] && [ "$st" != done ] && ok || bad "$e$iso: stage marked '$st'"
+    [ "$(stage_status "$d/run.json" iter-0/eval/good)" = done ] && ok || bad "$e$iso: the good stage is not done"
     [ ! -e "$d/summary.json" ] && [ ! -e "$d/junit.xml" ] && [ ! -e "$d/report.md" ] && ok || bad "$e$iso: reports written"
     # and a rerun still does not pass
     expect_rc 3 run "$T/$e.json" --out "$d" $iso
