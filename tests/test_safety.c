@@ -129,6 +129,15 @@ START_TEST(force_replaces_atomically)
     ck_assert(!has(out, "keep.txt"));
     ck_assert(has(out, "new.txt"));
     ck_assert(mv_out_is_ours(out));
+    /* "dir/" too (the temporary folder must be a sibling, not inside) */
+    char *u0 = in_tmp("u0"), *u0slash = in_tmp("u0/");
+    put(u0, "keep.txt", "mine");
+    ck_assert_int_eq(mv_out_begin(&o, u0slash, NULL, 0, 1, &err), MV_OK);
+    ck_assert(strncmp(o.build, u0slash, strlen(u0slash)) != 0);
+    put(o.build, "new.txt", "new");
+    ck_assert_int_eq(mv_out_commit(&o, &err), MV_OK);
+    ck_assert(has(u0, "new.txt") && !has(u0, "keep.txt"));
+    mv_free(u0); mv_free(u0slash);
     /* a failed forced command leaves the old folder and no temporary one */
     char *u = in_tmp("u");
     put(u, "keep.txt", "mine");

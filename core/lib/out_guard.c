@@ -180,6 +180,9 @@ mv_status mv_out_begin(mv_out *o, const char *out, const char *const *inputs, si
     if (st != MV_OK) return st;
     o->final = mv_strdup(out);
     if (!o->final) return mv_errorf(err, MV_E_NOMEM, "out of memory");
+    /* "dir/" would put the temporary sibling inside dir */
+    for (size_t n = strlen(o->final); n > 1 && o->final[n - 1] == '/'; n--) o->final[n - 1] = 0;
+    out = o->final;
     o->created = !mv_path_exists(out);
     if (foreign) {
         o->replacing = 1;
