@@ -57,29 +57,26 @@ int mv_out_is_ours(const char *dir)
 /* Normalise "a/./b/../c" lexically (for the part of a path that does not exist yet). */
 static void normalise(char *p)
 {
-    char *out = p, *s = p;
-    int abs = *p == '/';
-    if (abs) { out++; s++; }
-    char *base = out;
-    while (*s) {
-        char *e = strchr(s, '/');
-        size_t n = e ? (size_t)(e - s) : strlen(s);
-        if (n == 0 || (n == 1 && s[0] == '.')) {
-        } else if (n == 2 && s[0] == '.' && s[1] == '.') {
-            if (out > base) {
-                out--;
-                while (out > base && out[-1] != '/') out--;
+    size_t len = strlen(p), r = 0, w = 0;
+    if (p[0] == '/') r = w = 1;
+    size_t base = w;
+    while (r < len) {
+        size_t n = 0;
+        while (r + n < len && p[r + n] != '/') n++;
+        if (n == 2 && p[r] == '.' && p[r + 1] == '.') {
+            if (w > base) {        /* drop the last written component and its '/' */
+                w--;
+                while (w > base && p[w - 1] != '/') w--;
             }
-        } else {
-            memmove(out, s, n);
-            out += n;
-            *out++ = '/';
+        } else if (n > 0 && !(n == 1 && p[r] == '.')) {
+            memmove(p + w, p + r, n);  /* w <= r: never past what was read */
+            w += n;
+            p[w++] = '/';
         }
-        s += n;
-        if (*s == '/') s++;
+        r += n + 1;
     }
-    if (out > base) out--;
-    *out = 0;
+    if (w > base) w--;  /* the trailing '/' */
+    p[w] = 0;
 }
 
 /* The real path of p, or for a path that does not exist (yet), the real path of its deepest
