@@ -443,7 +443,7 @@ START_TEST(test_changed_config_or_input_refused)
     path_in(p, sizeof p, g_tmp, "adapter");
     st = run_into(p, "lora", 0, 1, 0, NULL, 0, &gf, &err);
     ck_assert_int_eq(st, MV_E_INPUT);
-    ck_assert(strstr(err.msg, "not a mergeval run directory") != NULL);
+    ck_assert_msg(strstr(err.msg, "was not written by mergeval") != NULL, "%s", err.msg);
 }
 END_TEST
 

@@ -14,6 +14,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include <cjson/cJSON.h>
+#include "mv_out.h"
 #include <mergeval/mergeval.h>
 #include "mv_registry_host.h"
 #include "../plugins/safetensors/st_internal.h"
@@ -580,9 +581,11 @@ START_TEST(test_writer_threads_map_and_errors)
     }
     char out[512];
     snprintf(out, sizeof out, "%s/threads", g_tmp);
-    /* an existing output is replaced only at finish */
+    /* an existing output (of mergeval: marked) is replaced only at finish */
     ck_assert_int_eq(mv_mkdirs(out, &err), MV_OK);
     char marker[600];
+    snprintf(marker, sizeof marker, "%s/" MV_OUT_MARKER, out);
+    ck_assert_int_eq(mv_write_text_atomic(marker, "x", &err), MV_OK);
     snprintf(marker, sizeof marker, "%s/old.txt", out);
     ck_assert_int_eq(mv_write_text_atomic(marker, "old", &err), MV_OK);
 

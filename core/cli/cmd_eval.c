@@ -10,19 +10,21 @@
 #include "mv_cli.h"
 #include "mv_eval.h"
 #include "mv_metrics_io.h"
+#include "mv_out.h"
 
 static void usage(FILE *f)
 {
     fprintf(f,
         "usage: mergeval eval [MODEL|none] --evaluator NAME [--dataset PATH] --out DIR\n"
         "                     [--loader NAME] [--param KEY=VALUE]... [--params JSON]\n"
-        "                     [--dataset-param KEY=VALUE]... [--shard I/N] [--seed N]\n\n"
+        "                     [--dataset-param KEY=VALUE]... [--shard I/N] [--seed N] [--force]\n\n"
         "Run one evaluator (alignment, caption-nll, caption-gen, perplexity, exec, ...) on MODEL\n"
         "(a checkpoint directory) and the dataset, and write DIR/metrics.json + DIR/items.jsonl.\n"
         "MODEL 'none' (or no MODEL) and no --dataset suit evaluators that need neither, e.g.\n"
         "  mergeval eval none --evaluator lm-eval --param path=LM_EVAL_OUTPUT --out DIR\n"
         "VALUEs are JSON when they parse as JSON (5, true, \"all\", [..]) and strings otherwise.\n"
         "--shard I/N evaluates items with index %% N == I; join shards with 'mergeval combine'.\n"
+        "--force replaces an existing DIR that mergeval did not write (once the new one is complete).\n"
         "Parameters of each evaluator and loader: 'mergeval plugins'. Formats: docs/evaluation.md.\n");
 }
 
@@ -50,12 +52,14 @@ int mv_cmd_eval(mv_cli *cli, int argc, char **argv)
         {"loader", required_argument, 0, 'l'}, {"param", required_argument, 0, 'p'},
         {"params", required_argument, 0, 'P'}, {"dataset-param", required_argument, 0, 'D'},
         {"shard", required_argument, 0, 's'}, {"seed", required_argument, 0, 'S'},
-        {"out", required_argument, 0, 'o'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+        {"out", required_argument, 0, 'o'}, {"force", no_argument, 0, 'F'},
+        {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
     mv_eval_spec spec = {0};
     spec.shard_count = 1;
     cJSON *params = cJSON_CreateObject(), *dparams = cJSON_CreateObject();
     char *pjson = NULL, *djson = NULL;
-    int rc = 2, c;
+    int rc = 2, c, force = 0;
+    mv_out guard = {0};
     while ((c = getopt_long(argc, argv, "e:d:p:o:h", opts, NULL)) != -1) {
         switch (c) {
         case 'e': spec.evaluator = optarg; break;
@@ -96,6 +100,7 @@ int mv_cmd_eval(mv_cli *cli, int argc, char **argv)
             break;
         }
         case 'o': spec.out_dir = optarg; break;
+        case 'F': force = 1; break;
         case 'h': usage(stdout); rc = 0; goto out;
         default: rc = mv_cli_bad_option("eval", argv); goto out;
         }
@@ -114,8 +119,14 @@ int mv_cmd_eval(mv_cli *cli, int argc, char **argv)
     mv_error err = {0};
     mv_metrics *m = NULL;
     double t0 = mv_now();
+    const char *inputs[] = {spec.model_path, spec.dataset_path};
+    if (mv_out_begin(&guard, spec.out_dir, inputs, 2, force, &err) != MV_OK) { rc = mv_cli_fail(&err); goto out; }
+    const char *final_out = spec.out_dir;
+    spec.out_dir = guard.build;
     mv_status st = mv_eval_run(cli->ctx, &spec, &m, &err);
-    if (st != MV_OK) { rc = mv_cli_fail(&err); goto out; }
+    if (st == MV_OK) st = mv_out_commit(&guard, &err);
+    spec.out_dir = final_out;
+    if (st != MV_OK) { mv_metrics_free(m); rc = mv_cli_fail(&err); goto out; }
     if (!cli->quiet) {
         printf("%s%s%s", spec.evaluator, spec.dataset_path ? " on " : "",
                spec.dataset_path ? spec.dataset_path : "");
@@ -137,6 +148,7 @@ int mv_cmd_eval(mv_cli *cli, int argc, char **argv)
     mv_metrics_free(m);
     rc = 0;
 out:
+    mv_out_abort(&guard);
     cJSON_Delete(params);
     cJSON_Delete(dparams);
     free(pjson);

@@ -6,6 +6,7 @@
 #include <string.h>
 #include "mv_cli.h"
 #include "mv_gen.h"
+#include "mv_out.h"
 
 static void usage(FILE *f)
 {
@@ -23,7 +24,8 @@ static void usage(FILE *f)
         "text: a general English corpus or a clinical-report-style corpus (findings, sizes,\n"
         "  locations, impressions). Writes DIR/train.jsonl, test.jsonl ({\"id\",\"text\"}) and\n"
         "  meta.json. Defaults: 2000 documents, 10%% test.\n\n"
-        "Same seed and options give byte-identical files; DIR is replaced atomically.\n");
+        "Same seed and options give byte-identical files; DIR is replaced atomically. An existing\n"
+        "DIR that mergeval did not write is refused unless --force.\n");
 }
 
 static int parse_int(const char *cmd, const char *opt, const char *s, long lo, long hi, long *out)
@@ -55,7 +57,7 @@ int mv_cmd_gen(mv_cli *cli, int argc, char **argv)
         {"size", required_argument, 0, 'z'}, {"p-two", required_argument, 0, 'p'},
         {"holdout", required_argument, 0, 'H'}, {"kind", required_argument, 0, 'k'},
         {"docs", required_argument, 0, 'd'}, {"test-fraction", required_argument, 0, 'f'},
-        {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+        {"force", no_argument, 0, 'F'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
     mv_gen_shapes_options so;
     mv_gen_text_options to;
     mv_gen_shapes_defaults(&so);
@@ -63,7 +65,7 @@ int mv_cmd_gen(mv_cli *cli, int argc, char **argv)
     const char *out = NULL, *kind = NULL;
     long v;
     double d;
-    int c, seen_kind = 0;
+    int c, seen_kind = 0, force = 0;
     while ((c = getopt_long(argc, argv, "o:s:h", opts, NULL)) != -1) {
         switch (c) {
         case 'o': out = optarg; break;
@@ -77,6 +79,7 @@ int mv_cmd_gen(mv_cli *cli, int argc, char **argv)
         case 'H': if (parse_int("gen", "--holdout", optarg, 0, 6, &v)) return 2; so.n_holdout = (int)v; break;
         case 'p': if (parse_double("gen", "--p-two", optarg, 0, 1, &d)) return 2; so.p_two = d; break;
         case 'k': kind = optarg; seen_kind = 1; break;
+        case 'F': force = 1; break;
         case 'd': if (parse_int("gen", "--docs", optarg, 1, 10000000, &v)) return 2; to.n_docs = (int)v; break;
         case 'f': if (parse_double("gen", "--test-fraction", optarg, 0, 0.99, &d)) return 2; to.test_fraction = d; break;
         case 'h': usage(stdout); return 0;
@@ -90,27 +93,26 @@ int mv_cmd_gen(mv_cli *cli, int argc, char **argv)
         return mv_cli_usage_error("gen", "unexpected argument '%s'", argv[optind + 1]);
     if (!out) return mv_cli_usage_error("gen", "--out DIR is required");
     mv_error err = {0};
-    mv_status st;
-    double t0 = mv_now();
-    if (strcmp(what, "shapes") == 0) {
-        if (seen_kind) return mv_cli_usage_error("gen", "--kind is for 'gen text'");
-        so.out_dir = out;
-        st = mv_gen_shapes(&so, &err);
-        if (st != MV_OK) return mv_cli_fail(&err);
-        if (!cli->quiet)
-            fprintf(stderr, "wrote %d train + %d test (held-out combinations) + %d test_seen image-text pairs (%dx%d) to %s in %.1f s\n",
-                    so.n_train, so.n_test, so.n_test, so.size, so.size, out, mv_now() - t0);
-    } else if (strcmp(what, "text") == 0) {
-        if (!kind) return mv_cli_usage_error("gen", "gen text needs --kind general|clinical");
-        to.kind = kind;
-        to.out_dir = out;
-        st = mv_gen_text(&to, &err);
-        if (st != MV_OK) return mv_cli_fail(&err);
-        if (!cli->quiet)
-            fprintf(stderr, "wrote %d %s documents to %s in %.1f s\n", to.n_docs, kind, out,
-                    mv_now() - t0);
-    } else {
+    int shapes = strcmp(what, "shapes") == 0;
+    if (!shapes && strcmp(what, "text") != 0)
         return mv_cli_usage_error("gen", "unknown generator '%s' (shapes or text)", what);
+    if (shapes && seen_kind) return mv_cli_usage_error("gen", "--kind is for 'gen text'");
+    if (!shapes && !kind) return mv_cli_usage_error("gen", "gen text needs --kind general|clinical");
+    mv_out o;
+    if (mv_out_begin(&o, out, NULL, 0, force, &err) != MV_OK) return mv_cli_fail(&err);
+    double t0 = mv_now();
+    so.out_dir = to.out_dir = o.build;
+    to.kind = kind;
+    mv_status st = shapes ? mv_gen_shapes(&so, &err) : mv_gen_text(&to, &err);
+    if (st == MV_OK) st = mv_out_commit(&o, &err);
+    if (st != MV_OK) {
+        mv_out_abort(&o);
+        return mv_cli_fail(&err);
     }
+    if (!cli->quiet && shapes)
+        fprintf(stderr, "wrote %d train + %d test (held-out combinations) + %d test_seen image-text pairs (%dx%d) to %s in %.1f s\n",
+                so.n_train, so.n_test, so.n_test, so.size, so.size, out, mv_now() - t0);
+    else if (!cli->quiet)
+        fprintf(stderr, "wrote %d %s documents to %s in %.1f s\n", to.n_docs, kind, out, mv_now() - t0);
     return 0;
 }

@@ -11,6 +11,7 @@
 #include "mv_registry_host.h"
 #include "mv_cli.h"
 #include "mv_mergekit.h"
+#include "mv_out.h"
 
 static void usage(void)
 {
@@ -29,6 +30,8 @@ static void usage(void)
            "  --out-dtype D       float32 | float16 | bfloat16 (default: keep each tensor's dtype)\n"
            "  --delta-only        (lora) write only W' - W of the changed tensors\n"
            "  --seed N            seed for randomised methods (DARE)\n"
+           "  --force             replace an existing --out DIR that mergeval did not write\n"
+           "                      (atomically, once the merge is complete)\n"
            "Methods and their parameters: mergeval plugins --kind merge\n");
 }
 
@@ -226,12 +229,15 @@ int mv_cmd_merge(mv_cli *cli, int argc, char **argv)
         { "weight", required_argument, 0, 'w' }, { "shard-size", required_argument, 0, 's' },
         { "out-dtype", required_argument, 0, 'd' }, { "delta-only", no_argument, 0, 'D' },
         { "allow-partial", no_argument, 0, 'P' }, { "seed", required_argument, 0, 'S' },
-        { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 } };
+        { "force", no_argument, 0, 'F' }, { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 } };
     req_store s;
     memset(&s, 0, sizeof s);
     char **pairs = calloc((size_t)argc + 1, sizeof *pairs), **adapters = calloc((size_t)argc + 1, sizeof *adapters);
     double *weights = calloc((size_t)argc + 1, sizeof *weights);
     int npairs = 0, nad = 0, c, rc = 2, delta_only = 0, allow_partial = 0, have_shard = 0, have_seed = 0;
+    int force = 0;
+    mv_out o = { 0 };
+    const char **inputs = NULL;
     const char *out = NULL, *base = NULL, *out_dtype = NULL;
     uint64_t shard = 0, seed = 0;
     mv_error err = { 0 };
@@ -255,6 +261,7 @@ int mv_cmd_merge(mv_cli *cli, int argc, char **argv)
         case 'd': out_dtype = optarg; break;
         case 'D': delta_only = 1; break;
         case 'P': allow_partial = 1; break;
+        case 'F': force = 1; break;
         case 'S': seed = strtoull(optarg, NULL, 10); have_seed = 1; break;
         case 'h': usage(); rc = 0; goto done;
         default: rc = mv_cli_bad_option("merge", argv); goto done;
@@ -307,11 +314,22 @@ int mv_cmd_merge(mv_cli *cli, int argc, char **argv)
         cJSON_Delete(p);
     }
     if (mv_params_parse(&params, comp->params, s.params_json, "$.parameters", &err)) { rc = mv_cli_fail(&err); goto done; }
+    /* Never write over, into or around an input; replace only what mergeval wrote. */
+    inputs = calloc(s.req.n_inputs + 2, sizeof *inputs);
+    if (!inputs) { rc = 3; goto done; }
+    inputs[0] = s.req.base_path;
+    inputs[1] = optind < argc ? argv[optind] : NULL;
+    for (size_t i = 0; i < s.req.n_inputs; i++) inputs[i + 2] = s.req.inputs[i].path;
+    if (mv_out_begin(&o, out, inputs, s.req.n_inputs + 2, force, &err)) { rc = mv_cli_fail(&err); goto done; }
+    s.req.out_dir = o.build;
     double t0 = mv_now();
-    if (vt->run(cli->ctx, &s.req, params, &err)) { rc = mv_cli_fail(&err); goto done; }
-    if (!cli->quiet) fprintf(stderr, "mergeval: merged (%s) into %s in %.2f s\n", s.method, out, mv_now() - t0);
+    if (vt->run(cli->ctx, &s.req, params, &err) || mv_out_commit(&o, &err)) { rc = mv_cli_fail(&err); goto done; }
+    if (!cli->quiet)
+        fprintf(stderr, "mergeval: merged (%s) into %s in %.2f s\n", s.method, out, mv_now() - t0);
     rc = 0;
 done:
+    mv_out_abort(&o);
+    free(inputs);
     mv_params_free(params);
     mv_free(km_json);
     store_free(&s);

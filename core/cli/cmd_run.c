@@ -1,5 +1,5 @@
 /* core/cli/cmd_run.c — `mergeval run PIPELINE.json --out RUN_DIR [--restart] [--isolate]
- * [--set PATH=VALUE]... [--check]`: validate the whole pipeline (every problem listed with
+ * [--force] [--set PATH=VALUE]... [--check]`: validate the whole pipeline (every problem listed with
  * its JSON path), run or resume it, print the summary table and where the reports are.
  * Exit: 0 gates pass, 1 a gate failed, 2 usage/config error, 3 runtime failure. */
 #include <getopt.h>
@@ -9,6 +9,7 @@
 #include "mv_cli.h"
 #include "mv_pipeline.h"
 #include "mv_report.h"
+#include "mv_out.h"
 
 static void help(FILE *f)
 {
@@ -25,10 +26,15 @@ static void help(FILE *f)
         "  --restart          discard RUN_DIR's previous run and start over (needed when its\n"
         "                     config or inputs changed; without it a rerun resumes)\n"
         "  --isolate          run each stage in a child process (crash/hang → reported, resumable)\n"
+        "  --force            RUN_DIR exists but is not a mergeval run: replace it (the run is\n"
+        "                     built next to it and renamed over it once complete)\n"
         "  --check            validate the pipeline and exit (0 valid, 2 invalid); input paths\n"
         "                     missing on this machine are warnings, not errors\n"
         "  --no-report        skip writing the reports at the end\n\n"
+        "RUN_DIR is locked while running (RUN_DIR/mergeval.lock): a second runner exits 2.\n"
+        "RUN_DIR may not be, contain or lie inside an input (even with --force).\n\n"
         "exit codes: 0 gates pass, 1 a gate failed, 2 usage/config error, 3 runtime failure\n"
+        "(also when plugin code calls exit(): see docs/pipeline.md, \"Safety\")\n"
         "schema: docs/pipeline.md\n");
 }
 
@@ -38,11 +44,14 @@ int mv_cmd_run(mv_cli *cli, int argc, char **argv)
         {"out", required_argument, 0, 'o'}, {"set", required_argument, 0, 's'},
         {"restart", no_argument, 0, 'r'},   {"isolate", no_argument, 0, 'i'},
         {"check", no_argument, 0, 'c'},     {"no-report", no_argument, 0, 'n'},
-        {"help", no_argument, 0, 'h'},      {0, 0, 0, 0}};
+        {"force", no_argument, 0, 'F'},     {"help", no_argument, 0, 'h'},
+        {0, 0, 0, 0}};
     const char *out = NULL;
     const char **sets = calloc((size_t)argc + 1, sizeof *sets);
     size_t n_sets = 0;
-    int restart = 0, isolate = 0, check = 0, report = 1, c, rc = 0;
+    int restart = 0, isolate = 0, check = 0, report = 1, force = 0, c, rc = 0;
+    mv_out guard = {0};
+    const char **inputs = NULL;
     mv_pipeline *p = NULL;
     mv_diag diag = { 0 };
     mv_error err = { 0 };
@@ -54,6 +63,7 @@ int mv_cmd_run(mv_cli *cli, int argc, char **argv)
         case 'i': isolate = 1; break;
         case 'c': check = 1; break;
         case 'n': report = 0; break;
+        case 'F': force = 1; break;
         case 'h': help(stdout); free(sets); return 0;
         default: free(sets); return mv_cli_bad_option("run", argv);
         }
@@ -100,10 +110,21 @@ int mv_cmd_run(mv_cli *cli, int argc, char **argv)
                    "needs them\n", missing_inputs);
         goto done;
     }
-    mv_run_options o = { out, file, restart, isolate, NULL, report };
+    /* The run folder: never an input or around one; resumed when it is a mergeval run;
+     * someone else's folder only with --force (then built aside, renamed over at the end). */
+    inputs = calloc(p->n_adapters + p->n_datasets + 2, sizeof *inputs);
+    if (!inputs) { rc = 3; goto done; }
+    size_t n_in = 0;
+    inputs[n_in++] = file;
+    inputs[n_in++] = p->base_path;
+    for (size_t i = 0; i < p->n_adapters; i++) inputs[n_in++] = p->adapters[i].path;
+    for (size_t i = 0; i < p->n_datasets; i++) inputs[n_in++] = p->datasets[i].path;
+    if (mv_out_begin(&guard, out, inputs, n_in, force, &err) != MV_OK) { rc = mv_cli_fail(&err); goto done; }
+    mv_run_options o = { guard.build, file, restart, isolate, NULL, report };
     int gates_failed = 0;
     double t0 = mv_now();
     st = mv_pipeline_run(cli->ctx, p, &o, &gates_failed, &err);
+    if (st == MV_OK) st = mv_out_commit(&guard, &err);
     if (st != MV_OK) { rc = mv_cli_fail(&err); goto done; }
     if (report) {
         char *sp = mv_path_join(out, "summary.json"), *text = NULL;
@@ -128,6 +149,8 @@ int mv_cmd_run(mv_cli *cli, int argc, char **argv)
         rc = 1;
     }
 done:
+    mv_out_abort(&guard);
+    free(inputs);
     mv_diag_free(&diag);
     mv_pipeline_free(p);
     free(sets);

@@ -14,25 +14,26 @@ typedef struct command {
     const char *name;
     mv_cmd_fn fn;
     const char *summary;
+    int supervised;  /* runs plugin code: in a supervised child (supervise.c) */
 } command;
 
 static const command commands[] = {
-    {"plugins", mv_cmd_plugins, "list loaded plugins and their parameters"},
-    {"plugin", mv_cmd_plugin, "plugin check FILE.so: validate a plugin for its author"},
-    {"inspect", mv_cmd_inspect, "show the tensors, dtypes, shapes and metadata of a checkpoint"},
-    {"match", mv_cmd_match, "map an adapter's modules onto a base model, or diagnose why not"},
-    {"merge", mv_cmd_merge, "merge adapters or models (lora, linear, ties, dare, slerp, ...)"},
-    {"train", mv_cmd_train, "train or fine-tune a model (full or LoRA)"},
-    {"gen", mv_cmd_gen, "generate datasets (shapes image-text pairs, text corpora)"},
-    {"eval", mv_cmd_eval, "run one evaluator on a model and dataset"},
-    {"export", mv_cmd_export, "write training data for external trainers (MiniCPM-V JSON, JSONL)"},
-    {"combine", mv_cmd_combine, "join sharded evaluation outputs"},
-    {"run", mv_cmd_run, "run a pipeline: merge, retrain, evaluate, compare, gate, report"},
-    {"compare", mv_cmd_compare, "compare two runs metric by metric with paired statistics"},
-    {"history", mv_cmd_history, "metric trends over many runs"},
-    {"report", mv_cmd_report, "(re)write the reports of a run directory"},
-    {"plan", mv_cmd_plan, "items needed to detect a drop (power), from a discordance or a run"},
-    {"stage", mv_cmd_stage, NULL},   /* internal: what a launcher's job runs; not listed */
+    {"plugins", mv_cmd_plugins, "list loaded plugins and their parameters", 0},
+    {"plugin", mv_cmd_plugin, "plugin check FILE.so: validate a plugin for its author", 0},
+    {"inspect", mv_cmd_inspect, "show the tensors, dtypes, shapes and metadata of a checkpoint", 0},
+    {"match", mv_cmd_match, "map an adapter's modules onto a base model, or diagnose why not", 0},
+    {"merge", mv_cmd_merge, "merge adapters or models (lora, linear, ties, dare, slerp, ...)", 1},
+    {"train", mv_cmd_train, "train or fine-tune a model (full or LoRA)", 1},
+    {"gen", mv_cmd_gen, "generate datasets (shapes image-text pairs, text corpora)", 0},
+    {"eval", mv_cmd_eval, "run one evaluator on a model and dataset", 1},
+    {"export", mv_cmd_export, "write training data for external trainers (MiniCPM-V JSON, JSONL)", 1},
+    {"combine", mv_cmd_combine, "join sharded evaluation outputs", 0},
+    {"run", mv_cmd_run, "run a pipeline: merge, retrain, evaluate, compare, gate, report", 1},
+    {"compare", mv_cmd_compare, "compare two runs metric by metric with paired statistics", 0},
+    {"history", mv_cmd_history, "metric trends over many runs", 0},
+    {"report", mv_cmd_report, "(re)write the reports of a run directory", 0},
+    {"plan", mv_cmd_plan, "items needed to detect a drop (power), from a discordance or a run", 0},
+    {"stage", mv_cmd_stage, NULL, 1},   /* internal: what a launcher's job runs; not listed */
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 
@@ -126,7 +127,11 @@ int main(int argc, char **argv)
      * (optind = 0 makes GNU getopt reinitialise, including the '+' mode used above). */
     int first = optind;
     optind = 0;
-    int rc = cmd->fn(&cli, argc - first, argv + first);
+    int rc;
+    if (cmd->supervised && mv_cli_supervise(cmd->name, &rc)) goto out; /* parent: child's verdict */
+    rc = cmd->fn(&cli, argc - first, argv + first);
+    mv_cli_supervise_done(rc);
+out:
     mv_context_free(cli.ctx);
     mv_registry_free(cli.reg);
     return rc;

@@ -26,6 +26,13 @@ int mv_cli_bad_option(const char *cmd, char **argv);
 /* Parse "FROM=TO" key-map arguments into a JSON object text (ordered); mv_free the result. */
 mv_status mv_cli_key_map_json(char **pairs, int n, char **out_json, mv_error *err);
 
+/* Run the rest of the command in a supervised child (core/cli/supervise.c). Returns 0 in the
+ * child, which must call mv_cli_supervise_done(exit code) once the command returned; returns
+ * 1 in the parent with *code set to the exit code to use (3 when the child ended without its
+ * completion record: plugin code called exit()/_exit() or it crashed). */
+int mv_cli_supervise(const char *cmd, int *code);
+void mv_cli_supervise_done(int code);
+
 /* Subcommands (one file each: core/cli/cmd_<name>.c). */
 int mv_cmd_plugins(mv_cli *cli, int argc, char **argv);
 int mv_cmd_plugin(mv_cli *cli, int argc, char **argv);   /* plugin check FILE.so */

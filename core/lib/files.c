@@ -13,6 +13,7 @@
 #include <unistd.h>
 #include <mergeval/files.h>
 #include <mergeval/context.h>
+#include "mv_out.h"
 
 static void fsync_parent_dir(const char *path)
 {
@@ -230,11 +231,12 @@ mv_status mv_make_temp_sibling_dir(const char *dst, char **out, mv_error *err)
     return mv_errorf(err, MV_E_IO, "cannot create a temporary directory next to %s", dst);
 }
 
-mv_status mv_publish_dir(const char *src, const char *dst, mv_error *err)
+mv_status mv_replace_dir(const char *src, const char *dst, mv_error *err)
 {
     mv_status st = MV_OK;
     char *old = NULL;
-    if (mv_path_exists(dst)) {
+    struct stat sb;
+    if (lstat(dst, &sb) == 0) {
         size_t n = strlen(dst) + 64;
         old = mv_malloc(n);
         if (!old) return mv_errorf(err, MV_E_NOMEM, "out of memory");
@@ -255,6 +257,19 @@ mv_status mv_publish_dir(const char *src, const char *dst, mv_error *err)
 out:
     mv_free(old);
     return st;
+}
+
+mv_status mv_publish_dir(const char *src, const char *dst, mv_error *err)
+{
+    /* Only a folder mergeval wrote (or an empty one) is replaced: a plugin handed a user's
+     * folder as its output must not delete it. The published folder is marked as ours. */
+    mv_status st;
+    if (mv_is_dir(dst) && (st = mv_out_check(dst, NULL, 0, 0, NULL, err)) != MV_OK) {
+        mv_error_prefix(err, "cannot publish %s", src);
+        return st;
+    }
+    if ((st = mv_out_mark(src, err)) != MV_OK) return st;
+    return mv_replace_dir(src, dst, err);
 }
 
 int mv_path_exists(const char *path)

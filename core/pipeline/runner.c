@@ -10,11 +10,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <dirent.h>
 #include "runner_internal.h"
 #include "launcher.h"
 #include "mv_metrics_io.h"
 #include "mv_report.h"
+#include "mv_out.h"
 
 static void iso_time(char *buf, size_t n)
 {
@@ -133,26 +133,15 @@ static mv_status open_run_dir(const mv_pipeline *p, const mv_run_options *o, con
         if (!state) {
             /* --restart: the directory is a run directory (it has run.json), so wiping it
              * cannot delete anything the user did not create with mergeval. Jobs the old
-             * run left on a scheduler would write into the new one: cancel them first. */
+             * run left on a scheduler would write into the new one: cancel them first. The
+             * lock we hold stays. */
             mv_launcher_cancel_recorded(text);
-            if ((st = mv_remove_tree(o->out_dir, err)) != MV_OK) goto out;
+            if ((st = mv_out_clear(o->out_dir, err)) != MV_OK) goto out;
         } else {
             *resumed = 1;
         }
-    } else if (mv_is_dir(o->out_dir)) {
-        /* Refuse to scribble into (or later wipe) a non-empty directory that is not a run
-         * directory. */
-        DIR *d = opendir(o->out_dir);
-        struct dirent *e;
-        int entries = 0;
-        while (d && (e = readdir(d)) != NULL)
-            if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0) entries++;
-        if (d) closedir(d);
-        if (entries) {
-            st = mv_errorf(err, MV_E_INPUT, "--out %s exists, is not empty and has no run.json: "
-                           "not a mergeval run directory; choose a new or empty directory", o->out_dir);
-            goto out;
-        }
+    } else if ((st = mv_out_check(o->out_dir, NULL, 0, 0, NULL, err)) != MV_OK) {
+        goto out;  /* a folder of someone else's files: never scribble into (or later wipe) it */
     }
     if ((st = mv_mkdirs(o->out_dir, err)) != MV_OK) goto out;
     if (!state) state = cJSON_CreateObject();
@@ -430,14 +419,23 @@ mv_status mv_pipeline_run(mv_context *ctx, const mv_pipeline *p, const mv_run_op
                           int *gates_failed, mv_error *err)
 {
     if (gates_failed) *gates_failed = 0;
-    if (p->sweep_json) return run_sweep(ctx, p, o, gates_failed, err);
+    /* One runner per run directory (a second one would redo stages and resume the first
+     * one's half-written checkpoints). */
+    mv_dir_lock lock;
+    mv_status st = mv_dir_lock_take(&lock, o->out_dir, "run", err);
+    if (st != MV_OK) return st;
+    if (p->sweep_json) {
+        st = run_sweep(ctx, p, o, gates_failed, err);
+        mv_dir_lock_release(&lock);
+        return st;
+    }
     /* A stage can only be stopped safely from outside its process: a stage_timeout makes
      * every stage run isolated, so the limit is always enforced rather than ignored. */
     runner r = { ctx, p, o, o->ops ? o->ops : &mv_plugin_ops, NULL, NULL, NULL, 0,
                  o->isolate || p->stage_timeout > 0, mv_now(), 0 };
     cJSON *inputs = NULL;
     int resumed = 0;
-    mv_status st = mv_runner_hash_inputs(p, &inputs, err);
+    st = mv_runner_hash_inputs(p, &inputs, err);
     if (st == MV_OK) st = open_run_dir(p, o, inputs, &r.state, &resumed, err);
     if (st != MV_OK) goto fail;
     r.plan = mv_runner_plan(p, &r.n);
@@ -459,6 +457,7 @@ mv_status mv_pipeline_run(mv_context *ctx, const mv_pipeline *p, const mv_run_op
         write_reports(&r, NULL, &ignored);
     }
 fail:
+    mv_dir_lock_release(&lock);
     free(r.plan);
     cJSON_Delete(inputs);
     cJSON_Delete(r.state);

@@ -145,7 +145,8 @@ mv_status sft_move_files(const char *src, const char *dst, mv_error *err)
             return mv_errorf(err, MV_E_IO, "cannot open %s: %s", src, strerror(errno));
         struct dirent *e;
         while ((e = readdir(d)) != NULL) {
-            if (e->d_name[0] == '.' || is_config(e->d_name) != pass)
+            /* everything but . and .. (mv_publish_dir's marker moves along) */
+            if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..") || is_config(e->d_name) != pass)
                 continue;
             char *a = mv_path_join(src, e->d_name), *b = mv_path_join(dst, e->d_name);
             if (!a || !b || rename(a, b) != 0)
