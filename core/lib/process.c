@@ -88,6 +88,10 @@ static void exec_command(const mv_command *cmd, const char *cwd, int out_fd, int
 static void keeper_main(const mv_command *cmd, const mv_process_options *opt, int out_fd,
                         int err_fd, int status_fd, pid_t parent, const sigset_t *waitset)
 {
+    /* Our own group: whoever kills the caller's group at once (the runner's stage_timeout
+     * kills an isolated stage's whole group with SIGKILL) must not kill us with it, or the
+     * command's group would outlive us; we learn of the caller's death by PDEATHSIG. */
+    setpgid(0, 0);
     prctl(PR_SET_PDEATHSIG, SIGTERM);
     if (getppid() != parent) _exit(0);   /* the caller died before we armed the signal */
     signal(SIGCHLD, SIG_DFL);            /* SIG_IGN would reap the command behind our back */
