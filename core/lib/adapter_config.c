@@ -65,6 +65,20 @@ static mv_status str_or_list(const cJSON *j, const char *field, const char *wher
     return MV_OK;
 }
 
+/* 1 when j is a whole number in [lo, hi]: the only doubles that convert to an integer type
+ * without undefined behaviour or a silent wrap (found by fuzzing: "r": 1e20 became
+ * INT_MIN). */
+static int whole_in(const cJSON *j, double lo, double hi)
+{
+    return cJSON_IsNumber(j) && j->valuedouble >= lo && j->valuedouble <= hi &&
+           j->valuedouble == floor(j->valuedouble);
+}
+
+/* Ranks beyond this are not real adapters (and r * dim must stay far from overflow). */
+#define MAX_RANK 1048576
+/* Layer indices: anything a model could have, well inside int64_t. */
+#define MAX_LAYER 1e15
+
 static mv_status get_bool(const cJSON *root, const char *f, int def, int *out, const char *where,
                           mv_error *err)
 {
@@ -92,8 +106,8 @@ static mv_status pattern_map(const cJSON *j, const char *f, const char *where, i
         if (!cJSON_IsNumber(e))
             return mv_errorf(err, MV_E_FORMAT, "%s: \"%s\".\"%s\" must be a number", where, f, e->string);
         if (as_int) {
-            if (e->valuedouble != floor(e->valuedouble) || e->valuedouble <= 0)
-                return mv_errorf(err, MV_E_FORMAT, "%s: \"%s\".\"%s\" must be a positive integer rank", where, f, e->string);
+            if (!whole_in(e, 1, MAX_RANK))
+                return mv_errorf(err, MV_E_FORMAT, "%s: \"%s\".\"%s\" must be a positive integer rank (at most %d)", where, f, e->string, MAX_RANK);
             (*ivals)[*n] = (int)e->valuedouble;
         } else {
             (*dvals)[*n] = e->valuedouble;
@@ -130,8 +144,8 @@ mv_status mv_lora_config_parse(const char *json, const char *where, mv_lora_conf
     c->lora_alpha = 8;
     j = cJSON_GetObjectItemCaseSensitive(root, "r");
     if (j && !cJSON_IsNull(j)) {
-        if (!cJSON_IsNumber(j) || j->valuedouble < 1 || j->valuedouble != floor(j->valuedouble)) {
-            st = mv_errorf(err, MV_E_FORMAT, "%s: \"r\" must be a positive integer", where);
+        if (!whole_in(j, 1, MAX_RANK)) {
+            st = mv_errorf(err, MV_E_FORMAT, "%s: \"r\" must be a positive integer (at most %d)", where, MAX_RANK);
             goto fail;
         }
         c->r = (int)j->valuedouble;
@@ -174,11 +188,12 @@ mv_status mv_lora_config_parse(const char *json, const char *where, mv_lora_conf
         c->layers_to_transform = mv_calloc(k + 1, sizeof(int64_t));
         if (!c->layers_to_transform) { st = mv_errorf(err, MV_E_NOMEM, "out of memory"); goto fail; }
         if (cJSON_IsNumber(j)) {
+            if (!whole_in(j, -MAX_LAYER, MAX_LAYER)) { st = mv_errorf(err, MV_E_FORMAT, "%s: \"layers_to_transform\" must hold integers", where); goto fail; }
             c->layers_to_transform[c->n_layers_to_transform++] = (int64_t)j->valuedouble;
         } else if (cJSON_IsArray(j)) {
             const cJSON *e;
             cJSON_ArrayForEach(e, j) {
-                if (!cJSON_IsNumber(e)) { st = mv_errorf(err, MV_E_FORMAT, "%s: \"layers_to_transform\" must hold integers", where); goto fail; }
+                if (!whole_in(e, -MAX_LAYER, MAX_LAYER)) { st = mv_errorf(err, MV_E_FORMAT, "%s: \"layers_to_transform\" must hold integers", where); goto fail; }
                 c->layers_to_transform[c->n_layers_to_transform++] = (int64_t)e->valuedouble;
             }
         } else {
