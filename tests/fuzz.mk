@@ -3,7 +3,8 @@
 # tests/fuzz/corpus/NAME/, past crash inputs in tests/fuzz/crashes/NAME/, an optional
 # dictionary tests/fuzz/NAME.dict and optional extra sources in tests/fuzz/fuzz_NAME.mk
 # (FUZZ_SRCS_NAME: plugin .c files compiled into the harness, since plugin internals are
-# hidden in the .so). A harness links libmergeval; a harness that needs the registry loads
+# hidden in the .so; FUZZ_LIBS_NAME: libraries those need). A harness links libmergeval;
+# a harness that needs the registry loads
 # the plugins of its own build tree ($(BUILD)/lib/mergeval/plugins, found beside the binary).
 #   make fuzz                     clang + libFuzzer + ASan + UBSan build into build-fuzz/
 #   make fuzz-run [FUZZ_SECONDS=15] [FUZZ_NAMES="safetensors ..."]   fuzz each harness
@@ -30,11 +31,11 @@ define FUZZ_RULE
 $(BUILD)/fuzz/fuzz_$(1): $(call fuzz_objs,$(1)) $(LIBMV)
 	@mkdir -p $$(dir $$@)
 	$(CC) $(SAN) -fsanitize=fuzzer -o $$@ $(call fuzz_objs,$(1)) -L$(BUILD)/lib \
-	  -lmergeval -Wl,-rpath,'$$$$ORIGIN/../lib' $(LDLIBS_BASE)
+	  -lmergeval -Wl,-rpath,'$$$$ORIGIN/../lib' $$(FUZZ_LIBS_$(1)) $(LDLIBS_BASE)
 $(BUILD)/fuzz/replay_$(1): $(call fuzz_objs,$(1)) $(BUILD)/obj/tests/fuzz/replay_main.o $(LIBMV)
 	@mkdir -p $$(dir $$@)
 	$(CC) $(SAN) -o $$@ $(call fuzz_objs,$(1)) $(BUILD)/obj/tests/fuzz/replay_main.o \
-	  -L$(BUILD)/lib -lmergeval -Wl,-rpath,'$$$$ORIGIN/../lib' $(LDLIBS_BASE)
+	  -L$(BUILD)/lib -lmergeval -Wl,-rpath,'$$$$ORIGIN/../lib' $$(FUZZ_LIBS_$(1)) $(LDLIBS_BASE)
 endef
 $(foreach n,$(FUZZ_NAMES),$(eval $(call FUZZ_RULE,$(n))))
 

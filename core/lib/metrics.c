@@ -762,9 +762,11 @@ static mv_status read_items(mv_metrics *m, const char *path, mv_error *err)
             size_t n = 0;
             for (cJSON *c = sc ? sc->child : NULL; c; c = c->next) {
                 if (!cJSON_IsNumber(c)) {
-                    cJSON_Delete(o);
+                    /* c->string belongs to o: format the message before freeing o (fuzzing
+                     * found this read after free). */
                     st = mv_errorf(err, MV_E_FORMAT, "%s:%d: scores.%s: expected a number", path,
                                    line, c->string);
+                    cJSON_Delete(o);
                     goto fail;
                 }
                 if (n + 1 > cap) {
@@ -877,8 +879,18 @@ mv_status mv_metrics_read(mv_metrics **out, const char *dir, mv_error *err)
         if (st != MV_OK) { mv_error_prefix(err, "%s", mpath); goto fail; }
     }
     cJSON *counts = cJSON_GetObjectItemCaseSensitive(root, "counts");
-    for (cJSON *c = cJSON_IsObject(counts) ? counts->child : NULL; c; c = c->next)
-        if (cJSON_IsNumber(c)) mv_metrics_set_count(m, c->string, (int64_t)c->valuedouble);
+    for (cJSON *c = cJSON_IsObject(counts) ? counts->child : NULL; c; c = c->next) {
+        if (!cJSON_IsNumber(c)) continue;
+        /* Range-check before converting: a double outside int64_t is undefined behaviour
+         * to convert (fuzzing found "counts": {"c": 1e300}). */
+        double v = c->valuedouble;
+        if (!(v >= -9.2e18 && v <= 9.2e18) || v != floor(v)) {
+            st = mv_errorf(err, MV_E_FORMAT, "%s: $.counts.%s: expected an integer, got %g",
+                           mpath, c->string, v);
+            goto fail;
+        }
+        mv_metrics_set_count(m, c->string, (int64_t)v);
+    }
     if (mv_path_exists(ipath)) {
         if ((st = read_items(m, ipath, err)) != MV_OK) goto fail;
     }

@@ -13,10 +13,13 @@
 #include <mergeval/mergeval.h>
 
 static char fz_dir_[256];
+static pid_t fz_dir_owner_;
 
 static inline void fz_cleanup_(void)
 {
-    if (!fz_dir_[0]) return;
+    /* Only the process that made it: forked children (the replay driver runs each input
+     * in one) exit through atexit handlers too, and the parent still needs the files. */
+    if (!fz_dir_[0] || getpid() != fz_dir_owner_) return;
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", fz_dir_);
     if (system(cmd) != 0) { /* best effort: a leftover temp dir is harmless */ }
@@ -33,6 +36,7 @@ static inline const char *fz_dir(void)
     if (!t || !*t) t = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : getenv("TMPDIR");
     snprintf(fz_dir_, sizeof fz_dir_, "%s/mvfuzz-XXXXXX", t && *t ? t : "/tmp");
     if (!mkdtemp(fz_dir_)) { perror("fuzz: mkdtemp"); abort(); }
+    fz_dir_owner_ = getpid();
     atexit(fz_cleanup_);
     return fz_dir_;
 }
