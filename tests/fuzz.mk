@@ -8,7 +8,7 @@
 # the plugins of its own build tree ($(BUILD)/lib/mergeval/plugins, found beside the binary).
 #   make fuzz                     clang + libFuzzer + ASan + UBSan build into build-fuzz/
 #   make fuzz-run [FUZZ_SECONDS=15] [FUZZ_NAMES="safetensors ..."]   fuzz each harness
-#   make fuzz-long FUZZ_SECONDS=3600   the same, for long campaigns
+#   make fuzz-long [FUZZ_SECONDS=3600]  the same, for long campaigns
 # `make check` / `make check-asan` build each harness with the normal compiler against
 # tests/fuzz/replay_main.c and replay every seed and crash input (tests/test_fuzz_replay.sh).
 FUZZ_NAMES   ?= $(patsubst tests/fuzz/fuzz_%.c,%,$(sort $(wildcard tests/fuzz/fuzz_*.c)))
@@ -50,4 +50,6 @@ fuzz: deps-fuzz
 fuzz-build: $(LIBMV) $(PLUGIN_SOS) $(patsubst %,$(BUILD)/fuzz/fuzz_%,$(FUZZ_NAMES))
 fuzz-run: fuzz
 	@sh tests/fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_SECONDS) $(FUZZ_NAMES)
+# Command-line FUZZ_SECONDS still wins over this default.
+fuzz-long: FUZZ_SECONDS = 3600
 fuzz-long: fuzz-run

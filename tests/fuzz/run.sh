@@ -18,6 +18,7 @@ for name in "$@"; do
   seeds=""; [ -d tests/fuzz/corpus/$name ] && seeds=tests/fuzz/corpus/$name
   dict=""; [ -f tests/fuzz/$name.dict ] && dict=-dict=tests/fuzz/$name.dict
   before=$(ls "$crashes" | wc -l)
+  touch "$work"
   echo "== fuzz $name for ${seconds}s"
   # ASan: leaks are findings too; UBSan stops at the first report (built -fno-sanitize-recover).
   ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1} UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1} \
@@ -34,6 +35,10 @@ for name in "$@"; do
     failed="$failed $name"
     echo "fuzz: $name FOUND A PROBLEM (log $log, inputs in $crashes/):" >&2
     grep -E 'ERROR: |runtime error|SUMMARY|Test unit written|==[0-9]+==' "$log" | head -20 >&2
+    # The inputs themselves, so a CI log is enough to reproduce (base64 -d > file).
+    find "$crashes" -type f -newer "$work" -size -8k 2>/dev/null | while read -r f; do
+      echo "   input $(basename "$f") ($(wc -c < "$f") bytes, base64): $(base64 -w0 "$f")" >&2
+    done
     echo "   keep the input: cp $crashes/<file> tests/fuzz/crashes/$name/ (replayed by make check)" >&2
   fi
 done
