@@ -10,7 +10,10 @@
 #include <stdint.h>
 #include <string.h>
 #include "fuzz_util.h"
-#include "../../plugins/datasets/ds_internal.h"
+
+/* The plugin's entry point, compiled into this binary: only the public loader vtables are
+ * used, so the harness does not depend on the plugin's internals. */
+const mv_component *mergeval_plugin_component(uint32_t i);
 
 typedef struct variant {
     int text_loader;      /* 0 imagetext, 1 text */
@@ -49,7 +52,6 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     (void)argc; (void)argv;
     ctx = fz_context(NULL);
-    extern const mv_component *mergeval_plugin_component(uint32_t i);
     comp[0] = mergeval_plugin_component(0);
     comp[1] = mergeval_plugin_component(1);
     if (!comp[0] || !comp[1] || strcmp(comp[0]->name, "imagetext") || strcmp(comp[1]->name, "text"))
