@@ -62,6 +62,8 @@ help:
 	@echo "make [all]        build library, CLI and plugins into $(BUILD)/"
 	@echo "make check        install missing Debian packages, build, run every test suite"
 	@echo "make check-asan   the same suites under AddressSanitizer + UBSan (build-asan/)"
+	@echo "make fuzz         libFuzzer harnesses (clang, ASan+UBSan) into build-fuzz/; make fuzz-run"
+	@echo "                  [FUZZ_SECONDS=15] fuzzes each one (docs/fuzzing.md)"
 	@echo "make demo         the seed scenario end to end on generated data"
 	@echo "make bench        benchmarks side by side with PyTorch"
 	@echo "make install PREFIX=/usr/local [DESTDIR=...]"
@@ -145,7 +147,7 @@ all-tests: all $(TESTS) $(TEST_FIXTURES)
 check-asan: deps-check
 	@$(MAKE) --no-print-directory BUILD=build-asan SANITIZE=1 OPT=-O1 all-tests
 	@BUILD=build-asan ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-	  sh tests/run_suites.sh $(patsubst $(BUILD)/%,build-asan/%,$(TESTS))
+	  sh tests/run_suites.sh $(patsubst $(BUILD)/%,build-asan/%,$(TESTS)) tests/test_fuzz_replay.sh
 
 # ------------------------------------------------------------------ main job and benchmarks
 demo: deps all
@@ -172,6 +174,6 @@ uninstall:
 	rm -rf $(DESTDIR)$(INCLUDEDIR)/mergeval $(DESTDIR)$(LIBDIR)/mergeval
 
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan build-fuzz
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

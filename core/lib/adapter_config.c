@@ -69,6 +69,78 @@ static mv_status str_or_list(const cJSON *j, const char *field, const char *wher
     return MV_OK;
 }
 
+/* Ranks beyond this are not real adapters (a 4096-wide model has rank <= 4096); the bound
+ * keeps r * (in + out) and every int computed from r far from overflow. */
+#define MAX_RANK 1000000
+
+static char *dup_or_null(const char *s) { return s ? mv_strdup(s) : NULL; }
+
+static void free_strv(char **v, size_t n)
+{
+    for (size_t i = 0; i < n; i++) mv_free(v[i]);
+    mv_free(v);
+}
+
+void mv_lora_config_free(mv_lora_config *c)
+{
+    if (!c) return;
+    mv_free(c->peft_type);
+    mv_free(c->target_regex);
+    free_strv(c->targets, c->n_targets);
+    mv_free(c->exclude_regex);
+    free_strv(c->excludes, c->n_excludes);
+    mv_free(c->layers_to_transform);
+    free_strv(c->layers_pattern, c->n_layers_pattern);
+    free_strv(c->rank_pattern_keys, c->n_rank_pattern);
+    mv_free(c->rank_pattern_values);
+    free_strv(c->alpha_pattern_keys, c->n_alpha_pattern);
+    mv_free(c->alpha_pattern_values);
+    free_strv(c->modules_to_save, c->n_modules_to_save);
+    mv_free(c->base_model_name_or_path);
+    mv_free(c->json);
+    memset(c, 0, sizeof *c);
+}
+
+/* A string or a list of strings (or null) into either *regex or (*v, *n). */
+static mv_status str_or_list(const cJSON *j, const char *field, const char *where,
+                             char **regex, char ***v, size_t *n, mv_error *err)
+{
+    if (!j || cJSON_IsNull(j)) return MV_OK;
+    if (cJSON_IsString(j)) {
+        if (!regex)
+            return mv_errorf(err, MV_E_FORMAT, "%s: \"%s\" must be a list of strings", where, field);
+        *regex = mv_strdup(j->valuestring);
+        return *regex ? MV_OK : mv_errorf(err, MV_E_NOMEM, "out of memory");
+    }
+    if (!cJSON_IsArray(j))
+        return mv_errorf(err, MV_E_FORMAT, "%s: \"%s\" must be %s", where, field,
+                         regex ? "a string (regex) or a list of strings" : "a list of strings");
+    size_t k = (size_t)cJSON_GetArraySize(j);
+    *v = mv_calloc(k ? k : 1, sizeof **v);
+    if (!*v) return mv_errorf(err, MV_E_NOMEM, "out of memory");
+    const cJSON *e;
+    cJSON_ArrayForEach(e, j) {
+        if (!cJSON_IsString(e))
+            return mv_errorf(err, MV_E_FORMAT, "%s: \"%s\"[%zu] must be a string", where, field, *n);
+        if (!((*v)[*n] = mv_strdup(e->valuestring)))
+            return mv_errorf(err, MV_E_NOMEM, "out of memory");
+        (*n)++;
+    }
+    return MV_OK;
+}
+
+/* 1 when j is a whole number in [lo, hi]: the only doubles that convert to an integer type
+ * without undefined behaviour or a silent wrap (found by fuzzing: "r": 1e20 became
+ * INT_MIN). */
+static int whole_in(const cJSON *j, double lo, double hi)
+{
+    return cJSON_IsNumber(j) && j->valuedouble >= lo && j->valuedouble <= hi &&
+           j->valuedouble == floor(j->valuedouble);
+}
+
+/* Ranks beyond this are not real adapters (and r * dim must stay far from overflow). */
+#define MAX_RANK 1048576
+
 static mv_status get_bool(const cJSON *root, const char *f, int def, int *out, const char *where,
                           mv_error *err)
 {

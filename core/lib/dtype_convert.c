@@ -5,6 +5,7 @@
 #include <string.h>
 #include <mergeval/tensor.h>
 #if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
 #include <immintrin.h>
 #define MV_X86 1
 #endif
@@ -198,7 +199,10 @@ static int cpu_has(int feature)
     int v = __atomic_load_n(&cached[feature], __ATOMIC_RELAXED);
     if (v < 0) {
         __builtin_cpu_init();
-        v = feature == 0 ? (__builtin_cpu_supports("avx") && __builtin_cpu_supports("f16c"))
+        /* F16C straight from CPUID: clang (14) has no "f16c" for __builtin_cpu_supports. */
+        unsigned a, b, c, d;
+        int f16c = __get_cpuid(1, &a, &b, &c, &d) && (c & bit_F16C);
+        v = feature == 0 ? (__builtin_cpu_supports("avx") && f16c)
                          : __builtin_cpu_supports("avx2") != 0;
         __atomic_store_n(&cached[feature], v, __ATOMIC_RELAXED);
     }

@@ -762,9 +762,11 @@ static mv_status read_items(mv_metrics *m, const char *path, mv_error *err)
             size_t n = 0;
             for (cJSON *c = sc ? sc->child : NULL; c; c = c->next) {
                 if (!cJSON_IsNumber(c)) {
-                    cJSON_Delete(o);
+                    /* c->string belongs to o: format the message before freeing o (fuzzing
+                     * found this read after free). */
                     st = mv_errorf(err, MV_E_FORMAT, "%s:%d: scores.%s: expected a number", path,
                                    line, c->string);
+                    cJSON_Delete(o);
                     goto fail;
                 }
                 if (n + 1 > cap) {
