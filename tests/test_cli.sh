@@ -12,7 +12,7 @@ expect_rc() { want=$1; shift; "$@" >/tmp/mv-cli.out 2>/tmp/mv-cli.err; rc=$?
   if [ "$rc" -eq "$want" ]; then ok; else bad "'$*' exited $rc, expected $want: $(head -c 300 /tmp/mv-cli.err)"; fi; }
 
 expect_rc 0 "$mv" --version
-grep -q "plugin ABI 1.0" /tmp/mv-cli.out || bad "--version lacks the ABI"
+grep -q "plugin ABI 1.1" /tmp/mv-cli.out || bad "--version lacks the ABI"
 expect_rc 0 "$mv" --help
 expect_rc 2 "$mv"
 expect_rc 2 "$mv" no-such-command

@@ -546,9 +546,21 @@ START_TEST(every_evaluator_runs_on_tinyvlm)
         mv_metrics *r = NULL;
         ck_assert_msg(mv_eval_run(ctx, &spec, &r, &err) == MV_OK, "%s: %s", cases[c][0], err.msg);
         ck_assert_uint_gt(mv_metrics_n_items(r), 0);
-        for (size_t i = 0; i < mv_metrics_count(r); i++)
+        /* Every metric it defined is in its declared list (what run --check validates gates
+         * against), and every declared name was defined (all directions run here). */
+        const char *const *declared = mv_evaluator_metrics(mv_registry_find(reg, MV_KIND_EVALUATOR, cases[c][0]));
+        ck_assert_msg(declared != NULL, "%s declares no metric names", cases[c][0]);
+        size_t n_declared = 0;
+        while (declared[n_declared]) n_declared++;
+        ck_assert_uint_eq(mv_metrics_count(r), n_declared);
+        for (size_t i = 0; i < mv_metrics_count(r); i++) {
             ck_assert_msg(isfinite(mv_metrics_value(r, i)), "%s.%s not finite", cases[c][0],
                           mv_metrics_name(r, i));
+            int listed = 0;
+            for (size_t k = 0; k < n_declared; k++) listed |= strcmp(declared[k], mv_metrics_name(r, i)) == 0;
+            ck_assert_msg(listed, "%s defines %s, which its vtable's metrics list lacks", cases[c][0],
+                          mv_metrics_name(r, i));
+        }
         mv_metrics_free(r);
     }
 }

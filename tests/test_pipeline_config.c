@@ -355,6 +355,19 @@ START_TEST(test_plugins_checked)
     ck_assert_msg(strstr(d.msgs[0], "$.datasets.pairs.loader: unknown dataset loader \"safetensors\"; available: ") != NULL, "%s", d.msgs[0]);
     ck_assert_msg(strstr(d.msgs[1], "$.merge.params.bogus") != NULL, "%s", d.msgs[1]);
     mv_diag_free(&d);
+    /* Checked before anything runs: a gate metric its evaluator never defines, and a merge
+     * output dtype no merge writes. */
+    const char *sets4[] = { "gates[0].metric=\"alignment.i2t_r11\"", "merge.out_dtype=\"bf32\"" };
+    ck_assert_int_eq(mv_pipeline_parse(GOOD, sets4, 2, reg, 0, &p, &d, &err), MV_E_INPUT);
+    ck_assert_uint_eq(d.n, 2);
+    ck_assert_msg(strstr(d.msgs[0], "$.merge.out_dtype: \"bf32\" is not a dtype merges write") != NULL, "%s", d.msgs[0]);
+    ck_assert_msg(strstr(d.msgs[1], "$.gates[0].metric: evaluator \"alignment\" (evaluate \"alignment\") "
+                                    "defines no metric \"i2t_r11\" (did you mean \"i2t_r1\"?)") != NULL, "%s", d.msgs[1]);
+    mv_diag_free(&d);
+    const char *sets5[] = { "gates[0].metric=\"alignment.t2i_margin\"", "merge.out_dtype=\"bf16\"" };
+    ck_assert_int_eq(mv_pipeline_parse(GOOD, sets5, 2, reg, 0, &p, &d, &err), MV_OK);
+    mv_pipeline_free(p);
+    mv_diag_free(&d);
     (void)sets;
     mv_registry_free(reg);
 }

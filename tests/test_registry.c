@@ -113,7 +113,7 @@ END_TEST
 
 START_TEST(component_check_direct)
 {
-    static const mv_evaluator_vtable vt = {sizeof vt, 0, 0, NULL};
+    static const mv_evaluator_vtable vt = {sizeof vt, 0, 0, NULL, NULL};
     mv_component c = MV_COMPONENT_INIT(MV_KIND_EVALUATOR, "x", "1", "s", NULL, &vt);
     mv_error err = {0};
     ck_assert_int_eq(mv_component_check(&c, &err), MV_E_ABI);

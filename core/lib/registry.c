@@ -397,3 +397,11 @@ void mv_registry_explain_missing(const mv_registry *r, mv_kind kind, const char 
         snprintf(buf + len, n - len, "; a plugin outside the built-in directory is loaded with "
                  "--plugin-path DIR or MERGEVAL_PLUGIN_PATH=DIR (`mergeval plugins` lists what is loaded)");
 }
+
+const char *const *mv_evaluator_metrics(const mv_component *c)
+{
+    if (!c || c->kind != MV_KIND_EVALUATOR || !c->vtable || c->abi_minor < 1) return NULL;
+    const mv_evaluator_vtable *vt = c->vtable;
+    if (vt->size < offsetof(mv_evaluator_vtable, metrics) + sizeof vt->metrics) return NULL;
+    return vt->metrics;
+}

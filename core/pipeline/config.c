@@ -275,6 +275,10 @@ static void parse_merge(mv_pipeline *p, mv_diag *d, const cJSON *v, const mv_reg
     p->merge_strategy = get_string(d, v, "$.merge", get(v, "method") ? "method" : "strategy", 1);
     p->merge_params_json = get_object_json(d, v, "$.merge", get(v, "parameters") ? "parameters" : "params");
     p->merge_out_dtype = get_string(d, get(orig, "out_dtype") ? orig : v, "$.merge", "out_dtype", 0);
+    /* Checked here, not at the merge stage: a typo must not surface after an hour of runs. */
+    if (p->merge_out_dtype && !mv_dtype_is_float_math(mv_dtype_parse(p->merge_out_dtype, 1)))
+        mv_diag_add(d, "$.merge.out_dtype: \"%s\" is not a dtype merges write; expected float32, "
+                    "float16 or bfloat16 (or fp32, fp16, bf16, float64)", p->merge_out_dtype);
     p->merge_launcher_json = get_launcher(d, orig, "$.merge");
     char *at = get_string(d, orig, "$.merge", "at", 0);
     if (at) {
@@ -457,7 +461,28 @@ static void parse_evaluate(mv_pipeline *p, mv_diag *d, const cJSON *v, const mv_
     }
 }
 
-static void parse_gates(mv_pipeline *p, mv_diag *d, const cJSON *v)
+/* A gate's metric must be one its evaluator can define (when the evaluator declares its
+ * names): a typo is reported before the run, not after it. */
+static void check_gate_metric(mv_diag *d, const char *path, const mv_pl_eval *e, const char *metric,
+                              const mv_registry *reg)
+{
+    const char *const *names = mv_evaluator_metrics(reg && e->plugin ?
+                                                    mv_registry_find(reg, MV_KIND_EVALUATOR, e->plugin) : NULL);
+    if (!names) return;
+    size_t n = 0;
+    char list[512] = "";
+    for (; names[n]; n++) {
+        if (strcmp(names[n], metric) == 0) return;
+        strncat(list, n ? ", " : "", sizeof list - strlen(list) - 1);
+        strncat(list, names[n], sizeof list - strlen(list) - 1);
+    }
+    const char *best = mv_suggest(metric, names, n);
+    mv_diag_add(d, "%s: evaluator \"%s\" (evaluate \"%s\") defines no metric \"%s\"%s%s%s; it "
+                "defines: %s", path, e->plugin, e->name, metric, best ? " (did you mean \"" : "",
+                best ? best : "", best ? "\"?)" : "", list);
+}
+
+static void parse_gates(mv_pipeline *p, mv_diag *d, const cJSON *v, const mv_registry *reg)
 {
     static const char *const keys[] = { "metric", "vs", "max_drop", "max_drop_rel",
                                         "require_significance", "at", "on_inconclusive", NULL };
@@ -479,14 +504,16 @@ static void parse_gates(mv_pipeline *p, mv_diag *d, const cJSON *v)
                 mv_diag_add(d, "%s: expected \"<evaluate name>.<metric>\" (e.g. \"alignment.i2t_r1\"), got string \"%s\"",
                             sub, g->metric);
             else if (p->evals) {
-                int found = 0;
+                const mv_pl_eval *found = NULL;
                 for (size_t j = 0; j < p->n_evals; j++)
                     if (p->evals[j].name && strlen(p->evals[j].name) == (size_t)(dot - g->metric) &&
                         strncmp(p->evals[j].name, g->metric, (size_t)(dot - g->metric)) == 0)
-                        found = 1;
+                        found = &p->evals[j];
                 if (!found)
                     mv_diag_add(d, "%s: \"%.*s\" is not the name of an entry in $.evaluate", sub,
                                 (int)(dot - g->metric), g->metric);
+                else
+                    check_gate_metric(d, sub, found, dot + 1, reg);
             }
         }
         char *vs = get_string(d, c, path, "vs", 0);
@@ -670,7 +697,7 @@ static mv_status validate_root(mv_pipeline *p, cJSON *root, const mv_registry *r
     parse_merge(p, d, get(root, "merge"), reg, check_paths);
     parse_train(p, d, get(root, "train"), reg);
     parse_evaluate(p, d, get(root, "evaluate"), reg);
-    parse_gates(p, d, get(root, "gates"));
+    parse_gates(p, d, get(root, "gates"), reg);
     parse_primary(d, get(root, "primary"));
     if (p->iterations > 0 && !p->has_merge && !p->has_train)
         mv_diag_add(d, "$.iterations: %d iteration(s) but neither $.merge nor $.train is given; "

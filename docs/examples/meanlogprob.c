@@ -64,11 +64,15 @@ static mv_status run(mv_context *ctx, const mv_eval_request *req, const mv_param
     return st;
 }
 
+/* Every metric run() defines: gates on a name outside this list fail `run --check`. */
+static const char *const metrics[] = {"mean_logprob", NULL};
+
 static const mv_evaluator_vtable vtable = {
     sizeof(mv_evaluator_vtable),
     1, /* needs_model: the core loads req->model */
     1, /* needs_dataset */
-    run};
+    run,
+    metrics};
 
 static const mv_component component = MV_COMPONENT_INIT(
     MV_KIND_EVALUATOR, "meanlogprob", "1.0.0", "Mean log-probability per token of each text",

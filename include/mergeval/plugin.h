@@ -16,7 +16,8 @@
  *         (void)ctx; (void)req; (void)params;
  *         return mv_metrics_scalar(out, "answer", 42.0, MV_HIGHER_IS_BETTER, "a number", err);
  *     }
- *     static const mv_evaluator_vtable vt = { sizeof vt, 0, 0, my_run };
+ *     static const char *const names[] = { "answer", NULL };   // what my_run defines
+ *     static const mv_evaluator_vtable vt = { sizeof vt, 0, 0, my_run, names };
  *     static const mv_component comp = MV_COMPONENT_INIT(MV_KIND_EVALUATOR, "mine", "0.1",
  *                                                        "What it measures", NULL, &vt);
  *     MV_EXPORT const mv_component *mergeval_plugin_component(uint32_t i)
@@ -40,7 +41,7 @@ extern "C" {
 #endif
 
 #define MV_ABI_MAJOR 1   /* incompatible changes */
-#define MV_ABI_MINOR 0   /* compatible additions at the end of structs */
+#define MV_ABI_MINOR 1   /* compatible additions at the end of structs (1: evaluator metrics) */
 
 /* The build signature: what must agree between host and plugin for shared structs to have
  * the same layout (pointer width, size_t, int, the BLAS integer width — Debian's OpenBLAS
@@ -202,6 +203,10 @@ typedef struct mv_evaluator_vtable {
     /* MUST: fill `out` (definitions + per-item records). The core finalises and writes. */
     mv_status (*run)(mv_context *ctx, const mv_eval_request *req, const mv_params *params,
                      mv_metrics *out, mv_error *err);
+    /* MAY (ABI 1.1): every metric name run() can define, NULL-terminated, so a pipeline's
+     * gates are checked before anything runs (`run --check`). NULL when the names depend
+     * on the run (an external harness's output). Read through mv_evaluator_metrics. */
+    const char *const *metrics;
 } mv_evaluator_vtable;
 
 /* ---------------------------------------------------------------- the component */
@@ -231,6 +236,9 @@ typedef const mv_component *(*mv_plugin_entry_fn)(uint32_t index);
 /* ---------------------------------------------------------------- registry (host side) */
 /* Look up a loaded component by kind and name; NULL if absent. */
 const mv_component *mv_registry_find(const mv_registry *r, mv_kind kind, const char *name);
+/* An evaluator's declared metric names (NULL-terminated), or NULL when it declares none
+ * (built before ABI 1.1, or names that depend on the run). */
+const char *const *mv_evaluator_metrics(const mv_component *c);
 /* Number of loaded components and the i-th (in load order). */
 size_t mv_registry_count(const mv_registry *r);
 const mv_component *mv_registry_get(const mv_registry *r, size_t i);

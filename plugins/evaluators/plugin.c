@@ -91,12 +91,21 @@ static const mv_param_spec lmeval_params[] = {
     END_PARAMS
 };
 
-static const mv_evaluator_vtable alignment_vt = {sizeof(mv_evaluator_vtable), 1, 1, ev_alignment_run};
-static const mv_evaluator_vtable caption_nll_vt = {sizeof(mv_evaluator_vtable), 1, 1, ev_caption_nll_run};
-static const mv_evaluator_vtable caption_gen_vt = {sizeof(mv_evaluator_vtable), 1, 1, ev_caption_gen_run};
-static const mv_evaluator_vtable perplexity_vt = {sizeof(mv_evaluator_vtable), 1, 1, ev_perplexity_run};
-static const mv_evaluator_vtable exec_vt = {sizeof(mv_evaluator_vtable), 0, 0, ev_exec_run};
-static const mv_evaluator_vtable lmeval_vt = {sizeof(mv_evaluator_vtable), 0, 0, ev_lmeval_run};
+/* The metric names each run() can define (checked against gates before a run starts;
+ * tests/test_evaluators.c asserts a real evaluation defines nothing outside its list). */
+static const char *const alignment_metrics[] = {"i2t_r1", "i2t_r5", "i2t_mrr", "i2t_margin",
+    "t2i_r1", "t2i_r5", "t2i_mrr", "t2i_margin", NULL};
+static const char *const caption_nll_metrics[] = {"nll_per_token", "perplexity", "nll_per_caption", NULL};
+static const char *const caption_gen_metrics[] = {"exact_match", "token_f1", NULL};
+static const char *const perplexity_metrics[] = {"perplexity", "word_perplexity", "byte_perplexity",
+    "bits_per_byte", NULL};
+static const mv_evaluator_vtable alignment_vt = {sizeof(mv_evaluator_vtable), 1, 1, ev_alignment_run, alignment_metrics};
+static const mv_evaluator_vtable caption_nll_vt = {sizeof(mv_evaluator_vtable), 1, 1, ev_caption_nll_run, caption_nll_metrics};
+static const mv_evaluator_vtable caption_gen_vt = {sizeof(mv_evaluator_vtable), 1, 1, ev_caption_gen_run, caption_gen_metrics};
+static const mv_evaluator_vtable perplexity_vt = {sizeof(mv_evaluator_vtable), 1, 1, ev_perplexity_run, perplexity_metrics};
+/* exec and lm-eval: the names come from the command's / harness's output. */
+static const mv_evaluator_vtable exec_vt = {sizeof(mv_evaluator_vtable), 0, 0, ev_exec_run, NULL};
+static const mv_evaluator_vtable lmeval_vt = {sizeof(mv_evaluator_vtable), 0, 0, ev_lmeval_run, NULL};
 
 static const mv_component components[] = {
     MV_COMPONENT_INIT(MV_KIND_EVALUATOR, "alignment", "1.0.0",
