@@ -212,8 +212,8 @@ START_TEST(alignment_known_answers)
     ck_assert_double_eq_tol(mv_metrics_get(r, "t2i_r1"), 0.0, TOL);
     ck_assert_double_eq_tol(mv_metrics_get(r, "t2i_mrr"), (0.25 + 1.0 / 3 + 0.5 + 0.25) / 4, TOL);
     ck_assert_int_eq(mv_metrics_count_value(r, "text_only"), 1);
-    /* each (image, caption) pair scored once: 16 */
-    ck_assert_int_eq(mv_metrics_count_value(r, "scored_pairs"), 16);
+    /* per item: its true pair + 3 distractor captions + 3 distractor images = 7; 4 items */
+    ck_assert_int_eq(mv_metrics_count_value(r, "scored_pairs"), 28);
     ck_assert_int_eq(mv_metrics_is_binary(r, 0), 1);
     /* per-item ranks are kept */
     int seen = 0;
@@ -413,6 +413,14 @@ START_TEST(shards_combine_to_unsharded)
     mv_error err = {0};
     ck_assert_int_eq(mv_metrics_read(&comb, p, &err), MV_OK);
     assert_same_metrics(whole, comb);
+    /* the counts add up too (scored_pairs is per item, not per shard's unique pairs) */
+    const char *counts[] = {"items", "text_only", "truncated", "scored_pairs"};
+    for (int k = 0; k < 4; k++)
+        ck_assert_msg(mv_metrics_count_value(whole, counts[k]) == mv_metrics_count_value(comb, counts[k]),
+                      "count %s: unsharded %lld, combined %lld", counts[k],
+                      (long long)mv_metrics_count_value(whole, counts[k]),
+                      (long long)mv_metrics_count_value(comb, counts[k]));
+    ck_assert_int_gt(mv_metrics_count_value(whole, "scored_pairs"), 0);
     ck_assert_str_eq(mv_metrics_evaluator_name(comb), "alignment");
     mv_metrics_free(comb);
     /* an incomplete set is refused */

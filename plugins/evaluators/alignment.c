@@ -320,7 +320,11 @@ mv_status ev_alignment_run(mv_context *ctx, const mv_eval_request *req, const mv
     mv_metrics_set_count(out, "items", (int64_t)n_mine);
     mv_metrics_set_count(out, "text_only", (int64_t)n_text_only);
     mv_metrics_set_count(out, "truncated", (int64_t)n_truncated);
-    mv_metrics_set_count(out, "scored_pairs", (int64_t)nu);
+    /* Per item (its true pair plus its distractor pairs), so the counts of shards add up to
+     * the unsharded count; a pair two items share is scored once but counted for each. */
+    size_t n_comparisons = 0;
+    for (size_t k = 0; k < n_mine; k++) n_comparisons += 1 + n_i2t[k] + n_t2i[k];
+    mv_metrics_set_count(out, "scored_pairs", (int64_t)n_comparisons);
     goto done;
 nomem:
     st = mv_errorf(err, MV_E_NOMEM, "alignment: out of memory");
