@@ -1,7 +1,8 @@
 /* tests/test_merge_sdk.c — mv_merge_elementwise (merge_sdk.h): every element reaches the
  * callback once in chunks of at most 65536 with the right base/model values, integer tensors
  * are copied, out_dtype converts, the output carries config/metadata; a callback error or a
- * non-finite result stops the merge with nothing written; no base gives base == NULL. */
+ * non-finite result stops the merge with nothing written; no base gives base == NULL; the
+ * built-in nearswap, written on the same API, gives mergekit's values. */
 #include <stdatomic.h>
 #include "merge_test_util.h"
 
@@ -32,6 +33,19 @@ static void write_model(const char *dir, float scale)
     free(w);
 }
 
+static void write_vec(const char *dir, const float *v)
+{
+    mv_error err = { 0 };
+    mv_tensor_info ti = { .name = "model.norm.weight", .dtype = MV_DTYPE_F32, .ndim = 1, .shape = { 4 } };
+    ck_assert_int_eq(mv_tensor_info_compute_nbytes(&ti, &err), MV_OK);
+    mv_writer_options o;
+    memset(&o, 0, sizeof o);
+    mv_checkpoint_writer *wr = NULL;
+    ck_assert_msg(mv_checkpoint_create(T_ctx, dir, "safetensors", &ti, 1, &o, &wr, &err) == MV_OK, "%s", err.msg);
+    ck_assert_int_eq(mv_writer_write_tensor(wr, 0, v, ti.nbytes, &err), MV_OK);
+    ck_assert_msg(mv_writer_finish(wr, &err) == MV_OK, "%s", err.msg);
+}
+
 /* out = base + (a - b); records coverage */
 static mv_status diff(const mv_merge_chunk *c, void *user, mv_error *err)
 {
@@ -58,7 +72,6 @@ static mv_status nan_out(const mv_merge_chunk *c, void *user, mv_error *err)
 START_TEST(streams_converts_and_fails_cleanly)
 {
     t_up();
-    (void)t_merge;   /* the shared helper runs built-in components; this suite calls the SDK */
     mv_error err = { 0 };
     char *root = t_tmpdir(), *base = mv_path_join(root, "base"), *a = mv_path_join(root, "a"),
          *b = mv_path_join(root, "b"), *out = mv_path_join(root, "out");
@@ -109,12 +122,43 @@ START_TEST(streams_converts_and_fails_cleanly)
 }
 END_TEST
 
+/* the built-in nearswap is written on the SDK: mergekit's formula, known answers by hand
+ * (t = 0.001: equal -> 1 (t/0 = inf), |d| = 0.0005 -> 1, |d| = 0.5 -> 0.002, |d| = 10 -> 1e-4) */
+START_TEST(builtin_nearswap_on_the_sdk)
+{
+    t_up();
+    mv_error err = { 0 };
+    char *root = t_tmpdir(), *base = mv_path_join(root, "base"), *m = mv_path_join(root, "m"),
+         *out = mv_path_join(root, "out");
+    const float b[4] = { 0, 1, 2, 3 }, x[4] = { 0, 1.0005f, 2.5f, 13 };
+    write_vec(base, b); write_vec(m, x);
+    mv_merge_input in[2] = { { base, NULL, NULL }, { m, NULL, NULL } };   /* mergekit lists the base too */
+    mv_merge_request req = { .base_path = base, .inputs = in, .n_inputs = 2, .out_dir = out };
+    ck_assert_msg(t_merge("nearswap", &req, "{\"t\": 0.001}", &err) == MV_OK, "%s", err.msg);
+    mv_checkpoint *got = t_open(out);
+    float *v = t_f32(got, 0);
+    const double want[4] = { 0, 1.0005, 2 * 0.998 + 2.5 * 0.002, 3 * 0.9999 + 13 * 0.0001 };
+    for (int i = 0; i < 4; i++) ck_assert_msg(fabs(v[i] - want[i]) < 1e-6, "[%d] %.9g != %.9g", i, v[i], want[i]);
+    free(v);
+    mv_checkpoint_close(got);
+    char *out2 = mv_path_join(root, "out2");
+    req.out_dir = out2;
+    ck_assert_int_eq(t_merge("nearswap", &req, "{\"t\": 0}", &err), MV_E_INPUT);
+    ck_assert_msg(strstr(err.msg, "t must be > 0"), "%s", err.msg);
+    ck_assert_int_eq(access(out2, F_OK), -1);
+    t_rmrf(root);
+    free(root); free(base); free(m); free(out); free(out2);
+    t_down();
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("merge_sdk");
     TCase *tc = tcase_create("sdk");
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, streams_converts_and_fails_cleanly);
+    tcase_add_test(tc, builtin_nearswap_on_the_sdk);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_ENV);

@@ -9,5 +9,8 @@ mv_status mg_lora_run(mv_context *ctx, const mv_merge_request *req, const mv_par
                       mv_error *err);
 mv_status mg_taskvec_run(mv_context *ctx, const char *method, const mv_merge_request *req,
                          const mv_params *params, const mv_param_spec *input_specs, mv_error *err);
+/* mergekit's nearswap, written on the public element-wise API (merge_sdk.h). */
+mv_status mg_nearswap_run(mv_context *ctx, const mv_merge_request *req, const mv_params *params,
+                          mv_error *err);
 
 #endif
