@@ -9,7 +9,7 @@
 #include <string.h>
 #include <mergeval/mergeval.h>
 #include "mv_registry_host.h"
-#include "../plugins/merges/kernels.h"
+#include "mv_merge_kernels.h"
 
 /* Check's ck_assert records a mark point per call (a pipe write in fork mode): assert
  * element-wise conditions once, on the first element that fails. */

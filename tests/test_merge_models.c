@@ -4,7 +4,7 @@
  * the in-memory kernels, DARE determinism and kept fraction, per-layer gradients, tensors
  * missing from a model, shape mismatches. */
 #include "merge_test_util.h"
-#include "../plugins/merges/kernels.h"
+#include "mv_merge_kernels.h"
 
 static mv_checkpoint *gold;
 

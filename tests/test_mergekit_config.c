@@ -1,5 +1,5 @@
 /* tests/test_mergekit_config.c — the mergekit YAML reader (core/lib/mergekit_config.c,
- * yaml_tree.c) and the engine's parameter evaluation (plugins/merges/engine.c mg_param_at):
+ * yaml_tree.c) and the engine's parameter evaluation (core/merge/engine.c mg_param_at):
  * what a config becomes, every problem reported with its path and line, settings evaluated
  * as mergekit's evaluate_setting (gradients at t, filter lists, fall-through). */
 #include <check.h>
@@ -9,7 +9,7 @@
 #include <unistd.h>
 #include <cjson/cJSON.h>
 #include "mv_mergekit.h"
-#include "../plugins/merges/merge.h"
+#include "mv_merge_engine.h"
 
 static cJSON *convert(const char *yaml, mv_diag *d)
 {

@@ -29,8 +29,9 @@ static const mk_method METHODS[] = {
     { "nuslerp", 1, "weight", "nuslerp_row_wise,nuslerp_flatten" },
     { "model_stock", 1, "", "filter_wise" },
     { "passthrough", 0, "scale", "" },
+    { "nearswap", 1, "", "t" },
     { NULL, 0, NULL, NULL } };
-static const char *NOT_SUPPORTED = "sce, karcher, arcee_fusion, multislerp, nearswap, ram";
+static const char *NOT_SUPPORTED = "sce, karcher, arcee_fusion, multislerp, ram";
 
 typedef struct mk_ctx {
     mv_yaml_tree tree;
@@ -243,7 +244,7 @@ static void convert(mk_ctx *c, const cJSON *root, cJSON *out)
     if (!c->m) {
         problem(c, mm, "merge_method", "\"%s\" is not supported by mergeval (supported: linear, task_arithmetic, "
                 "ties, dare_ties, dare_linear, breadcrumbs, breadcrumbs_ties, della, della_linear, slerp, nuslerp, "
-                "model_stock, passthrough; not yet: %s)", mm->valuestring, NOT_SUPPORTED);
+                "model_stock, passthrough, nearswap; not yet: %s)", mm->valuestring, NOT_SUPPORTED);
         return;
     }
     cJSON_AddStringToObject(out, "method", c->m->name);

@@ -25,6 +25,7 @@
 #include "adapter.h"
 #include "plugin.h"
 #include "export.h"
+#include "merge_sdk.h"
 
 #ifdef __cplusplus
 extern "C" {

@@ -59,6 +59,9 @@ static const mv_param_spec stock_params[] = {
     { "filter_wise", MV_PARAM_BOOL, "false", "One angle per row instead of per tensor (true is not supported yet)", NULL, NOB, 0 },
     END };
 static const mv_param_spec pass_params[] = { END };
+static const mv_param_spec nearswap_params[] = {
+    { "t", MV_PARAM_JSON, NULL, "Sameness threshold (> 0): each weight moves towards the model by min(1, t / |base - model|); a number, a per-layer gradient list or a list of {filter, value}", NULL, NOB, 1 },
+    END };
 
 static mv_status run_lora(mv_context *ctx, const mv_merge_request *req, const mv_params *p, mv_error *err)
 { return mg_lora_run(ctx, req, p, err); }
@@ -78,6 +81,8 @@ TV(run_slerp, "slerp", no_inputs)
 TV(run_nuslerp, "nuslerp", w_inputs)
 TV(run_stock, "model_stock", no_inputs)
 TV(run_pass, "passthrough", scale_inputs)
+static mv_status run_nearswap(mv_context *ctx, const mv_merge_request *req, const mv_params *p, mv_error *err)
+{ return mg_nearswap_run(ctx, req, p, err); }
 
 #define VT(name, adapters, inputs, fn) \
     static const mv_merge_vtable name = { sizeof(mv_merge_vtable), adapters, inputs, fn };
@@ -95,6 +100,7 @@ VT(vt_slerp, 0, no_inputs, run_slerp)
 VT(vt_nuslerp, 0, w_inputs, run_nuslerp)
 VT(vt_stock, 0, no_inputs, run_stock)
 VT(vt_pass, 0, scale_inputs, run_pass)
+VT(vt_nearswap, 0, no_inputs, run_nearswap)
 
 static const mv_component comps[] = {
     MV_COMPONENT_INIT(MV_KIND_MERGE, "lora", "1.0.0",
@@ -112,6 +118,7 @@ static const mv_component comps[] = {
     MV_COMPONENT_INIT(MV_KIND_MERGE, "della_linear", "1.0.0", "DELLA's MagPrune and rescale, then task arithmetic", della_linear_params, &vt_della_linear),
     MV_COMPONENT_INIT(MV_KIND_MERGE, "nuslerp", "1.0.0", "Slerp of two models by weight (of their task vectors when there is a base)", nuslerp_params, &vt_nuslerp),
     MV_COMPONENT_INIT(MV_KIND_MERGE, "model_stock", "1.0.0", "Model Stock: base + t * mean task vector, t from the angle between task vectors", stock_params, &vt_stock),
+    MV_COMPONENT_INIT(MV_KIND_MERGE, "nearswap", "1.0.0", "Nearswap: swap in the model's weights where they nearly equal the base's (min(1, t / |difference|))", nearswap_params, &vt_nearswap),
     MV_COMPONENT_INIT(MV_KIND_MERGE, "passthrough", "1.0.0", "Copy tensors unchanged (optionally scaled); with slices, stack layer ranges (frankenmerges)", pass_params, &vt_pass),
 };
 

@@ -305,16 +305,6 @@ single:   /* nuslerp with one model and no base: that model */
     return MV_OK;
 }
 
-static int same_file(const char *a, const char *b)
-{
-    if (!a || !b) return 0;
-    char *ra = realpath(a, NULL), *rb = realpath(b, NULL);
-    int same = ra && rb && !strcmp(ra, rb);
-    free(ra);
-    free(rb);
-    return same;
-}
-
 /* config.json of a slices merge: num_hidden_layers is the stacked count */
 static char *config_for_layers(const char *cfg, int layers)
 {
@@ -365,34 +355,13 @@ mv_status mg_taskvec_run(mv_context *ctx, const char *method, const mv_merge_req
     int needs_base = S.kind == TV_FAMILY || S.kind == TV_SLERP || S.kind == TV_STOCK;
     if (needs_base && !req->base_path)
         return mv_errorf(err, MV_E_INPUT, "%s merge needs a base_model (task vectors are differences from it)", method);
-    if (req->base_path && S.kind != TV_PASS && (st = mv_checkpoint_open(ctx, req->base_path, NULL, &job.base, err)))
-        return mv_error_prefix(err, "%s merge: base model", method);
-    S.P.ck = mv_calloc(req->n_inputs, sizeof *S.P.ck);
-    S.ip = mv_calloc(req->n_inputs, sizeof *S.ip);
-    if (!S.P.ck || !S.ip) { st = mv_errorf(err, MV_E_NOMEM, "out of memory"); goto done; }
-    for (size_t i = 0; i < req->n_inputs; i++) {
-        char where[64];
-        /* mergekit's own form lists the base among the models: it is the base, not a task */
-        if (job.base && S.kind != TV_LINEAR && !req->slices_json && same_file(req->inputs[i].path, req->base_path)) {
-            mv_log(ctx, MV_LOG_INFO, "%s merge: models[%zu] is the base_model; it is used as the base only", method, i);
-            continue;
-        }
-        snprintf(where, sizeof where, "$.models[%zu].parameters", i);
-        if ((st = mv_params_parse(&S.ip[S.P.n_in], input_specs, req->inputs[i].params_json, where, err))) goto done;
-        if ((st = mv_checkpoint_open(ctx, req->inputs[i].path, NULL, &S.P.ck[S.P.n_in], err))) {
-            mv_params_free(S.ip[S.P.n_in]);
-            S.ip[S.P.n_in] = NULL;
-            mv_error_prefix(err, "%s merge: model %zu", method, i);
-            goto done;
-        }
-        S.P.n_in++;
-    }
+    if ((st = mg_open_models(&job, &S.P, &S.ip, input_specs, S.kind != TV_PASS, S.kind != TV_LINEAR, err)))
+        goto done;
     if (!S.P.n_in && S.kind != TV_FAMILY) { st = mv_errorf(err, MV_E_INPUT, "%s merge: no models besides the base", method); goto done; }
     if (S.kind == TV_SLERP && S.P.n_in != 1 && !req->slices_json) {
         st = mv_errorf(err, MV_E_INPUT, "slerp merges the base_model with exactly one other model; got %zu", S.P.n_in);
         goto done;
     }
-    job.layout = job.base ? job.base : S.P.ck[0];
     if ((st = mg_plan_run(&job, &S.P, err))) goto done;
     for (size_t oi = 0; S.kind == TV_PASS && oi < job.n_out; oi++) {   /* unscaled: copied byte for byte */
         mg_out *o = &job.out[oi];
@@ -415,13 +384,7 @@ mv_status mg_taskvec_run(mv_context *ctx, const char *method, const mv_merge_req
     }
     st = mg_run(&job, err);
 done:
-    for (size_t i = 0; S.ip && i < S.P.n_in; i++) mv_params_free(S.ip[i]);
-    for (size_t i = 0; S.P.ck && i < S.P.n_in; i++) mv_checkpoint_close(S.P.ck[i]);
-    mv_free(S.P.ck);
-    mv_free(S.ip);
-    mg_plan_free(&S.P);
-    mv_free(job.out);
+    mg_close_models(&job, &S.P, S.ip);
     free(cfg);
-    mv_checkpoint_close(job.base);
     return st;
 }

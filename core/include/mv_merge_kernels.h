@@ -1,7 +1,7 @@
-/* plugins/merges/kernels.h — the merge math as pure functions on fp32 arrays (no files,
+/* core/include/mv_merge_kernels.h — the merge math as pure functions on fp32 arrays (no files,
  * no dtypes, no threads): LoRA delta via sgemm, DoRA rescale, the task-vector family
  * (magnitude / outlier / random sparsification, sign consensus, mixing), slerp, linear.
- * Internal to the merges plugin; unit-tested directly by tests/test_merge_kernels.c. */
+ * Internal (core/merge/kernels.c); unit-tested directly by tests/test_merge_kernels.c. */
 #ifndef MK_KERNELS_H
 #define MK_KERNELS_H
 #include <stddef.h>

@@ -1,4 +1,4 @@
-/* plugins/merges/engine.c — the streaming merge engine every method uses: output plan →
+/* core/merge/engine.c — the streaming merge engine every method uses: output plan →
  * writer, a pool of workers pulling tensors one at a time, untouched tensors copied raw
  * (no conversion) in chunks, page release behind the reader, one rounding to the output
  * dtype, __metadata__ and config.json. The math lives in the methods and kernels. */
@@ -7,7 +7,7 @@
 #include <string.h>
 #include <cblas.h>
 #include <cjson/cJSON.h>
-#include "merge.h"
+#include "mv_merge_engine.h"
 
 float *mg_slot(mg_worker *wk, int i, size_t n)
 {

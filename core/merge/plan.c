@@ -1,4 +1,4 @@
-/* plugins/merges/plan.c — which output tensors a whole-model merge writes and where each
+/* core/merge/plan.c — which output tensors a whole-model merge writes and where each
  * comes from: every tensor of the layout model (mergekit's models form), or mergekit's
  * slices (layer ranges of several models stacked and renumbered, e.g. passthrough
  * frankenmerges). Also checks shapes and that integer/bool tensors agree across inputs. */
@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cjson/cJSON.h>
-#include "merge.h"
+#include "mv_merge_engine.h"
 
 int mg_mergeable(mv_dtype d)
 {

@@ -1,4 +1,4 @@
-/* plugins/merges/card.c — what makes a merge output a drop-in model folder besides the
+/* core/merge/card.c — what makes a merge output a drop-in model folder besides the
  * weights: config.json with torch_dtype following the output dtype, and a README.md model
  * card (method, base, inputs with the sha256 of their weights, parameters, mergeval version)
  * in the spirit of mergekit's card.py. The files are written by the checkpoint writer. */
@@ -8,7 +8,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <cjson/cJSON.h>
-#include "merge.h"
+#include "mv_merge_engine.h"
 
 char *mg_config_with_dtype(const char *config_json, mv_dtype out)
 {

@@ -1,4 +1,4 @@
-/* plugins/merges/kernels.c — merge math on fp32 arrays (see kernels.h). Selection is a
+/* core/merge/kernels.c — merge math on fp32 arrays (see kernels.h). Selection is a
  * two-level radix histogram over the IEEE bits of |x| (monotonic for non-negative
  * floats): three linear passes instead of the sort PyTorch/mergekit use for top-k. */
 /* O3 for this file only: its loops are written to be vectorised (the build default is -O2,
@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cblas.h>
-#include "kernels.h"
+#include "mv_merge_kernels.h"
 
 void mk_lora_accumulate(float *w, int64_t rows, int64_t cols, const float *a, const float *b,
                         int64_t r, float scale, int transpose)
