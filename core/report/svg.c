@@ -84,6 +84,11 @@ static void tick_label(char *out, size_t cap, double v, double step)
         char *e = strchr(m, 'e');
         int ex = e ? atoi(e + 1) : 0;
         if (e) *e = 0;
+        if (strchr(m, '.')) {                    /* "1.0" -> "1": the mantissa's zeros add nothing */
+            char *z = m + strlen(m) - 1;
+            while (*z == '0') *z-- = 0;
+            if (*z == '.') *z = 0;
+        }
         snprintf(out, cap, "%se%d", m, ex);
         return;
     }
