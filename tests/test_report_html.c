@@ -61,16 +61,22 @@ static char *render(const char *html, const char *png)
     return out;
 }
 
-START_TEST(test_report_renders_clean)
+/* The fixture run (tests/report_fixture.h) with its reports written into g_dir/run. */
+static void report_fixture_run(char *run, size_t cap)
 {
-    char run[300], html[400], png[400];
-    snprintf(run, sizeof run, "%s/run", g_dir);
+    snprintf(run, cap, "%s/run", g_dir);
     ck_assert_int_eq(fx_make_run(run), 0);
     mv_report_options o;
     mv_report_options_default(&o);
     mv_error err;
     int gf;
     ck_assert_int_eq(mv_report_run(run, &o, &gf, &err), MV_OK);
+}
+
+START_TEST(test_report_renders_clean)
+{
+    char run[300], html[400], png[400];
+    report_fixture_run(run, sizeof run);
     snprintf(html, sizeof html, "%s/report.html", run);
     snprintf(png, sizeof png, "%s/shot.png", g_dir);
     char *console = render(html, png);
@@ -107,6 +113,51 @@ START_TEST(test_report_renders_clean)
 }
 END_TEST
 
+/* What a real run's summary gives the dashboard: the metric's transform (a log axis for the
+ * exp-transformed perplexity) and worst items per evaluated point, each with its section. */
+START_TEST(test_summary_feeds_per_point_items)
+{
+    char run[300];
+    report_fixture_run(run, sizeof run);
+    char path[400], *text = NULL, *html = NULL;
+    size_t n;
+    snprintf(path, sizeof path, "%s/summary.json", run);
+    ck_assert_int_eq(mv_read_file(path, 0, &text, &n, NULL), MV_OK);
+    cJSON *s = cJSON_Parse(text);
+    ck_assert_ptr_nonnull(s);
+    int np = cJSON_GetArraySize(cJSON_GetObjectItem(s, "points")), perplexity = 0;
+    ck_assert_int_eq(np, 3);
+    const cJSON *m;
+    cJSON_ArrayForEach(m, cJSON_GetObjectItem(s, "metrics")) {
+        const cJSON *bp = cJSON_GetObjectItem(m, "worst_items_by_point");
+        ck_assert_int_eq(cJSON_GetArraySize(bp), np);
+        ck_assert(cJSON_IsNull(cJSON_GetArrayItem(bp, 0)));
+        for (int p = 1; p < np; p++) ck_assert(cJSON_IsArray(cJSON_GetArrayItem(bp, p)));
+        /* The final point's list is the long-standing worst_items, values renamed. */
+        const cJSON *last = cJSON_GetArrayItem(bp, np - 1), *w = cJSON_GetObjectItem(m, "worst_items");
+        ck_assert_int_eq(cJSON_GetArraySize(last), cJSON_GetArraySize(w));
+        if (cJSON_GetArraySize(w) > 0)
+            ck_assert_double_eq(cJSON_GetObjectItem(last->child, "value")->valuedouble,
+                                cJSON_GetObjectItem(w->child, "final")->valuedouble);
+        const char *name = cJSON_GetObjectItem(m, "name")->valuestring;
+        if (strstr(name, "perplexity")) {
+            perplexity = 1;
+            ck_assert_str_eq(cJSON_GetObjectItem(m, "transform")->valuestring, "exp");
+        }
+    }
+    ck_assert(perplexity);
+    snprintf(path, sizeof path, "%s/report.html", run);
+    ck_assert_int_eq(mv_read_file(path, 0, &html, &n, NULL), MV_OK);
+    ck_assert_ptr_nonnull(strstr(html, "data-scale=\"log\""));
+    ck_assert_ptr_nonnull(strstr(html, "id=\"p1\""));
+    ck_assert_ptr_nonnull(strstr(html, "id=\"p2\""));
+    ck_assert_ptr_null(strstr(html, "id=\"p3\""));
+    cJSON_Delete(s);
+    mv_free(text);
+    mv_free(html);
+}
+END_TEST
+
 START_TEST(test_console_errors_are_caught)
 {
     char html[300], png[300];
@@ -128,6 +179,7 @@ int main(void)
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, test_report_renders_clean);
     tcase_add_test(tc, test_console_errors_are_caught);
+    tcase_add_test(tc, test_summary_feeds_per_point_items);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_ENV);

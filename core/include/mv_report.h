@@ -102,8 +102,9 @@ char *mv_report_history_html(const cJSON *history);
 void mv_report_history_print(FILE *f, const cJSON *history);
 
 /* SVG line chart with an optional band: xs labels, ys values (NAN = missing), lo/hi band
- * (may be NULL). Returned string malloc'd. */
+ * (may be NULL). log_scale: a log10 y axis (for positive, perplexity-like metrics); band
+ * bounds outside the domain are clamped to the axis and marked. Returned string malloc'd. */
 char *mv_svg_chart(const char *title, const char *const *labels, const double *ys,
-                   const double *lo, const double *hi, size_t n, const char *const *colors);
+                   const double *lo, const double *hi, size_t n, const char *const *colors, int log_scale);
 
 #endif

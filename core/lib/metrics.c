@@ -524,6 +524,11 @@ int mv_metrics_is_binary(const mv_metrics *m, size_t metric)
     return metric < m->n_defs ? m->defs[metric].binary : 0;
 }
 
+mv_transform mv_metrics_transform(const mv_metrics *m, size_t metric)
+{
+    return metric < m->n_defs ? m->defs[metric].transform : MV_TRANSFORM_NONE;
+}
+
 /* ------------------------------------------------------------------ merge */
 
 mv_status mv_metrics_merge(mv_metrics *dst, const mv_metrics *src, mv_error *err)

@@ -1,7 +1,8 @@
 /* core/report/render_html.c — report.html: one self-contained page (inline CSS and SVG, images
  * as data URIs, no scripts, nothing fetched): gates coloured, the metric table, a trend chart
- * per metric with CI bands (alignment metrics first), and the items that regressed most
- * with their thumbnails. Also used for `mergeval history --html`. */
+ * per metric with CI bands (alignment metrics first; log axis for perplexity-like metrics), the
+ * sweep's candidate ranking, and per evaluated point the items that regressed most with their
+ * thumbnails. Also used for `mergeval history --html`. */
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -26,6 +27,45 @@ static const char *verdict_class(const char *v)
     if (strcmp(v, "regressed") == 0) return "bad";
     if (strcmp(v, "improved") == 0) return "good";
     return "neutral";
+}
+
+/* Perplexity-like metrics (exp of a mean log-loss) are positive and multiplicative: a log
+ * axis shows a 10% change the same at 5 and at 500, and their bands cannot cross zero. */
+static int log_scale_metric(const cJSON *m)
+{
+    const char *name = jstr(m, "name");
+    size_t n = strlen(name), k = strlen("perplexity");
+    if (strcmp(jstr(m, "transform"), "exp") == 0) return 1;
+    return n >= k && strcmp(name + n - k, "perplexity") == 0;
+}
+
+/* Sweeps: the candidates ranked by the gated metrics (summary.json "ranking"). */
+static void ranking_table(mv_strbuf *b, const cJSON *ranking)
+{
+    if (cJSON_GetArraySize(ranking) == 0) return;
+    const cJSON *first = cJSON_GetObjectItem(ranking->child, "values");
+    mv_sb_raw(b, "<h2 id=\"ranking\">Candidates ranked by the gated metrics</h2>\n<table class=\"ranking\"><tr>"
+              "<th>rank</th><th class=\"l\">candidate</th><th>gated metrics regressed</th>");
+    for (const cJSON *v = first ? first->child : NULL; v; v = v->next) {
+        mv_sb_raw(b, "<th><code>");
+        mv_sb_xml(b, v->string);
+        mv_sb_raw(b, "</code></th>");
+    }
+    mv_sb_raw(b, "</tr>\n");
+    for (const cJSON *r = ranking->child; r; r = r->next) {
+        int reg = (int)jnum(r, "gated_metrics_regressed");
+        mv_sb_add(b, "<tr><td>%d</td><td class=\"l\"><a href=\"#p%d\">", (int)jnum(r, "rank"), (int)jnum(r, "point"));
+        mv_sb_xml(b, jstr(r, "label"));
+        mv_sb_add(b, "</a></td><td%s>%d</td>", reg > 0 ? " class=\"bad\"" : "", reg);
+        const cJSON *vals = cJSON_GetObjectItem(r, "values");
+        for (const cJSON *v = first ? first->child : NULL; v; v = v->next) {
+            const cJSON *x = cJSON_GetObjectItem(vals, v->string);
+            if (cJSON_IsNumber(x)) mv_sb_add(b, "<td>%.4g</td>", x->valuedouble);
+            else mv_sb_raw(b, "<td>–</td>");
+        }
+        mv_sb_raw(b, "</tr>\n");
+    }
+    mv_sb_raw(b, "</table>\n");
 }
 
 static const char *CSS =
@@ -87,6 +127,7 @@ char *mv_report_html(const cJSON *summary, const cJSON *thumbs)
         }
         mv_sb_raw(&b, "</table>\n");
     }
+    ranking_table(&b, cJSON_GetObjectItem(summary, "ranking"));
     /* The table: rows = metrics, columns = points, cells coloured by the verdict vs baseline. */
     mv_sb_raw(&b, "<h2>Metrics</h2>\n<p class=\"meta\">Cells are coloured when the change vs the baseline is "
                "significant after Holm's adjustment within the metric's family; p is raw → adjusted (final vs "
@@ -148,7 +189,7 @@ char *mv_report_html(const cJSON *summary, const cJSON *thumbs)
         }
         char title[300];
         snprintf(title, sizeof title, "%s (%s is better)", jstr(m, "name"), jstr(m, "direction"));
-        char *svg = mv_svg_chart(title, labels, ys, lo, hi, (size_t)np, colors);
+        char *svg = mv_svg_chart(title, labels, ys, lo, hi, (size_t)np, colors, log_scale_metric(m));
         int align = cJSON_IsTrue(cJSON_GetObjectItem(m, "alignment"));
         mv_sb_add(&b, "<div class=\"card%s\" id=\"m%d\">", align ? " align" : "", mi);
         if (svg) mv_sb_raw(&b, svg);
@@ -159,44 +200,65 @@ char *mv_report_html(const cJSON *summary, const cJSON *thumbs)
         if (cJSON_IsObject(c)) mv_sb_xml(&b, jstr(c, "reason"));
         mv_sb_raw(&b, "</p>");
         if (cJSON_GetArraySize(cJSON_GetObjectItem(m, "worst_items")) > 0)
-            mv_sb_add(&b, "<p><a href=\"#w%d\">items that got worst ↓</a></p>", mi);
+            mv_sb_add(&b, "<p><a href=\"#w%d-%d\">items that got worst ↓</a></p>", mi, np - 1);
         mv_sb_raw(&b, "</div>\n");
     }
     mv_sb_raw(&b, "</div>\n");
     free(labels); free(ys); free(lo); free(hi); free(colors);
-    /* Worst items. */
-    int any = 0;
-    mi = 0;
-    for (const cJSON *m = metrics ? metrics->child : NULL; m; m = m->next, mi++) {
-        const cJSON *w = cJSON_GetObjectItem(m, "worst_items");
-        if (cJSON_GetArraySize(w) == 0) continue;
-        if (!any++) mv_sb_raw(&b, "<h2>Per-item regressions (baseline → final)</h2>\n");
-        const cJSON *tev = thumbs ? cJSON_GetObjectItem(thumbs, jstr(m, "evaluation")) : NULL;
-        mv_sb_add(&b, "<h3 id=\"w%d\" style=\"font-size:14px\"><code>", mi);
-        mv_sb_xml(&b, jstr(m, "name"));
-        mv_sb_raw(&b, "</code></h3>\n<table><tr><th class=\"l\">item</th><th>image</th><th>baseline</th><th>final</th><th>change</th></tr>\n");
-        for (const cJSON *it = w->child; it; it = it->next) {
-            mv_sb_raw(&b, "<tr><td class=\"l\"><code>");
-            mv_sb_xml(&b, jstr(it, "id"));
-            mv_sb_raw(&b, "</code>");
-            const cJSON *entry = tev ? cJSON_GetObjectItem(tev, jstr(it, "id")) : NULL;
-            const cJSON *uri = cJSON_IsObject(entry) ? cJSON_GetObjectItem(entry, "src") : entry;
-            const cJSON *text = cJSON_IsObject(entry) ? cJSON_GetObjectItem(entry, "text") : NULL;
-            if (cJSON_IsString(text)) {
-                mv_sb_raw(&b, "<br><span class=\"meta\">");
-                mv_sb_xml(&b, text->valuestring);
-                mv_sb_raw(&b, "</span>");
+    /* Worst items: one section per evaluated point vs the baseline, so an intermediate point
+     * (a damaged merge later repaired) shows its own regressions, not only the final one. */
+    if (np > 1) mv_sb_raw(&b, "<h2>Per-item regressions, per evaluated point vs the baseline</h2>\n<p class=\"meta\">");
+    for (int p = 1; p < np; p++) {
+        mv_sb_add(&b, "<a href=\"#p%d\">", p);
+        mv_sb_xml(&b, jstr(cJSON_GetArrayItem(points, p), "label"));
+        mv_sb_raw(&b, p + 1 < np ? "</a> · " : "</a></p>\n");
+    }
+    for (int p = 1; p < np; p++) {
+        const char *plabel = jstr(cJSON_GetArrayItem(points, p), "label");
+        mv_sb_add(&b, "<section class=\"point-items\" id=\"p%d\" data-point=\"", p);
+        mv_sb_xml(&b, plabel);
+        mv_sb_raw(&b, "\"><h3 style=\"font-size:15px\">");
+        mv_sb_xml(&b, plabel);
+        mv_sb_raw(&b, " vs baseline</h3>\n");
+        int any = 0;
+        mi = 0;
+        for (const cJSON *m = metrics ? metrics->child : NULL; m; m = m->next, mi++) {
+            const cJSON *w = cJSON_GetArrayItem(cJSON_GetObjectItem(m, "worst_items_by_point"), p);
+            const char *vkey = "value";
+            if (!cJSON_IsArray(w) && p == np - 1) { w = cJSON_GetObjectItem(m, "worst_items"); vkey = "final"; }
+            if (cJSON_GetArraySize(w) == 0) continue;
+            any = 1;
+            const cJSON *tev = thumbs ? cJSON_GetObjectItem(thumbs, jstr(m, "evaluation")) : NULL;
+            mv_sb_add(&b, "<h4 id=\"w%d-%d\" style=\"font-size:13px;margin:10px 0 4px\"><code>", mi, p);
+            mv_sb_xml(&b, jstr(m, "name"));
+            mv_sb_raw(&b, "</code></h4>\n<table><tr><th class=\"l\">item</th><th>image</th><th>baseline</th><th>");
+            mv_sb_xml(&b, plabel);
+            mv_sb_raw(&b, "</th><th>change</th></tr>\n");
+            for (const cJSON *it = w->child; it; it = it->next) {
+                mv_sb_raw(&b, "<tr><td class=\"l\"><code>");
+                mv_sb_xml(&b, jstr(it, "id"));
+                mv_sb_raw(&b, "</code>");
+                const cJSON *entry = tev ? cJSON_GetObjectItem(tev, jstr(it, "id")) : NULL;
+                const cJSON *uri = cJSON_IsObject(entry) ? cJSON_GetObjectItem(entry, "src") : entry;
+                const cJSON *text = cJSON_IsObject(entry) ? cJSON_GetObjectItem(entry, "text") : NULL;
+                if (cJSON_IsString(text)) {
+                    mv_sb_raw(&b, "<br><span class=\"meta\">");
+                    mv_sb_xml(&b, text->valuestring);
+                    mv_sb_raw(&b, "</span>");
+                }
+                mv_sb_raw(&b, "</td><td>");
+                if (cJSON_IsString(uri)) {
+                    mv_sb_raw(&b, "<img class=\"thumb\" alt=\"\" src=\"");
+                    mv_sb_raw(&b, uri->valuestring);
+                    mv_sb_raw(&b, "\">");
+                } else mv_sb_raw(&b, "–");
+                mv_sb_add(&b, "</td><td>%.4g</td><td>%.4g</td><td class=\"bad\">%+.4g</td></tr>\n",
+                          jnum(it, "baseline"), jnum(it, vkey), jnum(it, "delta"));
             }
-            mv_sb_raw(&b, "</td><td>");
-            if (cJSON_IsString(uri)) {
-                mv_sb_raw(&b, "<img class=\"thumb\" alt=\"\" src=\"");
-                mv_sb_raw(&b, uri->valuestring);
-                mv_sb_raw(&b, "\">");
-            } else mv_sb_raw(&b, "–");
-            mv_sb_add(&b, "</td><td>%.4g</td><td>%.4g</td><td class=\"bad\">%+.4g</td></tr>\n",
-                   jnum(it, "baseline"), jnum(it, "final"), jnum(it, "delta"));
+            mv_sb_raw(&b, "</table>\n");
         }
-        mv_sb_raw(&b, "</table>\n");
+        if (!any) mv_sb_raw(&b, "<p class=\"meta\">No item scored worse than at the baseline.</p>\n");
+        mv_sb_raw(&b, "</section>\n");
     }
     const cJSON *stats = cJSON_GetObjectItem(summary, "statistics");
     /* Data coverage: items scored and loader-skipped records at the final point. */

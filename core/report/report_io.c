@@ -16,6 +16,26 @@ static mv_status write_file(const char *dir, const char *name, const char *text,
     return st;
 }
 
+/* Thumbnail / text for each listed item of evaluation ev not collected yet. */
+static void collect_thumbs(cJSON *thumbs, const mv_report_options *o, const char *ev, const cJSON *items)
+{
+    for (const cJSON *it = cJSON_IsArray(items) ? items->child : NULL; it; it = it->next) {
+        const cJSON *jid = cJSON_GetObjectItem(it, "id");
+        if (!cJSON_IsString(jid)) continue;
+        const char *id = jid->valuestring;
+        cJSON *te = cJSON_GetObjectItem(thumbs, ev);
+        if (!te) te = cJSON_AddObjectToObject(thumbs, ev);
+        if (cJSON_GetObjectItem(te, id)) continue;
+        cJSON *entry = cJSON_AddObjectToObject(te, id);
+        char *uri = o->thumb ? o->thumb(o->thumb_user, ev, id) : NULL;
+        if (uri) cJSON_AddStringToObject(entry, "src", uri);
+        mv_free(uri);
+        char *text = o->item_text ? o->item_text(o->thumb_user, ev, id) : NULL;
+        if (text) cJSON_AddStringToObject(entry, "text", text);
+        mv_free(text);
+    }
+}
+
 mv_status mv_report_write_all(const char *dir, const cJSON *summary, const mv_report_options *o,
                               int *gates_failed, mv_error *err)
 {
@@ -24,20 +44,9 @@ mv_status mv_report_write_all(const char *dir, const cJSON *summary, const mv_re
     if (o && (o->thumb || o->item_text))
         for (const cJSON *m = metrics ? metrics->child : NULL; m; m = m->next) {
             const char *ev = cJSON_GetObjectItem(m, "evaluation")->valuestring;
-            const cJSON *w = cJSON_GetObjectItem(m, "worst_items");
-            for (const cJSON *it = w ? w->child : NULL; it; it = it->next) {
-                const char *id = cJSON_GetObjectItem(it, "id")->valuestring;
-                cJSON *te = cJSON_GetObjectItem(thumbs, ev);
-                if (!te) te = cJSON_AddObjectToObject(thumbs, ev);
-                if (cJSON_GetObjectItem(te, id)) continue;
-                cJSON *entry = cJSON_AddObjectToObject(te, id);
-                char *uri = o->thumb ? o->thumb(o->thumb_user, ev, id) : NULL;
-                if (uri) cJSON_AddStringToObject(entry, "src", uri);
-                mv_free(uri);
-                char *text = o->item_text ? o->item_text(o->thumb_user, ev, id) : NULL;
-                if (text) cJSON_AddStringToObject(entry, "text", text);
-                mv_free(text);
-            }
+            collect_thumbs(thumbs, o, ev, cJSON_GetObjectItem(m, "worst_items"));
+            const cJSON *bp = cJSON_GetObjectItem(m, "worst_items_by_point");
+            for (const cJSON *w = bp ? bp->child : NULL; w; w = w->next) collect_thumbs(thumbs, o, ev, w);
         }
     char *json = cJSON_Print(summary);
     char *junit = mv_report_junit(summary), *md = mv_report_markdown(summary);

@@ -145,7 +145,7 @@ static int cmp_worst(const void *a, const void *b)
 
 /* Items whose score changed most in the bad direction between A (baseline) and B. */
 static cJSON *worst_items(const mv_metrics *A, const mv_metrics *B, const char *metric,
-                          int dir, size_t k)
+                          int dir, size_t k, const char *value_key)
 {
     cJSON *arr = cJSON_CreateArray();
     long ma = mv_metrics_find(A, metric), mb = mv_metrics_find(B, metric);
@@ -182,7 +182,7 @@ static cJSON *worst_items(const mv_metrics *A, const mv_metrics *B, const char *
         cJSON *o = cJSON_CreateObject();
         cJSON_AddStringToObject(o, "id", w[i].id);
         add_num(o, "baseline", w[i].ref);
-        add_num(o, "final", w[i].val);
+        add_num(o, value_key, w[i].val);
         add_num(o, "delta", w[i].val - w[i].ref);
         cJSON_AddItemToArray(arr, o);
     }
@@ -276,6 +276,10 @@ mv_status mv_report_build(const mv_report_point *points, size_t np,
                 int dir = mv_metrics_direction(ref, mi) == MV_LOWER_IS_BETTER ? -1 : 1;
                 cJSON_AddStringToObject(m, "direction", dir > 0 ? "higher" : "lower");
                 cJSON_AddBoolToObject(m, "binary", mv_metrics_is_binary(ref, mi));
+                {
+                    mv_transform t = mv_metrics_transform(ref, mi);
+                    cJSON_AddStringToObject(m, "transform", t == MV_TRANSFORM_EXP ? "exp" : t == MV_TRANSFORM_BITS ? "bits" : "none");
+                }
                 const char *doc = mv_metrics_metric_doc(ref, mi);
                 cJSON_AddStringToObject(m, "doc", doc ? doc : "");
                 cJSON_AddBoolToObject(m, "alignment", pass == 0);
@@ -316,9 +320,17 @@ mv_status mv_report_build(const mv_report_point *points, size_t np,
                 }
                 const mv_metrics *first = sets[e], *last = sets[(np - 1) * n_evals + e];
                 if (first && last && np > 1)
-                    cJSON_AddItemToObject(m, "worst_items", worst_items(first, last, mn, dir, o->worst_items));
+                    cJSON_AddItemToObject(m, "worst_items", worst_items(first, last, mn, dir, o->worst_items, "final"));
                 else
                     cJSON_AddItemToObject(m, "worst_items", cJSON_CreateArray());
+                /* The same per evaluated point (null at the baseline), so an intermediate point
+                 * (e.g. a damaged merge later repaired by retraining) shows its own items. */
+                cJSON *wp = cJSON_AddArrayToObject(m, "worst_items_by_point");
+                for (size_t p = 0; p < np; p++) {
+                    const mv_metrics *cur = sets[p * n_evals + e];
+                    cJSON_AddItemToArray(wp, p > 0 && first && cur ? worst_items(first, cur, mn, dir, o->worst_items, "value")
+                                                                  : cJSON_CreateNull());
+                }
                 cJSON_AddItemToArray(metrics, m);
             }
         }

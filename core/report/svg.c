@@ -1,6 +1,7 @@
 /* core/report/svg.c — inline SVG line charts for report.html: one series over evaluation
- * points with a shaded confidence band, points coloured by verdict. No scripts, no fonts
- * to fetch: the output is plain SVG markup embedded in the page. */
+ * points with a shaded confidence band, points coloured by verdict, a y axis with rounded
+ * (1-2-5 x 10^k) ticks on a linear or log scale. No scripts, no fonts to fetch: the output
+ * is plain SVG markup embedded in the page. */
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -9,66 +10,170 @@
 #include "mv_report.h"
 #include "mv_strbuf.h"
 
+enum { MAX_TICKS = 12 };
+typedef struct axis {
+    int log;                  /* positions are log10(value) */
+    double lo, hi;            /* the axis range, in values */
+    double ticks[MAX_TICKS];
+    int nt;
+    double step;              /* linear tick step (0: decades on a log axis) */
+} axis;
 
+/* The 1, 2 or 5 x 10^k closest above raw. */
+static double nice_step(double raw)
+{
+    double e = pow(10, floor(log10(raw))), f = raw / e;
+    return (f <= 1 ? 1 : f <= 2 ? 2 : f <= 5 ? 5 : 10) * e;
+}
+
+/* Linear ticks covering [lo, hi]: about four intervals, the axis widened to the outer ticks. */
+static void linear_ticks(axis *a, double lo, double hi, int positive_only)
+{
+    double step = nice_step((hi - lo) / 4);
+    double t0 = floor(lo / step) * step, t1 = ceil(hi / step) * step;
+    a->step = step;
+    a->nt = 0;
+    a->lo = t0; a->hi = t1;
+    if (positive_only && t0 <= 0) a->lo = lo;   /* a log axis cannot reach zero */
+    for (int k = 0; k < MAX_TICKS; k++) {
+        double t = t0 + k * step;
+        if (t > t1 + step * 1e-9) break;
+        if (fabs(t) < step * 1e-9) t = 0;        /* no "-0" or 1e-17 from rounding */
+        if (positive_only && t < a->lo) continue;
+        a->ticks[a->nt++] = t;
+    }
+}
+
+static void make_axis(axis *a, double lo, double hi, int log_scale)
+{
+    memset(a, 0, sizeof *a);
+    a->log = log_scale;
+    if (!log_scale) {
+        if (hi - lo < 1e-12 * fmax(1, fabs(hi))) { double c = lo, d = fabs(c) * 0.05 + 1e-3; lo = c - d; hi = c + d; }
+        linear_ticks(a, lo, hi, 0);
+        return;
+    }
+    if (hi / lo < 1.0 + 1e-9) { lo /= 1.1; hi *= 1.1; }
+    double d0 = floor(log10(lo)), d1 = ceil(log10(hi));
+    if (d1 - d0 <= 1) { linear_ticks(a, lo, hi, 1); return; }   /* within a decade: 1-2-5 ticks */
+    int stride = (int)ceil((d1 - d0) / 6);                        /* decades, at most ~6 labels */
+    d0 = floor(d0 / stride) * stride;
+    d1 = ceil(d1 / stride) * stride;
+    a->lo = pow(10, d0); a->hi = pow(10, d1);
+    for (double d = d0; d <= d1 + 1e-9 && a->nt < MAX_TICKS; d += stride) a->ticks[a->nt++] = pow(10, d);
+}
+
+/* Fraction of the axis height (0 = bottom) at which v sits. */
+static double axis_frac(const axis *a, double v)
+{
+    if (a->log) return (log10(v) - log10(a->lo)) / (log10(a->hi) - log10(a->lo));
+    return (v - a->lo) / (a->hi - a->lo);
+}
+
+/* A tick label as short as its step allows, sign kept: "0.25", "-1.2e15", "1e-05" -> "1e-5". */
+static void tick_label(char *out, size_t cap, double v, double step)
+{
+    if (v == 0) { snprintf(out, cap, "0"); return; }
+    double mag = fabs(v);
+    int sig = step > 0 ? (int)(floor(log10(mag)) - floor(log10(step * (1 + 1e-9)))) + 1 : 1;
+    if (sig < 1) sig = 1;
+    if (sig > 15) sig = 15;
+    if (mag >= 1e5 || mag < 1e-3) {
+        char m[40];
+        snprintf(m, sizeof m, "%.*e", sig - 1, v);
+        char *e = strchr(m, 'e');
+        int ex = e ? atoi(e + 1) : 0;
+        if (e) *e = 0;
+        if (strchr(m, '.')) {                    /* "1.0" -> "1": the mantissa's zeros add nothing */
+            char *z = m + strlen(m) - 1;
+            while (*z == '0') *z-- = 0;
+            if (*z == '.') *z = 0;
+        }
+        snprintf(out, cap, "%se%d", m, ex);
+        return;
+    }
+    int dec = step > 0 ? (int)-floor(log10(step * (1 + 1e-9))) : 0;
+    if (dec < 0) dec = 0;
+    snprintf(out, cap, "%.*f", dec, v);
+}
 
 char *mv_svg_chart(const char *title, const char *const *labels, const double *ys,
-                   const double *lo, const double *hi, size_t n, const char *const *colors)
+                   const double *lo, const double *hi, size_t n, const char *const *colors, int log_scale)
 {
-    const double W = 380, H = 190, L = 52, R = 12, T = 24, B = 44;
+    const double W = 380, H = 190, R = 12, T = 24, B = 44, CH = 5.5;   /* CH: px per char at font-size 9 */
     mv_strbuf b = { 0 };
+    /* A value is drawable when finite (and positive on a log axis); band bounds outside the
+     * domain are clamped to the axis edge and marked, never drawn below the plot. */
+#define OK(v) (isfinite(v) && (!log_scale || (v) > 0))
     double ymin = INFINITY, ymax = -INFINITY;
     for (size_t i = 0; i < n; i++) {
         double v[3] = { ys[i], lo ? lo[i] : NAN, hi ? hi[i] : NAN };
         for (int k = 0; k < 3; k++)
-            if (isfinite(v[k])) { if (v[k] < ymin) ymin = v[k]; if (v[k] > ymax) ymax = v[k]; }
+            if (OK(v[k])) { if (v[k] < ymin) ymin = v[k]; if (v[k] > ymax) ymax = v[k]; }
     }
-    if (!isfinite(ymin)) { ymin = 0; ymax = 1; }
-    if (ymax - ymin < 1e-12) { double c = ymin; ymin = c - (fabs(c) * 0.05 + 1e-3); ymax = c + (fabs(c) * 0.05 + 1e-3); }
-    double pad = (ymax - ymin) * 0.08;
-    ymin -= pad; ymax += pad;
+    if (!isfinite(ymin)) { ymin = log_scale ? 1 : 0; ymax = log_scale ? 10 : 1; }
+    axis a;
+    make_axis(&a, ymin, ymax, log_scale);
+    /* Left margin from the widest tick label, so a long or negative label is never clipped. */
+    char tl[MAX_TICKS][48];
+    size_t widest = 1;
+    for (int k = 0; k < a.nt; k++) {
+        tick_label(tl[k], sizeof tl[k], a.ticks[k], a.step > 0 ? a.step : a.ticks[k]);
+        if (strlen(tl[k]) > widest) widest = strlen(tl[k]);
+    }
+    const double L = ceil(CH * (double)widest) + 10;
+    const double bottom = H - B;
 #define X(i) (n > 1 ? L + (W - L - R) * (double)(i) / (double)(n - 1) : L + (W - L - R) / 2)
-#define Y(v) (T + (H - T - B) * (1.0 - ((v) - ymin) / (ymax - ymin)))
-    mv_sb_add(&b, "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 %.0f %.0f\" width=\"%.0f\" height=\"%.0f\" role=\"img\">",
-           W, H, W, H);
+#define Y(v) (T + (bottom - T) * (1.0 - axis_frac(&a, (v))))
+#define YC(v) (OK(v) ? fmin(bottom, fmax(T, Y(v))) : ((v) > 0 ? T : bottom))
+    mv_sb_add(&b, "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 %.0f %.0f\" width=\"%.0f\" height=\"%.0f\" "
+              "role=\"img\" data-scale=\"%s\" data-plot-top=\"%.0f\" data-plot-bottom=\"%.0f\">",
+              W, H, W, H, log_scale ? "log" : "linear", T, bottom);
     mv_sb_add(&b, "<title>");
     mv_sb_xml(&b, title);
     mv_sb_add(&b, "</title><rect x=\"0\" y=\"0\" width=\"%.0f\" height=\"%.0f\" fill=\"#fff\"/>", W, H);
-    mv_sb_add(&b, "<text x=\"%.0f\" y=\"15\" font-size=\"12\" font-family=\"sans-serif\" font-weight=\"bold\">", L);
+    mv_sb_add(&b, "<text x=\"4\" y=\"15\" font-size=\"12\" font-family=\"sans-serif\" font-weight=\"bold\">");
     mv_sb_xml(&b, title);
     mv_sb_add(&b, "</text>");
-    /* Grid: 4 horizontal lines with values. */
-    for (int k = 0; k <= 3; k++) {
-        double v = ymin + (ymax - ymin) * k / 3.0;
-        mv_sb_add(&b, "<line x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\" stroke=\"#e3e3e3\"/>", L, W - R, Y(v), Y(v));
-        mv_sb_add(&b, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"9\" text-anchor=\"end\" font-family=\"sans-serif\" fill=\"#555\">%.4g</text>",
-               L - 4, Y(v) + 3, v);
+    if (log_scale)
+        mv_sb_add(&b, "<text class=\"scale\" x=\"%.0f\" y=\"%.0f\" font-size=\"9\" text-anchor=\"end\" "
+                  "font-family=\"sans-serif\" fill=\"#777\">log scale</text>", W - R, T - 3);
+    for (int k = 0; k < a.nt; k++) {
+        double y = Y(a.ticks[k]);
+        mv_sb_add(&b, "<line x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\" stroke=\"#e3e3e3\"/>", L, W - R, y, y);
+        mv_sb_add(&b, "<text class=\"ytick\" x=\"%.1f\" y=\"%.1f\" font-size=\"9\" text-anchor=\"end\" "
+                  "font-family=\"sans-serif\" fill=\"#555\">%s</text>", L - 4, y + 3, tl[k]);
     }
     /* Band: polygon over points that have both bounds. */
     if (lo && hi) {
         mv_strbuf poly = { 0 };
         size_t cnt = 0;
         for (size_t i = 0; i < n; i++)
-            if (isfinite(lo[i]) && isfinite(hi[i])) { mv_sb_add(&poly, "%.1f,%.1f ", X(i), Y(hi[i])); cnt++; }
+            if (isfinite(lo[i]) && isfinite(hi[i])) { mv_sb_add(&poly, "%.1f,%.1f ", X(i), YC(hi[i])); cnt++; }
         for (size_t i = n; i-- > 0;)
-            if (isfinite(lo[i]) && isfinite(hi[i])) mv_sb_add(&poly, "%.1f,%.1f ", X(i), Y(lo[i]));
+            if (isfinite(lo[i]) && isfinite(hi[i])) mv_sb_add(&poly, "%.1f,%.1f ", X(i), YC(lo[i]));
         char *points = mv_sb_take(&poly);
         if (points && cnt >= 2)
-            mv_sb_add(&b, "<polygon points=\"%s\" fill=\"#9ec5fe\" fill-opacity=\"0.45\" stroke=\"none\"/>", points);
+            mv_sb_add(&b, "<polygon class=\"band\" points=\"%s\" fill=\"#9ec5fe\" fill-opacity=\"0.45\" stroke=\"none\"/>", points);
         free(points);
-        for (size_t i = 0; i < n; i++)
-            if (isfinite(lo[i]) && isfinite(hi[i]) && hi[i] > lo[i])
-                mv_sb_add(&b, "<line x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\" stroke=\"#6ea8fe\" stroke-width=\"2\"/>",
-                       X(i), X(i), Y(lo[i]), Y(hi[i]));
+        for (size_t i = 0; i < n; i++) {
+            if (!(isfinite(lo[i]) && isfinite(hi[i]) && hi[i] > lo[i])) continue;
+            mv_sb_add(&b, "<line class=\"band\" x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\" stroke=\"#6ea8fe\" stroke-width=\"2\"/>",
+                      X(i), X(i), YC(lo[i]), YC(hi[i]));
+            if (!OK(lo[i]) || Y(lo[i]) > bottom)   /* the interval reaches outside the domain */
+                mv_sb_add(&b, "<path class=\"clamped\" d=\"M%.1f %.1f l-4 -6 h8 z\" fill=\"#6ea8fe\"><title>interval "
+                          "extends below the axis (%.4g)</title></path>", X(i), bottom, lo[i]);
+        }
     }
     mv_strbuf line = { 0 };
     for (size_t i = 0; i < n; i++)
-        if (isfinite(ys[i])) mv_sb_add(&line, "%.1f,%.1f ", X(i), Y(ys[i]));
+        if (OK(ys[i])) mv_sb_add(&line, "%.1f,%.1f ", X(i), Y(ys[i]));
     char *points = mv_sb_take(&line);
     if (points && *points)
         mv_sb_add(&b, "<polyline points=\"%s\" fill=\"none\" stroke=\"#1f4e99\" stroke-width=\"2\"/>", points);
     free(points);
     for (size_t i = 0; i < n; i++) {
-        if (isfinite(ys[i])) {
+        if (OK(ys[i])) {
             mv_sb_add(&b, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"4.5\" fill=\"%s\" stroke=\"#1f4e99\"><title>",
                    X(i), Y(ys[i]), colors && colors[i] ? colors[i] : "#1f4e99");
             mv_sb_xml(&b, labels[i]);
@@ -84,5 +189,7 @@ char *mv_svg_chart(const char *title, const char *const *labels, const double *y
     mv_sb_add(&b, "</svg>");
 #undef X
 #undef Y
+#undef YC
+#undef OK
     return mv_sb_take(&b);
 }

@@ -85,6 +85,8 @@ int mv_metrics_item_terms(const mv_metrics *m, size_t metric, size_t item, doubl
  * item i is drawn; bootstrap). */
 double mv_metrics_value_weighted(const mv_metrics *m, size_t metric, const uint32_t *weights);
 int mv_metrics_is_binary(const mv_metrics *m, size_t metric);
+/* The transform applied to the metric's pooled ratio (MV_TRANSFORM_EXP: perplexity-like). */
+mv_transform mv_metrics_transform(const mv_metrics *m, size_t metric);
 
 #ifdef __cplusplus
 }
