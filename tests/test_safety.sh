@@ -186,5 +186,15 @@ for e in fixture-exit fixture-underscore-exit; do
   [ ! -e "$T/eval-$e/metrics.json" ] && ok || bad "eval $e wrote metrics"
 done
 
+# export: --force may replace an earlier export, never the dataset it reads.
+cp tests/data/datasets/docs.jsonl "$T/exp-in.jsonl"
+sum0=$(cksum < "$T/exp-in.jsonl")
+expect_rc 2 "$mv" -q export --format jsonl --dataset "$T/exp-in.jsonl" --out "$T/exp-in.jsonl" --force
+expect_err "is the input"
+[ "$(cksum < "$T/exp-in.jsonl")" = "$sum0" ] && ok || bad "export --force overwrote its own input"
+expect_rc 0 "$mv" -q export --format jsonl --dataset "$T/exp-in.jsonl" --out "$T/exp-out.jsonl"
+expect_rc 2 "$mv" -q export --format jsonl --dataset "$T/exp-in.jsonl" --out "$T/exp-out.jsonl"
+expect_rc 0 "$mv" -q export --format jsonl --dataset "$T/exp-in.jsonl" --out "$T/exp-out.jsonl" --force
+
 echo "test_safety: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -12,6 +12,7 @@
 #include <mergeval/export.h>
 #include "mv_stats.h"
 #include "mv_strbuf.h"
+#include "mv_out.h"
 
 typedef struct pick { size_t source, item, repeat; } pick;
 
@@ -184,6 +185,15 @@ mv_status mv_export_training_data(mv_context *ctx, const mv_train_source *src, s
     if (opt->format != MV_EXPORT_MINICPMV && opt->format != MV_EXPORT_JSONL) {
         st = mv_errorf(err, MV_E_INPUT, "unknown export format %d", (int)opt->format);
         goto out;
+    }
+    /* --force may replace an earlier export, never a dataset being read (real paths). */
+    {
+        const char **in = calloc(n_src, sizeof *in);
+        if (!in) { st = mv_errorf(err, MV_E_NOMEM, "out of memory"); goto out; }
+        for (size_t i = 0; i < n_src; i++) in[i] = src[i].path;
+        st = mv_out_check(out_path, in, n_src, 1, NULL, err);
+        free(in);
+        if (st != MV_OK) goto out;
     }
     if (!opt->overwrite && mv_path_exists(out_path)) {
         st = mv_errorf(err, MV_E_INPUT, "%s exists; choose another --out or pass --force to "
