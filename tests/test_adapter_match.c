@@ -3,6 +3,7 @@
  * diagnosis of an adapter against a base model (the seed: model.* vs llm.model.*),
  * both on hand-built adapters and on the committed PEFT fixtures through the registry. */
 #include <check.h>
+#include "suite_run.h"
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -435,9 +436,5 @@ int main(void)
     tcase_add_test(tp, fixture_seed_via_peft_loader);
     tcase_add_test(tp, fixture_patterns_and_saved);
     suite_add_tcase(s, tp);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_ENV);
-    int nf = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return nf == 0 ? 0 : 1;
+    return mv_suite_run(s);
 }

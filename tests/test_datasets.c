@@ -3,6 +3,7 @@
  * format against PIL's pixels, bad records with on_error fail/skip, path escapes, MiniCPM-V
  * JSON, and mv_image_to_tensor's resize filters. */
 #include <check.h>
+#include "suite_run.h"
 #include <stdio.h>
 #include <unistd.h>
 #include <math.h>
@@ -468,9 +469,5 @@ int main(void)
     TCase *tr = tcase_create("resize");
     tcase_add_test(tr, image_to_tensor_filters);
     suite_add_tcase(s, tr);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_ENV);
-    int nf = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return nf == 0 ? 0 : 1;
+    return mv_suite_run(s);
 }

@@ -3,6 +3,7 @@
  * the SIMD bulk paths against the scalar ones. The rounding reference here is independent
  * of the library: a nearest-neighbour search over a sorted table of representable values. */
 #include <check.h>
+#include "suite_run.h"
 #include <float.h>
 #include <math.h>
 #include <stdlib.h>
@@ -468,9 +469,5 @@ int main(void)
     tcase_add_test(tc, test_fp8_against_definition);
     tcase_add_test(tc, test_fp8_edges_and_roundtrip);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_ENV);
-    int nf = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return nf == 0 ? 0 : 1;
+    return mv_suite_run(s);
 }

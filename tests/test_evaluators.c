@@ -4,6 +4,7 @@
  * (library and CLI), the exec evaluator (JSON on stdout, items, timeout, bad JSON, non-zero
  * exit, environment allow-list), and a smoke run of every evaluator on a real tinyvlm. */
 #include <check.h>
+#include "suite_run.h"
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -592,9 +593,5 @@ int main(void)
     tcase_add_test(tc, exec_env_allow_list);
     tcase_add_test(tc, every_evaluator_runs_on_tinyvlm);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_ENV);
-    int nf = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return nf == 0 ? 0 : 1;
+    return mv_suite_run(s);
 }

@@ -3,6 +3,7 @@
  * carry no image and no <image> tag; a mix is sampled by its ratios, deterministically under
  * the seed; an existing file is not replaced without overwrite; `mergeval export` CLI. */
 #include <check.h>
+#include "suite_run.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -268,9 +269,5 @@ int main(void)
     tcase_add_test(tc, refuses_to_overwrite_and_bad_input);
     tcase_add_test(tc, cli);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_ENV);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return mv_suite_run(s);
 }

@@ -1,6 +1,7 @@
 /* tests/test_files.c — atomic writes, whole-file reads, directory publication and SHA-256
  * against the FIPS 180-4 test vectors. */
 #include <check.h>
+#include "suite_run.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -146,9 +147,5 @@ int main(void)
     tcase_add_test(tc, publish_replaces_directory);
     tcase_add_test(tc, stale_temp_siblings_removed);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_ENV);
-    int nf = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return nf == 0 ? 0 : 1;
+    return mv_suite_run(s);
 }

@@ -2,6 +2,7 @@
  * output under another seed, the test split's (colour, shape) pairs never in train, valid
  * PNGs of the requested size, and the text corpora. */
 #include <check.h>
+#include "suite_run.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -163,9 +164,5 @@ int main(void)
     tcase_add_test(tc, shapes_deterministic_and_held_out);
     tcase_add_test(tc, text_corpora);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_ENV);
-    int nf = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return nf == 0 ? 0 : 1;
+    return mv_suite_run(s);
 }

@@ -7,6 +7,7 @@
  * group averaged by subtask, several models in one folder; params.command running a stand-in
  * harness (tests/stand_in_lm_eval.sh) before the import, its failure and timeout. */
 #include <check.h>
+#include "suite_run.h"
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -373,9 +374,5 @@ int main(void)
     tcase_add_test(tc, unreproducible_numbers_stay_scalar_and_groups_by_subtask);
     tcase_add_test(tc, command_runs_the_harness_then_imports);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_ENV);
-    int nf = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return nf ? 1 : 0;
+    return mv_suite_run(s);
 }

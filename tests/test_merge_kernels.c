@@ -4,6 +4,7 @@
  * linear, slerp and its colinear fallback, LoRA (plain, fan_in_fan_out), DoRA; streaming
  * selection equal to whole-array selection; DARE statistics and determinism. */
 #include <check.h>
+#include "suite_run.h"
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -317,9 +318,5 @@ int main(void)
     tcase_add_test(tk, dare_statistics_and_determinism);
     tcase_add_test(tk, nonfinite_scan);
     suite_add_tcase(s, tk);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_ENV);
-    int nf = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return nf == 0 ? 0 : 1;
+    return mv_suite_run(s);
 }

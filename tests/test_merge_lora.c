@@ -6,6 +6,7 @@
 #include <limits.h>
 #include <unistd.h>
 #include "merge_test_util.h"
+#include "suite_run.h"
 
 #define P "tests/data/merge/peft/"
 
@@ -210,9 +211,5 @@ int main(void)
     tcase_add_test(tc, non_finite_is_an_error);
     tcase_add_test(tc, lora_bias_and_untargeted_pairs);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_ENV);
-    int nf = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return nf == 0 ? 0 : 1;
+    return mv_suite_run(s);
 }

@@ -4,6 +4,7 @@
  * the in-memory kernels, DARE determinism and kept fraction, per-layer gradients, tensors
  * missing from a model, shape mismatches. */
 #include "merge_test_util.h"
+#include "suite_run.h"
 #include "mv_merge_kernels.h"
 
 static mv_checkpoint *gold;
@@ -318,9 +319,5 @@ int main(void)
     tcase_add_test(tc, chunked_equals_in_memory);
     tcase_add_test(tc, missing_and_mismatched_tensors);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_ENV);
-    int nf = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return nf == 0 ? 0 : 1;
+    return mv_suite_run(s);
 }

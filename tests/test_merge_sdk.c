@@ -5,6 +5,7 @@
  * built-in nearswap, written on the same API, gives mergekit's values. */
 #include <stdatomic.h>
 #include "merge_test_util.h"
+#include "suite_run.h"
 
 #define BIG 150001   /* three chunks, the last one partial */
 
@@ -163,9 +164,5 @@ int main(void)
     tcase_add_test(tc, streams_converts_and_fails_cleanly);
     tcase_add_test(tc, builtin_nearswap_on_the_sdk);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_ENV);
-    int nf = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return nf == 0 ? 0 : 1;
+    return mv_suite_run(s);
 }

@@ -3,6 +3,7 @@
  * what a config becomes, every problem reported with its path and line, settings evaluated
  * as mergekit's evaluate_setting (gradients at t, filter lists, fall-through). */
 #include <check.h>
+#include "suite_run.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -132,9 +133,5 @@ int main(void)
     tcase_add_test(tc, test_t_positions);
     tcase_add_test(tc, test_slices_and_problems);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_ENV);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return mv_suite_run(s);
 }

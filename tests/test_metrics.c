@@ -2,6 +2,7 @@
  * write → read round trip (exact), merge of shards == one set, weighted recomputation,
  * and the error cases (duplicate ids, conflicting definitions, non-finite values). */
 #include <check.h>
+#include "suite_run.h"
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -243,9 +244,5 @@ int main(void)
     tcase_add_test(tc, merge_equals_whole);
     tcase_add_test(tc, weighted_recompute);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_ENV);
-    int nf = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return nf == 0 ? 0 : 1;
+    return mv_suite_run(s);
 }

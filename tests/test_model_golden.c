@@ -4,6 +4,7 @@
  * reproduce PyTorch's logits for every prefix of every case. Also: save/load round trips
  * (plain and with LoRA merged) and load errors that name the tensor. */
 #include <check.h>
+#include "suite_run.h"
 #include <cjson/cJSON.h>
 #include <math.h>
 #include <stdio.h>
@@ -357,9 +358,5 @@ static Suite *suite(void) {
 }
 
 int main(void) {
-    SRunner *sr = srunner_create(suite());
-    srunner_run_all(sr, CK_ENV);
-    int nf = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return nf == 0 ? 0 : 1;
+    return mv_suite_run(suite());
 }

@@ -3,6 +3,7 @@
  * configs) including LoRA, frozen parameters and gradient checkpointing. The loss of each
  * check is L = Σ w ⊙ f(x) with fixed random w, accumulated in double. */
 #include <check.h>
+#include "suite_run.h"
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -618,9 +619,5 @@ static Suite *suite(void) {
 }
 
 int main(void) {
-    SRunner *sr = srunner_create(suite());
-    srunner_run_all(sr, CK_ENV);
-    int nf = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return nf == 0 ? 0 : 1;
+    return mv_suite_run(suite());
 }

@@ -1,6 +1,7 @@
 /* tests/test_params.c — parameter validation: types, ranges, enums, required, unknown keys,
  * defaults, and the JSON-path messages users see. */
 #include <check.h>
+#include "suite_run.h"
 #include <math.h>
 #include <string.h>
 #include <mergeval/mergeval.h>
@@ -125,9 +126,5 @@ int main(void)
     tcase_add_test(tc, no_specs_accepts_only_empty);
     tcase_add_test(tc, error_helpers);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_ENV);
-    int nf = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return nf == 0 ? 0 : 1;
+    return mv_suite_run(s);
 }

@@ -4,6 +4,7 @@
  * (build/lib/mergeval/plugins, found next to this binary) and checks plugin names and
  * declared parameters; the others pass no registry, so only structure is checked. */
 #include <check.h>
+#include "suite_run.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -389,9 +390,5 @@ int main(void)
     tcase_add_test(tc, test_paths_checked);
     tcase_add_test(tc, test_plugins_checked);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_ENV);
-    int nf = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return nf == 0 ? 0 : 1;
+    return mv_suite_run(s);
 }

@@ -3,6 +3,7 @@
  * the command's own exit, and the death (SIGKILL) of the calling process each leave no
  * process of the command's group alive (grandchildren included). */
 #include <check.h>
+#include "suite_run.h"
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -257,9 +258,5 @@ int main(void)
     tcase_add_test(tc, leftovers_killed_when_command_exits);
     tcase_add_test(tc, caller_death_kills_the_group);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_ENV);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return mv_suite_run(s);
 }

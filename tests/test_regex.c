@@ -2,6 +2,7 @@
  * own `re` (golden from tests/golden/make_regex_golden.py), the rewrites (\Z, {,n}), errors,
  * and the limits: hostile patterns fail fast with an error instead of eating memory/time. */
 #include <check.h>
+#include "suite_run.h"
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -126,9 +127,5 @@ int main(void)
     tcase_add_test(tc, invalid_patterns);
     tcase_add_test(tc, hostile_patterns_are_bounded);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_ENV);
-    int nf = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return nf ? 1 : 0;
+    return mv_suite_run(s);
 }

@@ -1,6 +1,7 @@
 /* tests/test_registry.c — plugin loading: the good fixture loads with both components, and
  * every broken fixture is rejected with its specific one-line reason while loading goes on. */
 #include <check.h>
+#include "suite_run.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -150,9 +151,5 @@ int main(void)
     tcase_add_test(tc, component_check_direct);
     tcase_add_test(tc, discover_uses_env_path);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_ENV);
-    int nf = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return nf == 0 ? 0 : 1;
+    return mv_suite_run(s);
 }

@@ -4,6 +4,7 @@
  * and is not blank. A page that logs an error proves the check can fail.
  * Set MV_KEEP_SCREENSHOT=FILE to keep the screenshot for a look. */
 #include <check.h>
+#include "suite_run.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -181,9 +182,5 @@ int main(void)
     tcase_add_test(tc, test_console_errors_are_caught);
     tcase_add_test(tc, test_summary_feeds_per_point_items);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_ENV);
-    int nf = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return nf == 0 ? 0 : 1;
+    return mv_suite_run(s);
 }

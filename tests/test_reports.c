@@ -3,6 +3,7 @@
  * a missing metric), JUnit structure (element nesting and the attributes the common JUnit
  * XSD requires), a self-contained HTML page, compare and history. */
 #include <check.h>
+#include "suite_run.h"
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -364,9 +365,5 @@ int main(void)
     tcase_add_test(tc, test_markdown_html_and_files);
     tcase_add_test(tc, test_history);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_ENV);
-    int nf = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return nf == 0 ? 0 : 1;
+    return mv_suite_run(s);
 }

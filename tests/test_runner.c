@@ -3,6 +3,7 @@
  * redoing completed stages, a changed config or input refused (and --restart), --isolate
  * reporting a crashing and a hanging stage, reports written at the end. */
 #include <check.h>
+#include "suite_run.h"
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -543,9 +544,5 @@ int main(void)
     tcase_add_test(tc, test_isolate_crash_and_timeout);
     tcase_add_test(tc, test_sweep);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_ENV);
-    int nf = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return nf == 0 ? 0 : 1;
+    return mv_suite_run(s);
 }

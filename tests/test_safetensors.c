@@ -6,6 +6,7 @@
  * plugin sources are compiled in (tests/test_safetensors.mk) for direct calls; the registry
  * path dlopens the built safetensors.so. */
 #include <check.h>
+#include "suite_run.h"
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -857,9 +858,5 @@ int main(void)
     tcase_add_test(tc, test_release_range_drops_pages);
     tcase_add_test(tc, test_cli_inspect);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_ENV);
-    int nf = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return nf == 0 ? 0 : 1;
+    return mv_suite_run(s);
 }

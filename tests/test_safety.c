@@ -4,6 +4,7 @@
  * the stage is a failure, and stage_timeout kills the stage's whole process group.
  * CLI behaviour end to end: tests/test_safety.sh. */
 #include <check.h>
+#include "suite_run.h"
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -310,9 +311,5 @@ int main(void)
     tcase_add_test(tc, isolated_exit_is_failure);
     tcase_add_test(tc, timeout_kills_the_stage_group);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_ENV);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return mv_suite_run(s);
 }

@@ -3,6 +3,7 @@
  * PEFT output. Uses a tiny analytic model defined here (a bigram softmax with an image
  * bias and LoRA on one "q_proj"), so it runs without the real model plugins. */
 #include <check.h>
+#include "suite_run.h"
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1281,9 +1282,5 @@ static Suite *suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(suite());
-    srunner_run_all(sr, CK_ENV);
-    int nf = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return nf == 0 ? 0 : 1;
+    return mv_suite_run(suite());
 }

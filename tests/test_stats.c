@@ -2,6 +2,7 @@
  * on hand-computed tables, bootstrap interval coverage on synthetic paired data, and the
  * verdict rule (a clear regression is detected, pure noise is not). */
 #include <check.h>
+#include "suite_run.h"
 #include <math.h>
 #include <stdlib.h>
 #include <stdio.h>
@@ -330,9 +331,5 @@ int main(void)
     tcase_add_test(tc, test_binary_needs_mcnemar);
     add_metrics_cases(tc);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_ENV);
-    int nf = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return nf == 0 ? 0 : 1;
+    return mv_suite_run(s);
 }

@@ -4,6 +4,7 @@
  * drop of twice the margin and under no change, the power formulas, and every number
  * checked against an independent Python/numpy reimplementation (tests/golden/stats_reference.py). */
 #include <check.h>
+#include "suite_run.h"
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -277,9 +278,5 @@ int main(void)
     tcase_add_test(tc, test_noninferiority_simulation);
     tcase_add_test(tc, test_family_wise_null);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_ENV);
-    int nf = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return nf == 0 ? 0 : 1;
+    return mv_suite_run(s);
 }
