@@ -2,7 +2,6 @@
  * grouped-query heads and an optional causal mask; products on sgemm, softmax in C.
  * Packing of many sequences and the projections live in the model code. */
 #include "nn.h"
-#include <cblas.h>
 #include <math.h>
 #include "fastmath.h"
 
@@ -16,7 +15,7 @@ NN_HOT void nn_attention_forward(float *out, float *att, const float *q, const f
         int kh = h / group;
         float *a = att + (size_t)h * Tq * Tk;
         // a (Tq, Tk) = scale · q_h (Tq, HS) · k_h^T (HS, Tk)
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Tq, Tk, HS, scale, q + h * HS, qs,
+        nn_gemm(0, 1, Tq, Tk, HS, scale, q + h * HS, qs,
                     k + kh * HS, kvs, 0.0f, a, Tk);
         for (int i = 0; i < Tq; i++) {
             float *row = a + (size_t)i * Tk;
@@ -28,7 +27,7 @@ NN_HOT void nn_attention_forward(float *out, float *att, const float *q, const f
             for (int j = nvis; j < Tk; j++) row[j] = 0.0f;
         }
         // out_h (Tq, HS) = a (Tq, Tk) · v_h (Tk, HS)
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Tq, HS, Tk, 1.0f, a, Tk,
+        nn_gemm(0, 0, Tq, HS, Tk, 1.0f, a, Tk,
                     v + kh * HS, kvs, 0.0f, out + h * HS, os);
     }
 }
@@ -47,12 +46,12 @@ NN_HOT void nn_attention_backward(float *dq, float *dk, float *dv, float *scratc
         const float *dout_h = dout + h * HS;
         // dv_h (Tk, HS) += a^T (Tk, Tq) · dout_h (Tq, HS)
         if (dv)
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Tk, HS, Tq, 1.0f, a, Tk, dout_h,
+            nn_gemm(1, 0, Tk, HS, Tq, 1.0f, a, Tk, dout_h,
                         os, bkv, dv + kh * HS, kvs);
         if (!dq && !dk) continue;
         // da (Tq, Tk) = dout_h (Tq, HS) · v_h^T (HS, Tk)
         float *ds = scratch;
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Tq, Tk, HS, 1.0f, dout_h, os,
+        nn_gemm(0, 1, Tq, Tk, HS, 1.0f, dout_h, os,
                     v + kh * HS, kvs, 0.0f, ds, Tk);
         // softmax backward: ds = a ⊙ (da - Σ_j da·a) · scale (masked entries have a = 0)
         for (int i = 0; i < Tq; i++) {
@@ -63,11 +62,11 @@ NN_HOT void nn_attention_backward(float *dq, float *dk, float *dv, float *scratc
         }
         // dq_h (Tq, HS) += ds (Tq, Tk) · k_h (Tk, HS)
         if (dq)
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Tq, HS, Tk, 1.0f, ds, Tk,
+            nn_gemm(0, 0, Tq, HS, Tk, 1.0f, ds, Tk,
                         k + kh * HS, kvs, bq, dq + h * HS, qs);
         // dk_h (Tk, HS) += ds^T (Tk, Tq) · q_h (Tq, HS)
         if (dk)
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Tk, HS, Tq, 1.0f, ds, Tk,
+            nn_gemm(1, 0, Tk, HS, Tq, 1.0f, ds, Tk,
                         q + h * HS, qs, bkv, dk + kh * HS, kvs);
     }
 }

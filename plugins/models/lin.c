@@ -1,7 +1,6 @@
 /* plugins/models/lin.c — a linear layer of the parameter table with its optional LoRA side
  * path: gathers weights/gradients (NULL when frozen) and calls the nn.h kernels. */
 #include "mdl.h"
-#include <cblas.h>
 #include <string.h>
 
 static uint64_t lora_seed(const mdl_lin *l, uint64_t seed) {
@@ -61,7 +60,7 @@ void mdl_lin_group_forward(const mdl *m, const mdl_lin *ls, int n, float *out, f
             const float *b = ls[i].ib >= 0 ? PW(m, ls[i].ib) : NULL;
             if (b)
                 for (int r = 0; r < N; r++) memcpy(out + (size_t)r * total + off, b, sizeof(float) * ls[i].out);
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, ls[i].out, IC, 1.0f, inp, IC,
+            nn_gemm(0, 1, N, ls[i].out, IC, 1.0f, inp, IC,
                         PW(m, ls[i].iw), IC, b ? 1.0f : 0.0f, out + off, total);
         }
     }
@@ -81,11 +80,11 @@ void mdl_lin_group_backward(const mdl *m, const mdl_lin *ls, int n, float *dinp,
     if (dinp) {
         if (group_fused(m, ls, n, 0)) {
             // dinp (N, IC) (+)= dout (N, ΣOC) · [W_0; W_1; ...] (ΣOC, IC)
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, IC, total, 1.0f, dout, total,
+            nn_gemm(0, 0, N, IC, total, 1.0f, dout, total,
                         PW(m, ls[0].iw), IC, overwrite ? 0.0f : 1.0f, dinp, IC);
         } else {
             for (int i = 0, off = 0; i < n; off += ls[i].out, i++)
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, IC, ls[i].out, 1.0f,
+                nn_gemm(0, 0, N, IC, ls[i].out, 1.0f,
                             dout + off, total, PW(m, ls[i].iw), IC,
                             overwrite && i == 0 ? 0.0f : 1.0f, dinp, IC);
         }
@@ -94,13 +93,13 @@ void mdl_lin_group_backward(const mdl *m, const mdl_lin *ls, int n, float *dinp,
         int all = 1;
         for (int i = 0; i < n; i++) all = all && mdl_grad(m, ls[i].iw);
         if (all) // dW (ΣOC, IC) += dout^T · inp
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, total, IC, N, 1.0f, dout, total,
+            nn_gemm(1, 0, total, IC, N, 1.0f, dout, total,
                         inp, IC, 1.0f, mdl_grad(m, ls[0].iw), IC);
     } else {
         for (int i = 0, off = 0; i < n; off += ls[i].out, i++) {
             float *dw = mdl_grad(m, ls[i].iw), *db = mdl_grad(m, ls[i].ib);
             if (dw)
-                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, ls[i].out, IC, N, 1.0f,
+                nn_gemm(1, 0, ls[i].out, IC, N, 1.0f,
                             dout + off, total, inp, IC, 1.0f, dw, IC);
             if (db)
                 for (int r = 0; r < N; r++)

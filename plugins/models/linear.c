@@ -3,7 +3,6 @@
  * and backward on OpenBLAS sgemm. No parameter bookkeeping here (see model code). */
 #include "nn.h"
 #include "fastmath.h"
-#include <cblas.h>
 #include <string.h>
 
 // out (N, OC) = inp (N, IC) · w^T + b
@@ -13,7 +12,7 @@ void nn_linear_forward(float *out, const float *inp, const float *w, const float
     if (b) {
         for (int n = 0; n < N; n++) memcpy(out + (size_t)n * OC, b, sizeof(float) * OC);
     }
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, OC, IC, 1.0f, inp, IC, w, IC,
+    nn_gemm(0, 1, N, OC, IC, 1.0f, inp, IC, w, IC,
                 b ? 1.0f : 0.0f, out, OC);
 }
 
@@ -28,11 +27,11 @@ void nn_linear_backward_ex(float *dinp, int overwrite_dinp, float *dw, float *db
     if (N == 0) return;
     // dinp (N, IC) (+)= dout (N, OC) · w (OC, IC)
     if (dinp)
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, IC, OC, 1.0f, dout, OC, w, IC,
+        nn_gemm(0, 0, N, IC, OC, 1.0f, dout, OC, w, IC,
                     overwrite_dinp ? 0.0f : 1.0f, dinp, IC);
     // dw (OC, IC) += dout^T (OC, N) · inp (N, IC)
     if (dw)
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, OC, IC, N, 1.0f, dout, OC, inp, IC,
+        nn_gemm(1, 0, OC, IC, N, 1.0f, dout, OC, inp, IC,
                     1.0f, dw, IC);
     if (db) {
         for (int n = 0; n < N; n++) {
@@ -87,9 +86,9 @@ void nn_lora_forward(float *out, float *u, float *xd, const float *inp, const fl
     if (N == 0) return;
     const float *x = dropout_apply(xd, inp, (size_t)N * IC, p, seed);
     // u (N, R) = x (N, IC) · A^T (IC, R)
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, R, IC, 1.0f, x, IC, A, IC, 0.0f, u, R);
+    nn_gemm(0, 1, N, R, IC, 1.0f, x, IC, A, IC, 0.0f, u, R);
     // out (N, OC) += scale · u (N, R) · B^T (R, OC)
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, OC, R, scale, u, R, B, R, 1.0f, out, ldo);
+    nn_gemm(0, 1, N, OC, R, scale, u, R, B, R, 1.0f, out, ldo);
 }
 
 void nn_lora_backward(float *dinp, float *dA, float *dB, float *du, float *xd,
@@ -99,26 +98,26 @@ void nn_lora_backward(float *dinp, float *dA, float *dB, float *du, float *xd,
     if (N == 0) return;
     // dB (OC, R) += scale · dout^T (OC, N) · u (N, R)
     if (dB)
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, OC, R, N, scale, dout, ldo, u, R,
+        nn_gemm(1, 0, OC, R, N, scale, dout, ldo, u, R,
                     1.0f, dB, R);
     if (!dA && !dinp) return;
     // du (N, R) = scale · dout (N, OC) · B (OC, R)
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, R, OC, scale, dout, ldo, B, R, 0.0f,
+    nn_gemm(0, 0, N, R, OC, scale, dout, ldo, B, R, 0.0f,
                 du, R);
     if (dA) {
         const float *x = dropout_apply(xd, inp, (size_t)N * IC, p, seed);
         // dA (R, IC) += du^T (R, N) · x (N, IC)
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, R, IC, N, 1.0f, du, R, x, IC, 1.0f,
+        nn_gemm(1, 0, R, IC, N, 1.0f, du, R, x, IC, 1.0f,
                     dA, IC);
     }
     if (dinp) {
         if (p <= 0.0f) {
             // dinp (N, IC) += du (N, R) · A (R, IC)
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, IC, R, 1.0f, du, R, A, IC,
+            nn_gemm(0, 0, N, IC, R, 1.0f, du, R, A, IC,
                         1.0f, dinp, IC);
         } else {
             // through the mask: dx = mask/(1-p) ⊙ (du · A)
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, IC, R, 1.0f, du, R, A, IC,
+            nn_gemm(0, 0, N, IC, R, 1.0f, du, R, A, IC,
                         0.0f, xd, IC);
             dropout_mask_apply(dinp, xd, (size_t)N * IC, p, seed, 1);
         }

@@ -18,6 +18,20 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* ---------------------------------------------------------------- matrix product */
+/* C (M, N) = alpha · op(A) (M, K) · op(B) (K, N) + beta · C, row-major, op = transpose when
+ * ta / tb: cblas_sgemm's contract on one thread, with AVX-512/AVX2 kernels chosen from the
+ * CPU (not from OPENBLAS_CORETYPE); OpenBLAS only on CPUs without AVX2. beta = 0 never
+ * reads C. Keeps a per-thread packing buffer (freed at thread exit). gemm.c says why. */
+void nn_gemm(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda,
+             const float *B, int ldb, float beta, float *C, int ldc);
+/* Which kernel nn_gemm uses here ("avx512 12x32", "avx2 6x16" or "OpenBLAS"). */
+const char *nn_gemm_kernel(void);
+/* Choose the path: "avx512", "avx2", "blas", or NULL = the best this CPU has unless the
+ * environment's MERGEVAL_GEMM names a narrower one (A/B measurements). Returns 0 (and
+ * changes nothing) when the CPU lacks it. Call before any worker runs. */
+int nn_gemm_select(const char *path);
+
 /* ---------------------------------------------------------------- linear (+LoRA) */
 /* out (N, OC) = inp (N, IC) · w^T (OC, IC) + b (OC); b may be NULL. Overwrites out. */
 void nn_linear_forward(float *out, const float *inp, const float *w, const float *b, int N,

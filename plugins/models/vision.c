@@ -3,7 +3,6 @@
  * MiniCPM-V resampler (`resampler.*`: learned queries cross-attending to the ViT tokens,
  * projected to the LLM width), forward and backward, with gradient checkpointing. */
 #include "mdl.h"
-#include <cblas.h>
 #include <string.h>
 
 static int lin_r(const mdl_lin *l) { return l->iA >= 0 ? l->r : 0; }
@@ -186,7 +185,7 @@ void vis_forward(const mdl *m, run_mode mode, vis_ws *ws, uint64_t seed) {
     mdl_lin_forward(m, &r->out, ws->ro, ws->u_out, ws->xd, ws->ratty, NQ, train, seed);
     nn_layernorm_forward(ws->rpost, ws->rpmean, ws->rprstd, ws->ro, PW(m, r->ilnpw), PW(m, r->ilnpb), NQ, D, r->eps);
     // out (NQ, D) = rpost (NQ, D) · proj (D, D)
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, NQ, D, D, 1.0f, ws->rpost, D,
+    nn_gemm(0, 0, NQ, D, D, 1.0f, ws->rpost, D,
                 PW(m, r->iproj), D, 0.0f, ws->out, D);
 }
 
@@ -204,10 +203,10 @@ void vis_backward(const mdl *m, run_mode mode, vis_ws *ws, uint64_t seed) {
     int NI = ws->NI, NP = ws->NP, P = c->P, Dv = c->D, D = r->D, Q = r->Q, NQ = NI * Q;
     size_t DD = (size_t)D * D;
     // out = rpost · proj
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, NQ, D, D, 1.0f, ws->dvis, D,
+    nn_gemm(0, 1, NQ, D, D, 1.0f, ws->dvis, D,
                 PW(m, r->iproj), D, 0.0f, ws->drpost, D);
     if (mdl_grad(m, r->iproj))
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, D, D, NQ, 1.0f, ws->rpost, D,
+        nn_gemm(1, 0, D, D, NQ, 1.0f, ws->rpost, D,
                     ws->dvis, D, 1.0f, mdl_grad(m, r->iproj), D);
     memset(ws->dro, 0, (size_t)NQ * D * sizeof(float));
     nn_layernorm_backward(ws->dro, mdl_grad(m, r->ilnpw), mdl_grad(m, r->ilnpb), ws->drpost, ws->ro,
