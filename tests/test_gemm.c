@@ -107,6 +107,35 @@ START_TEST(test_row_independent_of_batch)
 }
 END_TEST
 
+/* The causal shortcuts: NN_TRI_OUT gives the full product's values on and below the
+ * diagonal; NN_TRI_A with a lower-triangular A gives the full product everywhere. */
+START_TEST(test_causal_shortcuts)
+{
+    for (size_t p = 0; p < sizeof paths / sizeof *paths; p++) {
+        if (!nn_gemm_select(paths[p])) continue;
+        for (int T = 1; T <= 70; T += 23) {
+            int HS = 32;
+            float *q = rnd((size_t)T * HS), *k = rnd((size_t)T * HS), *full = rnd((size_t)T * T);
+            float *tri = rnd((size_t)T * T);
+            nn_gemm(0, 1, T, T, HS, 0.5f, q, HS, k, HS, 0.0f, full, T);
+            nn_gemm_tri(NN_TRI_OUT, 0, 0, 1, T, T, HS, 0.5f, q, HS, k, HS, 0.0f, tri, T);
+            for (int i = 0; i < T; i++)
+                ck_assert_msg(memcmp(full + (size_t)i * T, tri + (size_t)i * T, (size_t)(i + 1) * sizeof(float)) == 0,
+                              "%s T=%d: NN_TRI_OUT row %d differs on or below the diagonal", paths[p], T, i);
+            for (int i = 0; i < T; i++)
+                for (int j = i + 1; j < T; j++) full[(size_t)i * T + j] = 0.0f;  /* causal probabilities */
+            float *o1 = rnd((size_t)T * HS), *o2 = rnd((size_t)T * HS);
+            nn_gemm(0, 0, T, HS, T, 1.0f, full, T, k, HS, 0.0f, o1, HS);
+            nn_gemm_tri(NN_TRI_A, 0, 0, 0, T, HS, T, 1.0f, full, T, k, HS, 0.0f, o2, HS);
+            ck_assert_msg(memcmp(o1, o2, (size_t)T * HS * sizeof(float)) == 0 || p == 2,
+                          "%s T=%d: NN_TRI_A differs from the full product", paths[p], T);
+            free(q); free(k); free(full); free(tri); free(o1); free(o2);
+        }
+    }
+    nn_gemm_select(NULL);
+}
+END_TEST
+
 START_TEST(test_degenerate)
 {
     float C[6] = {1, 2, 3, 4, 5, 6}, A[1] = {0}, B[1] = {0};
@@ -126,6 +155,7 @@ int main(void) {
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, test_against_double);
     tcase_add_test(tc, test_row_independent_of_batch);
+    tcase_add_test(tc, test_causal_shortcuts);
     tcase_add_test(tc, test_degenerate);
     suite_add_tcase(s, tc);
     return mv_suite_run(s);

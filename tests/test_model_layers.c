@@ -545,6 +545,46 @@ START_TEST(test_score_packing_and_embeds) {
 }
 END_TEST
 
+/* Sequences with the same encoded image share its prefix rows inside score() (batch.c):
+ * each sequence's log-probabilities equal scoring it alone, to the bit — adjacent and
+ * non-adjacent sharers, a prompt (n_context > 0), a text-only sequence in between, and a
+ * sequence whose first scored token is predicted from the shared prefix's last row. */
+START_TEST(test_score_prefix_sharing) {
+    model_ctx c;
+    mv_error err;
+    model_setup(&c, 1);
+    mv_model *m = c.m;
+    mv_image_embeds *e = NULL;
+    ck_assert_int_eq(m->ops->encode_images(m, c.img, 2, &e, &err), MV_OK);
+    int32_t t[6][5] = {{3, 9, 4, 1, 7}, {8, 2, 2, 5, 0}, {1, 1, 6}, {4, 3, 2, 1}, {9, 8}, {6, 5, 4, 3, 2}};
+    int nt[6] = {5, 5, 3, 4, 2, 5}, nc[6] = {0, 0, 2, 0, 0, 1};
+    int img[6] = {0, 0, 0, -1, 1, 0}; /* -1: text only */
+    mv_sequence seq[6];
+    for (int b = 0; b < 6; b++) {
+        memset(&seq[b], 0, sizeof seq[b]);
+        seq[b].image = img[b] >= 0 ? e : NULL;
+        seq[b].image_index = img[b] >= 0 ? (size_t)img[b] : 0;
+        seq[b].tokens = t[b];
+        seq[b].n_tokens = nt[b];
+        seq[b].n_context = nc[b];
+    }
+    float lp[6][5], *out[6];
+    for (int b = 0; b < 6; b++) out[b] = lp[b];
+    setenv("MERGEVAL_MODEL_THREADS", "1", 1); /* one batch: the sharing happens in it */
+    ck_assert_int_eq(m->ops->score(m, seq, 6, out, &err), MV_OK);
+    unsetenv("MERGEVAL_MODEL_THREADS");
+    for (int b = 0; b < 6; b++) {
+        float one[5], *o1[1] = {one};
+        ck_assert_int_eq(m->ops->score(m, &seq[b], 1, o1, &err), MV_OK);
+        ck_assert_msg(memcmp(one, lp[b], (size_t)(nt[b] - nc[b]) * sizeof(float)) == 0,
+                      "sequence %d: shared-prefix score differs from scoring it alone (%g vs %g)",
+                      b, (double)lp[b][0], (double)one[0]);
+    }
+    m->ops->free_image_embeds(m, e);
+    m->ops->free(m);
+}
+END_TEST
+
 START_TEST(test_lora_regex_errors) {
     model_ctx c;
     mv_error err;
@@ -613,6 +653,7 @@ static Suite *suite(void) {
     tcase_add_test(mt, test_determinism);
     tcase_add_test(mt, test_workers_agree);
     tcase_add_test(mt, test_score_packing_and_embeds);
+    tcase_add_test(mt, test_score_prefix_sharing);
     tcase_add_test(mt, test_lora_regex_errors);
     suite_add_tcase(s, mt);
     return s;

@@ -15,11 +15,11 @@ NN_HOT void nn_attention_forward(float *out, float *att, const float *q, const f
         int kh = h / group;
         float *a = att + (size_t)h * Tq * Tk;
         // a (Tq, Tk) = scale · q_h (Tq, HS) · k_h^T (HS, Tk)
-        nn_gemm(0, 1, Tq, Tk, HS, scale, q + h * HS, qs,
+        nn_gemm_tri(causal ? NN_TRI_OUT : 0, Tk - Tq, 0, 1, Tq, Tk, HS, scale, q + h * HS, qs,
                     k + kh * HS, kvs, 0.0f, a, Tk);
         for (int i = 0; i < Tq; i++) {
             float *row = a + (size_t)i * Tk;
-            int nvis = causal ? i + 1 : Tk;
+            int nvis = causal ? i + 1 + Tk - Tq : Tk;
             float mx = nn_max(row, nvis);
             for (int j = 0; j < nvis; j++) row[j] = nn_expf(row[j] - mx);
             float inv = 1.0f / nn_sum(row, nvis);
@@ -27,7 +27,7 @@ NN_HOT void nn_attention_forward(float *out, float *att, const float *q, const f
             for (int j = nvis; j < Tk; j++) row[j] = 0.0f;
         }
         // out_h (Tq, HS) = a (Tq, Tk) · v_h (Tk, HS)
-        nn_gemm(0, 0, Tq, HS, Tk, 1.0f, a, Tk,
+        nn_gemm_tri(causal ? NN_TRI_A : 0, Tk - Tq, 0, 0, Tq, HS, Tk, 1.0f, a, Tk,
                     v + kh * HS, kvs, 0.0f, out + h * HS, os);
     }
 }

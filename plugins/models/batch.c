@@ -8,13 +8,27 @@
 void batch_free(batch *bt) {
     free(bt->off); free(bt->len); free(bt->pos); free(bt->tok); free(bt->vis);
     free(bt->vis_slot); free(bt->att_off); free(bt->lrow); free(bt->ltgt); free(bt->lstart);
-    free(bt->raw);
+    free(bt->raw); free(bt->owner); free(bt->skip);
     memset(bt, 0, sizeof *bt);
 }
 
 /* next: score only the position after the last token of each sequence (next_logits). */
+/* The earlier sequence packed whole whose prefix (BOS + the same encoded image) b can
+ * share, or -1. Evaluators send the pairs of one image together, so a short look back
+ * finds it. */
+static int prefix_owner(const mv_sequence *seqs, const batch *bt, size_t b) {
+    const mv_sequence *s = &seqs[b];
+    if (!s->image || s->n_tokens <= 0) return -1;
+    for (size_t back = 1; back <= 8 && back <= b; back++) {
+        size_t o = b - back;
+        if (bt->owner[o] < 0 && seqs[o].image == s->image && seqs[o].image_index == s->image_index)
+            return (int)o;
+    }
+    return -1;
+}
+
 mv_status batch_build(const mdl *m, const mv_sequence *seqs, size_t n, int next,
-                             int allow_raw, batch *bt, mv_error *err) {
+                      int allow_raw, int share, batch *bt, mv_error *err) {
     const dec_cfg *c = &m->dec.c;
     mv_status st = MV_OK;
     memset(bt, 0, sizeof *bt);
@@ -27,7 +41,10 @@ mv_status batch_build(const mdl *m, const mv_sequence *seqs, size_t n, int next,
     bt->att_off = calloc(n + 1, sizeof(size_t));
     bt->lstart = calloc(n + 1, sizeof(int));
     bt->raw = calloc(n + 1, sizeof(mv_image *));
-    if (!bt->off || !bt->len || !bt->vis || !bt->vis_slot || !bt->att_off || !bt->lstart || !bt->raw)
+    bt->owner = malloc((n + 1) * sizeof(int));
+    bt->skip = calloc(n + 1, sizeof(int));
+    if (!bt->off || !bt->len || !bt->vis || !bt->vis_slot || !bt->att_off || !bt->lstart ||
+        !bt->raw || !bt->owner || !bt->skip)
         goto nomem;
     for (size_t b = 0; b < n; b++) {
         const mv_sequence *s = &seqs[b];
@@ -89,13 +106,15 @@ mv_status batch_build(const mdl *m, const mv_sequence *seqs, size_t n, int next,
             }
             bt->vis_slot[b] = slot;
         }
+        bt->owner[b] = share && !next ? prefix_owner(seqs, bt, b) : -1;
+        bt->skip[b] = bt->owner[b] >= 0 ? 1 + Q : 0;
         bt->off[b] = N;
-        bt->len[b] = T;
+        bt->len[b] = T - bt->skip[b];
         bt->att_off[b] = bt->att_floats;
-        bt->att_floats += (size_t)c->NH * T * T;
+        bt->att_floats += (size_t)c->NH * bt->len[b] * T;   /* its rows x all T keys */
         bt->maxT = T > bt->maxT ? T : bt->maxT;
         bt->lstart[b] = M;
-        N += T;
+        N += bt->len[b];
         M += next ? 1 : s->n_tokens - s->n_context;
     }
     bt->N = N;
@@ -107,18 +126,19 @@ mv_status batch_build(const mdl *m, const mv_sequence *seqs, size_t n, int next,
     if (!bt->pos || !bt->tok || !bt->lrow || !bt->ltgt) goto nomem;
     for (size_t b = 0; b < n; b++) {
         const mv_sequence *s = &seqs[b];
-        int o = bt->off[b], T = bt->len[b], nv = T - 1 - s->n_tokens;
-        for (int t = 0; t < T; t++) {
-            bt->pos[o + t] = t;
-            bt->tok[o + t] = t == 0 ? m->pub.bos_id : t <= nv ? -1 : s->tokens[t - 1 - nv];
+        int o = bt->off[b], sk = bt->skip[b], T = sk + bt->len[b], nv = T - 1 - s->n_tokens;
+        for (int t = sk; t < T; t++) {   /* t: position in the whole sequence */
+            bt->pos[o + t - sk] = t;
+            bt->tok[o + t - sk] = t == 0 ? m->pub.bos_id : t <= nv ? -1 : s->tokens[t - 1 - nv];
         }
         int k = bt->lstart[b];
         if (next) {
-            bt->lrow[k] = o + T - 1;
+            bt->lrow[k] = o + T - 1 - sk;
             bt->ltgt[k] = 0;
         } else {
             for (int j = s->n_context; j < s->n_tokens; j++, k++) {
-                bt->lrow[k] = o + nv + j;   /* row of the token before tokens[j] */
+                int t = nv + j;              /* position of the token before tokens[j] */
+                bt->lrow[k] = t < sk ? bt->off[bt->owner[b]] + t : o + t - sk;
                 bt->ltgt[k] = s->tokens[j];
             }
         }

@@ -40,6 +40,7 @@ void dec_layout(const mdl *m, const batch *bt, run_mode mode, dec_ws *ws, bump *
     ws->hsel = bump_take(b, M * C);
     ws->logits = bump_take(b, M * c->V);
     ws->logprob = bump_take(b, M);
+    ws->kvscr = bump_take(b, (size_t)bt->maxT * (qd + 2 * kvd));
     if (mode == RUN_INFER) return;
     size_t widest = C > F ? C : F;
     widest = widest > qd ? widest : qd;
@@ -64,15 +65,15 @@ void dec_embed(const mdl *m, const batch *bt, float *x0) {
     const float *wte = PW(m, m->dec.iembed);
     for (int b = 0; b < bt->B; b++)
         for (int t = 0; t < bt->len[b]; t++) {
-            int row = bt->off[b] + t;
+            int row = bt->off[b] + t, pos = bt->skip[b] + t;
             float *dst = x0 + (size_t)row * C;
             if (bt->tok[row] >= 0) memcpy(dst, wte + (size_t)bt->tok[row] * C, C * sizeof(float));
-            else memcpy(dst, bt->vis[b] + (size_t)(t - 1) * C, C * sizeof(float));
+            else memcpy(dst, bt->vis[b] + (size_t)(pos - 1) * C, C * sizeof(float));
         }
 }
 
 static void block_forward(const mdl *m, int l, const batch *bt, dec_acts *a, const float *x,
-                          float *y, float *xd, int train, uint64_t seed) {
+                          float *y, float *xd, float *scr, int train, uint64_t seed) {
     const dec_cfg *c = &m->dec.c;
     const dec_layer *L = &m->dec.layers[l];
     int N = bt->N, C = c->C, F = c->F, qd = c->NH * c->HS, kvd = c->NKV * c->HS;
@@ -84,9 +85,15 @@ static void block_forward(const mdl *m, int l, const batch *bt, dec_acts *a, con
     nn_rope_forward(a->qkv + qd, QKV, bt->pos, m->dec.cos_t, m->dec.sin_t, N, c->NKV, c->HS);
     for (int b = 0; b < bt->B; b++) {
         const float *qkv = a->qkv + (size_t)bt->off[b] * QKV;
-        nn_attention_forward(a->atty + (size_t)bt->off[b] * qd, a->att + bt->att_off[b], qkv,
-                             qkv + qd, qkv + qd + kvd, bt->len[b], bt->len[b], c->NH, c->NKV,
-                             c->HS, QKV, QKV, qd, 1);
+        int sk = bt->skip[b], T = sk + bt->len[b];
+        if (sk) {   /* the owner's prefix rows, then this sequence's rows, back to back */
+            memcpy(scr, a->qkv + (size_t)bt->off[bt->owner[b]] * QKV, (size_t)sk * QKV * sizeof(float));
+            memcpy(scr + (size_t)sk * QKV, qkv, (size_t)bt->len[b] * QKV * sizeof(float));
+            qkv = scr;
+        }
+        nn_attention_forward(a->atty + (size_t)bt->off[b] * qd, a->att + bt->att_off[b],
+                             qkv + (size_t)sk * QKV, qkv + qd, qkv + qd + kvd, bt->len[b], T,
+                             c->NH, c->NKV, c->HS, QKV, QKV, qd, 1);
     }
     mdl_lin_forward(m, &L->lin[LO], a->xmid, a->u[LO], xd, a->atty, N, train, seed);
     size_t nc = (size_t)N * C;
@@ -142,7 +149,7 @@ void dec_forward(const mdl *m, const batch *bt, run_mode mode, dec_ws *ws, uint6
     int train = mode != RUN_INFER;
     for (int l = 0; l < c->L; l++) {
         dec_acts *a = &ws->blk[mode == RUN_TRAIN ? l : 0];
-        block_forward(m, l, bt, a, ws->xs[l], ws->xs[l + 1], ws->xd, train, seed);
+        block_forward(m, l, bt, a, ws->xs[l], ws->xs[l + 1], ws->xd, ws->kvscr, train, seed);
     }
     int C = c->C;
     nn_rmsnorm_forward(ws->hf, ws->rstdf, ws->xs[c->L], PW(m, m->dec.inorm), bt->N, C, c->eps);
@@ -190,7 +197,7 @@ void dec_backward(const mdl *m, const batch *bt, run_mode mode, dec_ws *ws, uint
     for (int l = c->L - 1; l >= lo; l--) {
         dec_acts *a = &ws->blk[mode == RUN_TRAIN ? l : 0];
         if (mode == RUN_TRAIN_CKPT) // recompute this block's activations from its saved input
-            block_forward(m, l, bt, a, ws->xs[l], ws->xs[l + 1], ws->xd, 1, seed);
+            block_forward(m, l, bt, a, ws->xs[l], ws->xs[l + 1], ws->xd, ws->kvscr, 1, seed);
         block_backward(m, l, bt, a, ws->xs[l], ws, l > lo || need_dx0, seed);
     }
     if (!need_dx0) return;

@@ -32,6 +32,8 @@ typedef struct gemm_args {
     size_t bk, bj;
     float *C;
     int ldc;
+    int tri;   /* NN_TRI_OUT / NN_TRI_A: causal shortcuts (nn.h), 0 = none */
+    int diag;  /* ... with row i's last needed column / nonzero k at i + diag */
 } gemm_args;
 
 /* ------------------------------------------------------------ per-thread pack buffer */
@@ -261,9 +263,15 @@ static int gemm_blocked(const gemm_args *g, kern_fn kern, int MR, int NR) {
                     pack_a_tail(atail, g, i0, mr, k0, kc, MR);
                     a = atail, rs = (size_t)kc, cs = 1;
                 }
+                int kuse = kc;
+                if (g->tri == NN_TRI_A) {      /* op(A)[i][k] = 0 for k > i: stop at the last row */
+                    kuse = i0 + mr + g->diag - k0 < kc ? i0 + mr + g->diag - k0 : kc;
+                    if (kuse <= 0) continue;   /* only zeros left; beta was applied at k0 = 0 */
+                }
                 for (int jp = 0; jp < nc; jp += NR) {
+                    if (g->tri == NN_TRI_OUT && j0 + jp > i0 + mr - 1 + g->diag) break;  /* above it */
                     int nr = nc - jp < NR ? nc - jp : NR;
-                    kern(kc, a, rs, cs, bp + (size_t)(jp / NR) * kc * NR,
+                    kern(kuse, a, rs, cs, bp + (size_t)(jp / NR) * kc * NR,
                          g->C + (size_t)i0 * g->ldc + j0 + jp, g->ldc, mr, nr, g->alpha, beta);
                 }
             }
@@ -317,8 +325,8 @@ const char *nn_gemm_kernel(void) {
     return !k ? "OpenBLAS" : NR == 32 ? "avx512 12x32" : "avx2 6x16";
 }
 
-void nn_gemm(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda,
-             const float *B, int ldb, float beta, float *C, int ldc) {
+void nn_gemm_tri(int tri, int diag, int ta, int tb, int M, int N, int K, float alpha,
+                 const float *A, int lda, const float *B, int ldb, float beta, float *C, int ldc) {
     if (M <= 0 || N <= 0) return;
     int MR = 0, NR = 0;
     kern_fn kern = pick_kernel(&MR, &NR);
@@ -331,8 +339,14 @@ void nn_gemm(int ta, int tb, int M, int N, int K, float alpha, const float *A, i
         return;
     }
     gemm_args g = {M, N, K, alpha, beta, A, ta ? 1 : (size_t)lda, ta ? (size_t)lda : 1,
-                   B, tb ? 1 : (size_t)ldb, tb ? (size_t)ldb : 1, C, ldc};
+                   B, tb ? 1 : (size_t)ldb, tb ? (size_t)ldb : 1, C, ldc, tri, diag};
     if (kern && gemm_blocked(&g, kern, MR, NR)) return;
+    /* OpenBLAS computes everything; the shortcuts only skip work, never change results */
     cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, M,
                 N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+}
+
+void nn_gemm(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda,
+             const float *B, int ldb, float beta, float *C, int ldc) {
+    nn_gemm_tri(0, 0, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
 }

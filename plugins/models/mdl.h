@@ -183,7 +183,11 @@ typedef struct vit_acts {
 
 typedef struct batch {
     int B, N;            /* sequences, packed rows */
-    int *off, *len;      /* (B) */
+    int *off, *len;      /* (B) packed rows of each sequence */
+    /* Prefix sharing (inference only): sequence b with owner[b] >= 0 has the same BOS +
+     * visual prefix as sequence owner[b]; its first skip[b] rows are not packed — its text
+     * rows attend to the owner's prefix rows, which hold the same values. */
+    int *owner, *skip;   /* (B); owner -1 and skip 0 for a sequence packed whole */
     int *pos;            /* (N) */
     int32_t *tok;        /* (N) token per row; visual rows hold -1 */
     const float **vis;   /* (B) visual token rows (Q, C) of each sequence, or NULL */
@@ -208,9 +212,10 @@ struct mv_image_embeds {
 };
 
 /* batch.c. next: score only the position after each sequence's last token (next_logits);
- * allow_raw: sequences may carry raw images to encode in the call. */
+ * allow_raw: sequences may carry raw images to encode in the call; share: sequences with the
+ * same encoded image share its prefix rows (inference only: no backward through sharing). */
 mv_status batch_build(const mdl *m, const mv_sequence *seqs, size_t n, int next, int allow_raw,
-                      batch *bt, mv_error *err);
+                      int share, batch *bt, mv_error *err);
 void batch_free(batch *bt);
 
 /* decoder workspace */
@@ -220,6 +225,7 @@ typedef struct dec_ws {
     float *hf, *rstdf;   /* final norm (N, C), (N) */
     float *hsel, *logits; /* (M, C), (M, V) */
     float *logprob;      /* (M) */
+    float *kvscr;        /* (maxT, QKV): a prefix-sharing sequence's whole q/k/v rows */
     /* backward */
     float *dres, *dln, *dqkv, *datty, *dgu, *dh, *attscr, *xd, *du;
     float *dlogits, *dhsel;

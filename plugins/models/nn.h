@@ -25,6 +25,13 @@
  * reads C. Keeps a per-thread packing buffer (freed at thread exit). gemm.c says why. */
 void nn_gemm(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda,
              const float *B, int ldb, float beta, float *C, int ldc);
+/* Causal attention shortcuts (row i = query i, which sees keys 0..i + diag): NN_TRI_OUT —
+ * only C[i][j] for j <= i + diag is needed (tiles entirely beyond are skipped and left as
+ * they were); NN_TRI_A — op(A)[i][k] is zero for k > i + diag (those terms are skipped:
+ * same result, as adding 0·b changes nothing for finite b). */
+enum { NN_TRI_OUT = 1, NN_TRI_A = 2 };
+void nn_gemm_tri(int tri, int diag, int ta, int tb, int M, int N, int K, float alpha,
+                 const float *A, int lda, const float *B, int ldb, float beta, float *C, int ldc);
 /* Which kernel nn_gemm uses here ("avx512 12x32", "avx2 6x16" or "OpenBLAS"). */
 const char *nn_gemm_kernel(void);
 /* Choose the path: "avx512", "avx2", "blas", or NULL = the best this CPU has unless the
@@ -90,7 +97,8 @@ void nn_rope_backward(float *dx, int ld, const int *pos, const float *cos_t, con
  * q (Tq, NH·HS) with row stride qs, out (Tq, NH·HS) with row stride os; k, v (Tk, NKV·HS)
  * with row stride kvs; att
  * (NH, Tq, Tk) saved probabilities. Query head h reads key/value head h / (NH/NKV).
- * causal: query i sees keys j <= i (requires Tq == Tk). Scale 1/sqrt(HS). */
+ * causal: query i sees keys j <= i + Tk - Tq (the queries are the last Tq of the Tk rows;
+ * backward requires Tq == Tk). Scale 1/sqrt(HS). */
 void nn_attention_forward(float *out, float *att, const float *q, const float *k,
                           const float *v, int Tq, int Tk, int NH, int NKV, int HS, int qs,
                           int kvs, int os, int causal);
