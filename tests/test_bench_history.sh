@@ -21,7 +21,7 @@ export BENCH_RUN=r-now BENCH_HOSTNAME=box BENCH_CPU="Test CPU" BENCH_CORES=2 BEN
 $PY $H append "$tmp/a.jsonl" bench=merge row=ties unit=s better=lower mv=20 peer=640 \
   bound=8 bound_what="read+write" bound_goal=3 mv_rss_mb=45 rss_goal_mb=512 load_start=1.5 load_end=2.0 > "$tmp/out" \
   && ok || bad "append failed"
-has "$tmp/out" "ROW merge/ties | mergeval 20.00 s, 45 MB RSS (goal <= 512 MB: met)"
+has "$tmp/out" "ROW merge/ties | mergeval 20 s, 45 MB RSS (goal <= 512 MB: met) | peer 640 s | ratio 32.00x"
 has "$tmp/out" "ratio 32.00x"
 has "$tmp/out" "mergeval/bound 2.50x (goal <= 3x: met)"
 has "$tmp/out" "load 1.5 -> 2.0"

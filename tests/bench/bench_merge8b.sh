@@ -35,7 +35,7 @@ r=$(bench_timed "$D/mv.log" "$MV" -q merge --base "$D/vlm" --adapter "$D/lora" -
 set -- $r; MV_T=$1; MV_R=$2
 n_out=$(ls "$D/out"/*.safetensors | wc -l)
 echo
-echo "8B-class LoRA merge (MiniCPM-Llama3-V-2.5 shapes, $BYTES bytes bf16, 4 shards), rank 16 x 7 projections"
+echo "8B-class LoRA merge (MiniCPM-Llama3-V-2.5 shapes, $BYTES bytes bf16, $(ls "$D/vlm"/*.safetensors | wc -l) shards), rank 16 x 7 projections"
 echo "load average at start: $LOAD0, now: $(cut -d' ' -f1-3 /proc/loadavg) (other jobs share the cores)"
 printf "%-34s %9s %12s\n" "" "wall (s)" "peak RSS MB"
 printf "%-34s %9.2f %12.0f\n" "mergeval merge" "$MV_T" "$(bench_mb "$MV_R")"

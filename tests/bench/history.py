@@ -71,6 +71,8 @@ def to_bound(row):
 def fmt(value, unit=""):
     if not isinstance(value, (int, float)):
         return str(value)
+    if isinstance(value, int):
+        return "%d%s" % (value, (" " + unit) if unit else "")
     digits = 2 if abs(value) < 100 else 1 if abs(value) < 1000 else 0
     return "%.*f%s" % (digits, value, (" " + unit) if unit else "")
 
@@ -156,7 +158,7 @@ def view(path, run, threshold):
     current = [r for r in rows if r.get("run") == run]
     print("regression view (%s): run %s vs earlier runs on the same host; (+N%% = slower), slower by > %.0f%% is flagged"
           % (path, run, threshold * 100))
-    print("%-28s %12s %22s %22s" % ("row", "this run", "previous", "best"))
+    print("%-28s %16s %20s %20s" % ("row", "this run", "previous", "best"))
     flagged = 0
     for row in current:
         same = [r for r in rows if r.get("run") != run and r.get("host") == row.get("host")
@@ -176,7 +178,7 @@ def view(path, run, threshold):
         else:
             cells = ["-", "-"]
         label = "%s/%s" % (row["bench"], row["row"])
-        print("%-28s %12s %22s %22s%s" % (label, fmt(row["mv"], row.get("unit", "")), cells[0], cells[1],
+        print("%-28s %16s %20s %20s%s" % (label, fmt(row["mv"], row.get("unit", "")), cells[0], cells[1],
                                           ("  SLOWER: " + "; ".join(flags)) if flags else ""))
         flagged += bool(flags)
     print("%d of %d rows slower by more than %.0f%%" % (flagged, len(current), threshold * 100))
