@@ -47,25 +47,25 @@ has "$tmp/out" "bad field 'sped=2'"
 [ "$(wc -l < "$tmp/a.jsonl")" -eq 2 ] && ok || bad "refused row was written"
 
 # --- view: fixture history (two earlier runs on host box, one on another host, this run)
-row() {  # run host date bench row better mv
+# run host date bench row better mv, one history line each
+while read -r run host date bench name better mv; do
   printf '{"run": "%s", "host": "%s", "cpu": "Test CPU", "date": "%s", "commit": "c%s", "bench": "%s", "row": "%s", "better": "%s", "unit": "u", "mv": %s}\n' \
-    "$1" "$2" "$3" "$1" "$4" "$5" "$6" "$7"
-}
-{
-  row r1 box 2026-12-01T10:00:00Z merge ties lower 20
-  row r1 box 2026-12-01T10:00:00Z merge lora lower 10
-  row r1 box 2026-12-01T10:00:00Z model train higher 10
-  row r1 box 2026-12-01T10:00:00Z model score higher 100
-  row r2 box 2026-12-02T10:00:00Z merge ties lower 21
-  row r2 box 2026-12-02T10:00:00Z merge lora lower 10
-  row r2 box 2026-12-02T10:00:00Z model train higher 10
-  row r2 box 2026-12-02T10:00:00Z model score higher 100
-  row rx other 2026-12-02T11:00:00Z merge lora lower 1
-  row r3 box 2026-12-03T10:00:00Z merge ties lower 24
-  row r3 box 2026-12-03T10:00:00Z merge lora lower 10.5
-  row r3 box 2026-12-03T10:00:00Z model train higher 8.3
-  row r3 box 2026-12-03T10:00:00Z model score higher 95.3
-} > "$tmp/h.jsonl"
+    "$run" "$host" "$date" "$run" "$bench" "$name" "$better" "$mv"
+done > "$tmp/h.jsonl" <<'ROWS'
+r1 box 2026-12-01T10:00:00Z merge ties lower 20
+r1 box 2026-12-01T10:00:00Z merge lora lower 10
+r1 box 2026-12-01T10:00:00Z model train higher 10
+r1 box 2026-12-01T10:00:00Z model score higher 100
+r2 box 2026-12-02T10:00:00Z merge ties lower 21
+r2 box 2026-12-02T10:00:00Z merge lora lower 10
+r2 box 2026-12-02T10:00:00Z model train higher 10
+r2 box 2026-12-02T10:00:00Z model score higher 100
+rx other 2026-12-02T11:00:00Z merge lora lower 1
+r3 box 2026-12-03T10:00:00Z merge ties lower 24
+r3 box 2026-12-03T10:00:00Z merge lora lower 10.5
+r3 box 2026-12-03T10:00:00Z model train higher 8.3
+r3 box 2026-12-03T10:00:00Z model score higher 95.3
+ROWS
 $PY $H view "$tmp/h.jsonl" > "$tmp/view" && ok || bad "view failed"
 grep '^merge/ties ' "$tmp/view" > "$tmp/ties"; grep '^merge/lora ' "$tmp/view" > "$tmp/lora"
 grep '^model/train ' "$tmp/view" > "$tmp/train"; grep '^model/score ' "$tmp/view" > "$tmp/score"

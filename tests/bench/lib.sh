@@ -69,7 +69,8 @@ for p in sys.argv[1:]:
     fd = os.open(p, os.O_RDONLY); os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED); os.close(fd)' "$@"
   _state=$( { fincore -b -n -o RES "$@" 2>/dev/null || echo x; } | awk -v tot="$(stat -c %s "$@" | awk '{ s += $1 } END { print s }')" \
     '$1 == "x" { unknown = 1 } { res += $1 } END { print unknown ? "warm?" : res < 0.02 * tot ? "cold" : res < 0.5 * tot ? "partly-cold" : "warm" }')
-  set -- $(bench_timed "$_log" cat "$@")
+  _r=$(bench_timed "$_log" cat "$@") || exit 3
+  set -- $_r
   echo "$1 $_state"
 }
 
@@ -77,9 +78,9 @@ for p in sys.argv[1:]:
 # into DIR: dd from /dev/zero with conv=fsync, file removed afterwards.
 bench_write_bound() {
   _count=$(( ($3 + 4194303) / 4194304 ))
-  set -- $(bench_timed "$1" dd if=/dev/zero of="$2/.bench-dd" bs=4M count="$_count" conv=fsync status=none) "$2"
-  rm -f "$4/.bench-dd"
-  echo "$1"
+  _r=$(bench_timed "$1" dd if=/dev/zero of="$2/.bench-dd" bs=4M count="$_count" conv=fsync status=none) || exit 3
+  rm -f "$2/.bench-dd"
+  echo "${_r%% *}"
 }
 
 # bench_row key=value...: print the row line and append it to $BENCH_HISTORY (fields:
