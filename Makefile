@@ -65,7 +65,8 @@ help:
 	@echo "make fuzz         libFuzzer harnesses (clang, ASan+UBSan) into build-fuzz/; make fuzz-run"
 	@echo "                  [FUZZ_SECONDS=15] fuzzes each one (docs/fuzzing.md)"
 	@echo "make demo         the seed scenario end to end on generated data"
-	@echo "make bench        benchmarks side by side with PyTorch"
+	@echo "make bench        benchmarks side by side with PyTorch, history in build/bench/history.jsonl"
+	@echo "                  [BENCH_ONLY=model,merge,...] runs a subset (docs/benchmarks.md)"
 	@echo "make install PREFIX=/usr/local [DESTDIR=...]"
 
 # ------------------------------------------------------------------ Debian packages
@@ -73,7 +74,7 @@ DEPS_BUILD := libcjson-dev libopenblas-dev libstb-dev libpcre2-dev libpng-dev li
               libyaml-dev check pkg-config zlib1g-dev
 # test_slurm.sh starts a single-node cluster from slurm-wlm + munge (python3: its checks).
 DEPS_CHECK := $(DEPS_BUILD) chromium slurm-wlm munge python3 python3-numpy procps
-DEPS_BENCH := $(DEPS_BUILD) python3-numpy python3-torch time bc
+DEPS_BENCH := $(DEPS_BUILD) python3-numpy python3-torch python3-pil time bc util-linux
 deps:
 	@sh .ci/deps.sh $(DEPS_BUILD)
 deps-check:

@@ -7,7 +7,8 @@
 #  2. caption NLL of the true pairs on both sides (a correctness cross-check);
 #  3. image decode + resize rate: imagetext loader + mv_image_to_tensor vs PIL (256 px PNGs
 #     down to 32 px).
-# Both sides use the same OPENBLAS_CORETYPE (default SkylakeX). The PyTorch peer gets the best
+# OPENBLAS_CORETYPE is used by both sides when set (unset: each side's own choice; the host line
+# names them). One ROW line per measure goes to the history (tests/bench/lib.sh). The PyTorch peer gets the best
 # of (1 intra-op thread, OpenBLAS 1 thread) and (2 intra-op threads, OpenBLAS 1 thread); the
 # chosen one is printed. Env: BUILD (default build), N_ITEMS (200), DISTRACTORS (15),
 # PEER_CONFIGS ("1 1,2 1": torch threads and OpenBLAS threads per peer run).
@@ -18,11 +19,12 @@ D=${BENCH_DIR:-build/bench/eval}
 PY=/usr/bin/python3
 N=${N_ITEMS:-200}
 K=${DISTRACTORS:-15}
-export OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-SkylakeX}
+. tests/bench/lib.sh
 [ -x "$MV" ] || { echo "bench_eval: $MV not built (make BUILD=$BUILD all)"; exit 2; }
 mkdir -p "$D"
+bench_host eval "$MV"
 
-echo "bench_eval: inputs in $D (OPENBLAS_CORETYPE=$OPENBLAS_CORETYPE)"
+echo "bench_eval: inputs in $D"
 "$MV" -q gen shapes --train 0 --test "$N" --seed 5 --out "$D/shapes"
 "$MV" -q gen shapes --train 0 --test "$N" --seed 5 --size 256 --out "$D/shapes256"
 $PY tests/bench/eval_make_model.py "$D/vlm"
@@ -37,6 +39,7 @@ wall() { # seconds of wall time of a command (its stdout to $1.out)
 jget() { $PY -c "import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))" "$@"; }
 
 # --- 1. alignment throughput
+LOAD0=$(bench_load)
 cat "$D"/shapes/images/*.png > /dev/null   # warm page cache for both sides
 set -- $(wall "$D/mv-align" "$MV" -q eval "$D/vlm" --evaluator alignment --dataset "$D/shapes/test.jsonl" \
   --param distractors=$K --out "$D/ev-align")
@@ -64,11 +67,13 @@ done
 PT_PAIRS=$(echo "$best_line" | $PY -c "import json,sys; print(json.load(sys.stdin)['pairs'])")
 PT_NLL=$(echo "$best_line" | $PY -c "import json,sys; print(json.load(sys.stdin)['caption_nll_per_token'])")
 
+LOAD1=$(bench_load)
 # --- 3. decode + resize
 MERGEVAL_PLUGIN_PATH="$BUILD/lib/mergeval/plugins" "$D/bench_decode" "$D/shapes256/test.jsonl" 32 > "$D/decode-mv.json"
 $PY tests/bench/eval_peer_alignment.py "$D/vlm" "$D/shapes256/test.jsonl" --decode-only > "$D/decode-pt.json"
 DMV=$(jget "$D/decode-mv.json" 'round(d["images"]/d["seconds"])')
 DPT=$(jget "$D/decode-pt.json" 'round(d["images"]/d["seconds"])')
+LOAD2=$(bench_load)
 
 echo
 echo "load average (1/5/15 min): $(cut -d" " -f1-3 /proc/loadavg) on $(nproc) cores"
@@ -82,3 +87,8 @@ echo "  caption NLL/token of the true pairs: mergeval $MV_NLL, pytorch $PT_NLL"
 echo "image decode + resize (256 px PNG -> 32x32 normalised tensor):"
 echo "  mergeval $DMV images/s, PIL $DPT images/s"
 awk -v a="$DMV" -v b="$DPT" 'BEGIN{printf "  ratio: %.2fx\n", a/b}'
+bench_row row=alignment-eval unit=pairs/s better=higher mv="$(awk -v p="$MV_PAIRS" -v t="$MV_T" 'BEGIN { printf "%.2f", p / t }')" \
+  peer="$(awk -v p="$PT_PAIRS" -v t="$best_t" 'BEGIN { printf "%.2f", p / t }')" peer_name=PyTorch \
+  load_start="$LOAD0" load_end="$LOAD1"
+bench_row row=decode-resize unit=images/s better=higher mv="$DMV" peer="$DPT" peer_name=PIL \
+  load_start="$LOAD1" load_end="$LOAD2"

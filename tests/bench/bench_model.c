@@ -9,6 +9,7 @@
 #include <string.h>
 #include <cblas.h>
 #include "../../plugins/models/mdl.h"
+#include "mv_blas.h"
 
 mv_status mdl_create(const char *config_json, uint64_t seed, int is_vlm, mv_model **out,
                      mv_error *err);
@@ -35,6 +36,7 @@ static void adamw(mv_model *m, float **mom, float **vel, int t, float lr) {
 int main(int argc, char **argv) {
     int steps = 20, batch = 16, text = 32, threads = 2, vlm = 1, ckpt = 0, lora = 0;
     const char *config_out = NULL;
+    mv_blas_select_core(argc, argv); /* the CLI's OpenBLAS core choice, so the bench measures it */
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--steps") && i + 1 < argc) steps = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--batch") && i + 1 < argc) batch = atoi(argv[++i]);

@@ -3,10 +3,12 @@
 # each), fp32: (a) training step = forward + backward + AdamW, (b) forward-only scoring,
 # (c) alignment-style scoring (16 images encoded once × 16 captions),
 # mergeval vs PyTorch (tests/golden/torch_models.py) measured in the same run on the same
-# OpenBLAS kernels and thread budget. Runs alternate and each side's best of $REPEAT is
-# kept, so load from other processes hurts both alike. Prints a table and the ratios.
-# Env: BUILD (default build), STEPS (20), REPEAT (3), THREADS (2), OPENBLAS_CORETYPE,
-# NICE (e.g. -10: run both sides at that priority on a machine shared with other work).
+# thread budget. Runs alternate and each side's best of $REPEAT is kept, so load from other
+# processes hurts both alike. Prints a table, the ratios and one ROW line per measure
+# (tests/bench/lib.sh: history). Env: BUILD (default build), STEPS (20), REPEAT (3),
+# THREADS (2), NICE (e.g. -10: run both sides at that priority on a machine shared with other
+# work), OPENBLAS_CORETYPE (used by both sides when set; unset = mergeval's own selection,
+# core/lib/blas_setup.c, and the peer's default; the row names what each side ran).
 set -eu
 BUILD=${BUILD:-build}
 STEPS=${STEPS:-20}
@@ -14,20 +16,16 @@ REPEAT=${REPEAT:-3}
 THREADS=${THREADS:-2}
 PY=/usr/bin/python3
 cd "$(dirname "$0")/../.."
+. tests/bench/lib.sh
 make -s BUILD="$BUILD" all >/dev/null
 mkdir -p "$BUILD/bench"
 DRIVER="$BUILD/bench/bench_model"
-cc -O3 -fno-math-errno -fno-trapping-math -march=native -std=c11 -D_GNU_SOURCE -Iinclude $(pkg-config --cflags libcjson openblas) \
+cc -O3 -fno-math-errno -fno-trapping-math -march=native -std=c11 -D_GNU_SOURCE -Iinclude -Icore/include $(pkg-config --cflags libcjson openblas) \
    tests/bench/bench_model.c "$BUILD"/obj/plugins/models/*.o -L"$BUILD/lib" -lmergeval \
    -Wl,-rpath,"$(pwd)/$BUILD/lib" $(pkg-config --libs libcjson openblas) -lstb -ldl -lm -pthread \
    -o "$DRIVER"
-# Debian's OpenBLAS 0.3.21 falls back to generic kernels on this CPU (DESIGN.md §9): give
-# both sides the AVX-512 kernels unless the caller chose.
-if [ -z "${OPENBLAS_CORETYPE:-}" ] && grep -q avx512f /proc/cpuinfo; then
-  OPENBLAS_CORETYPE=SkylakeX
-fi
-export OPENBLAS_CORETYPE="${OPENBLAS_CORETYPE:-default}"
-[ "$OPENBLAS_CORETYPE" = default ] && unset OPENBLAS_CORETYPE
+bench_host model "$BUILD/bin/mergeval"
+LOAD0=$(bench_load)
 RUN=""
 if [ -n "${NICE:-}" ]; then RUN="nice -n $NICE"; fi
 OUT="$BUILD/bench/model-runs.jsonl"
@@ -53,7 +51,8 @@ $RUN "$DRIVER" --steps "$STEPS" --threads "$THREADS" --ckpt >> "$OUT"
 $RUN "$DRIVER" --steps "$STEPS" --threads "$THREADS" --lora >> "$OUT"
 $RUN "$DRIVER" --steps "$STEPS" --threads "$THREADS" --lora --ckpt >> "$OUT"
 LOAD=$(cut -d' ' -f1-3 /proc/loadavg)
-$PY - "$OUT" "${OPENBLAS_CORETYPE:-default}" "$THREADS" "$LOAD" "${NICE:-0}" <<'PYEOF'
+ROWS="$BUILD/bench/model-rows.txt"
+$PY - "$OUT" "${OPENBLAS_CORETYPE:-unset}" "$THREADS" "$LOAD" "${NICE:-0}" "$ROWS" <<'PYEOF'
 import json, sys
 rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
 core, threads = sys.argv[2], sys.argv[3]
@@ -63,12 +62,17 @@ def best(rs, k): return max(rs, key=lambda r: r[k])
 mt, ms = best(mv, "train_steps_per_s"), best(mv, "score_seqs_per_s")
 tt, ts = best(th, "train_steps_per_s"), best(th, "score_seqs_per_s")
 def cfg(r): return "torch %d intra-op thread(s), OpenBLAS %s thread(s)" % (r["threads"], r["blas_threads"])
-print("tinyvlm default config, batch %d, %d text tokens + image, fp32; OPENBLAS_CORETYPE=%s (both sides, mergeval reports %s); %s cores"
+print("tinyvlm default config, batch %d, %d text tokens + image, fp32; OPENBLAS_CORETYPE=%s (mergeval's core: %s); %s cores"
       % (mt["batch"], mt["text"], core, mt["blas_core"], threads))
 print("%-34s %14s %14s %8s" % ("", "mergeval", "PyTorch", "ratio"))
 print("%-34s %14.2f %14.2f %7.2fx" % ("train steps/s (fwd+bwd+AdamW)", mt["train_steps_per_s"], tt["train_steps_per_s"], mt["train_steps_per_s"] / tt["train_steps_per_s"]))
 print("%-34s %14.1f %14.1f %7.2fx" % ("scoring sequences/s (fwd only)", ms["score_seqs_per_s"], ts["score_seqs_per_s"], ms["score_seqs_per_s"] / ts["score_seqs_per_s"]))
 ma, ta = best(mv, "align_pairs_per_s"), best(th, "align_pairs_per_s")
+with open(sys.argv[6], "w") as f:  # "row unit mergeval peer mergeval's-blas-core" for bench_row
+    for name, unit, key, m, t in (("train-step", "steps/s", "train_steps_per_s", mt, tt),
+                                  ("score", "seqs/s", "score_seqs_per_s", ms, ts),
+                                  ("align-score", "pairs/s", "align_pairs_per_s", ma, ta)):
+        f.write("%s %s %.4f %.4f %s\n" % (name, unit, m[key], t[key], m["blas_core"]))
 print("%-34s %14.1f %14.1f %7.2fx" % ("alignment pairs/s (16x16, encode once)", ma["align_pairs_per_s"], ta["align_pairs_per_s"], ma["align_pairs_per_s"] / ta["align_pairs_per_s"]))
 print("%-34s %14.1f %14.1f %7.2fx" % ("train CPU ms/step (all threads)", mt["train_cpu_s"] * 1e3, tt["train_cpu_s"] * 1e3, tt["train_cpu_s"] / mt["train_cpu_s"]))
 print("PyTorch best training config: %s; best scoring config: %s" % (cfg(tt), cfg(ts)))
@@ -85,3 +89,8 @@ if lo:
           % (lo[0]["train_steps_per_s"], lo[0]["activation_bytes"] / 1e6,
              (", with checkpointing %.1f MB" % (lc[0]["activation_bytes"] / 1e6)) if lc else ""))
 PYEOF
+LOAD1=$(bench_load)
+while read -r name unit mv peer core; do
+  bench_row row="$name" unit="$unit" better=higher mv="$mv" peer="$peer" peer_name=PyTorch blas_mv="$core" \
+    load_start="$LOAD0" load_end="$LOAD1"
+done < "$ROWS"

@@ -5,8 +5,9 @@
 # both sides (tests/bench/bench_train_torch.py is the peer, built on tests/golden/torch_models.py).
 # Steps/s are timed after two warm-up steps, best of REPS interleaved runs (the machine is
 # shared; interleaving keeps both sides under the same load). CPU seconds per step are
-# printed too (less sensitive to load). Env: BUILD (default build), STEPS (30), REPS (3),
-# OPENBLAS_CORETYPE (default SkylakeX, used by both sides), BENCH_DIR (build/bench/train).
+# printed too (less sensitive to load), and one ROW line (tests/bench/lib.sh: history).
+# Env: BUILD (default build), STEPS (30), REPS (3), BENCH_DIR (build/bench/train),
+# OPENBLAS_CORETYPE (used by both sides when set; unset = each side's own choice, printed).
 # The PyTorch peer is tried with 2 intra-op threads + 1 OpenBLAS thread and with 1 + 2
 # (2 x 2 oversubscribes two cores, DESIGN §9); its best configuration is used and named.
 # Both start from the same weights, so their loss columns are comparable (the data order
@@ -18,8 +19,9 @@ D=${BENCH_DIR:-build/bench/train}
 PY=/usr/bin/python3
 STEPS=${STEPS:-30}
 REPS=${REPS:-3}
-export OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-SkylakeX}
+. tests/bench/lib.sh
 [ -x "$MV" ] || { echo "bench_train: $MV not built (make BUILD=$BUILD all)"; exit 2; }
+bench_host train "$MV"
 mkdir -p "$D"
 [ -f "$D/shapes/train.jsonl" ] || "$MV" -q gen shapes --out "$D/shapes" --train 2000 --test 10 --seed 1
 TOTAL=$((STEPS + 2))
@@ -55,7 +57,8 @@ run_pt() {  # torch_threads blas_threads [steps]
     $PY -c 'import json,sys; r=json.load(sys.stdin); print(r["steps_per_s"], r["cpu_s_per_step"], r["first_loss"], r["final_loss"])'
 }
 
-echo "bench_train: tinyvlm default config, batch 16, $STEPS timed steps, OPENBLAS_CORETYPE=$OPENBLAS_CORETYPE, $(nproc) cores, load $(cut -d' ' -f1 /proc/loadavg)"
+echo "bench_train: tinyvlm default config, batch 16, $STEPS timed steps"
+LOAD0=$(bench_load)
 # pick the peer's thread setting on a short run (2 + 1 can be very slow under load)
 set -- $(run_pt 2 1 8); PT21=$1
 set -- $(run_pt 1 2 8); PT12=$1
@@ -77,4 +80,6 @@ echo
 printf "%-34s %12s %12s %8s\n" "training step (tinyvlm, batch 16)" "mergeval" "PyTorch" "ratio"
 awk -v m="$best_mv" -v p="$best_pt" 'BEGIN { printf "%-34s %12.3f %12.3f %7.2fx\n", "steps/s (best of runs)", m, p, m / p }'
 awk -v m="$mv_cpu" -v p="$pt_cpu" 'BEGIN { printf "%-34s %12.3f %12.3f %7.2fx\n", "CPU s/step (last run; lower=better)", m, p, p / m }'
-echo "(mergeval: --threads 2, BLAS threads 2; PyTorch $(OPENBLAS_NUM_THREADS=1 $PY -c 'import torch; print(torch.__version__)'): $PTT intra-op + $PTB BLAS threads; same OPENBLAS_CORETYPE=$OPENBLAS_CORETYPE)"
+echo "(mergeval: --threads 2, BLAS threads 2; PyTorch $(OPENBLAS_NUM_THREADS=1 $PY -c 'import torch; print(torch.__version__)'): $PTT intra-op + $PTB BLAS threads; OpenBLAS cores: see the host line)"
+bench_row row=sft-step unit=steps/s better=higher mv="$best_mv" peer="$best_pt" peer_name=PyTorch \
+  load_start="$LOAD0" load_end="$(bench_load)"

@@ -4,7 +4,8 @@ shapes (Llama-3-8B LLM under llm., SigLIP-400M vision tower under vpm., the resa
 ~17 GB bf16 in 4 shards + model.safetensors.index.json) and a rank-16 LoRA on the plain
 Llama-3 names (q,k,v,o,gate,up,down; the seed scenario's key_map model. -> llm.model.).
 Tensor bytes are a 64 MB block of random finite bf16 repeated (streamed: the generator holds
-one block, never a tensor), so 17 GB are written at disk speed."""
+one block, never a tensor), so 17 GB are written at disk speed. BENCH_8B_TINY=1 keeps the widths
+but has 2 LLM + 2 vision layers and a 8192 vocabulary (~1.2 GB): a quick trial of the bench."""
 import json
 import os
 import struct
@@ -18,6 +19,8 @@ from merge_make_inputs import llama_layer_shapes  # noqa: E402
 H, I, L, V, NH, KV = 4096, 14336, 32, 128256, 32, 8
 HD = H // NH
 VH, VI, VL, PATCHES = 1152, 4304, 27, 4900     # SigLIP so400m/14 at 980 px (70 x 70 patches)
+if os.environ.get("BENCH_8B_TINY") == "1":
+    L, VL, V = 2, 2, 8192
 Q = 96                                         # resampler queries
 
 

@@ -3,7 +3,8 @@
 benchmark, cached in DIR: base/ (bf16, 16 layers, hidden 2048, intermediate 8192, 32 heads /
 8 kv heads, vocab 128256, tied embeddings: ~2.47 GB), lora/ (rank 16 on q,k,v,o,gate,up,down,
 fp32 as PEFT keeps it), ft1..ft3/ (base with small random bf16 perturbations, for TIES).
-Values are random but finite bf16 built from bits (fast; no float RNG over 1.2 B values)."""
+Values are random but finite bf16 built from bits (fast; no float RNG over 1.2 B values).
+BENCH_MERGE_LAYERS / BENCH_MERGE_VOCAB shrink the model for a quick trial of the bench."""
 import json
 import os
 import sys
@@ -15,6 +16,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import merge_st  # noqa: E402
 
 H, I, L, V, NH, KV = 2048, 8192, 16, 128256, 32, 8
+L = int(os.environ.get("BENCH_MERGE_LAYERS", L))
+V = int(os.environ.get("BENCH_MERGE_VOCAB", V))
 HD = H // NH
 
 
