@@ -15,14 +15,14 @@ void batch_free(batch *bt) {
 /* next: score only the position after the last token of each sequence (next_logits). */
 /* The earlier sequence packed whole whose prefix (BOS + the same encoded image) b can
  * share, or -1. Evaluators send the pairs of one image together, so a short look back
- * finds it. */
+ * finds it (directly, or through a sharer of the same image). */
 static int prefix_owner(const mv_sequence *seqs, const batch *bt, size_t b) {
     const mv_sequence *s = &seqs[b];
     if (!s->image || s->n_tokens <= 0) return -1;
     for (size_t back = 1; back <= 8 && back <= b; back++) {
         size_t o = b - back;
-        if (bt->owner[o] < 0 && seqs[o].image == s->image && seqs[o].image_index == s->image_index)
-            return (int)o;
+        if (seqs[o].image == s->image && seqs[o].image_index == s->image_index)
+            return bt->owner[o] >= 0 ? bt->owner[o] : (int)o;
     }
     return -1;
 }
