@@ -18,6 +18,8 @@ D=${DEMO_DIR:-build/demo}
 S=$D/.stamps
 mkdir -p "$S"
 T0=$(date +%s.%N)
+LOAD0=$(cut -d' ' -f1 /proc/loadavg)
+CACHED=""
 
 elapsed() { awk -v a="$T0" -v b="$(date +%s.%N)" 'BEGIN { printf "%5.1fs", b - a }'; }
 say() { printf '\n==> [%s] %s\n' "$(elapsed)" "$*"; }
@@ -35,6 +37,7 @@ cached() {
   st=$(stamp "$name" "$cmd" "$@")
   if [ -d "$out" ] && [ -f "$S/$name" ] && [ "$(cat "$S/$name")" = "$st" ]; then
     say "$name: cached ($out)"
+    CACHED="$CACHED $name"
     return 0
   fi
   resume=""
@@ -101,6 +104,7 @@ if [ "${DEMO_FRESH:-0}" = 1 ] || [ ! -f "$S/run" ] || [ "$(cat "$S/run")" != "$s
   rm -rf "$D/run"
 fi
 echo "$st" > "$S/run"
+[ -d "$D/run" ] && CACHED="$CACHED pipeline(resumed)"
 say "pipeline: $MV run $P --out $D/run"
 set +e
 "$MV" run "$P" --out "$D/run"
@@ -116,3 +120,12 @@ say "done: $verdict"
 echo "dashboard: $(pwd)/$D/run/report.html"
 echo "CI files:  $D/run/report.md  $D/run/junit.xml  $D/run/summary.json"
 echo "total wall time: $(elapsed)"
+# For README's demo-time line (evals/readme_sync.py --write-time): what this run took, on
+# what, and whether any step came from the cache.
+awk -v a="$T0" -v b="$(date +%s.%N)" -v l0="$LOAD0" -v l1="$(cut -d' ' -f1 /proc/loadavg)" \
+    -v cpu="$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)" -v cores="$(nproc)" \
+    -v commit="$(git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)" -v cached="$CACHED" '
+  BEGIN { n = split(cached, c, " "); list = "";
+          for (i = 1; i <= n; i++) list = list (i > 1 ? ", " : "") "\"" c[i] "\"";
+          printf "{\"seconds\": %.1f, \"fresh\": %s, \"cached\": [%s], \"cpu\": \"%s\", \"cores\": %d, \"load_start\": %s, \"load_end\": %s, \"commit\": \"%s\"}\n",
+                 b - a, n ? "false" : "true", list, cpu, cores, l0, l1, commit }' > "$D/demo_time.json"

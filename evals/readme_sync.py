@@ -6,6 +6,12 @@
   readme_sync.py --write-pipeline     rewrite only the pipeline block
   readme_sync.py --check-pipeline     exit 1 if README's pipeline block is not the shipped file
   readme_sync.py --check-table RUN    exit 1 if README's demo table is not what RUN printed
+  readme_sync.py --write-time DEMO    rewrite the demo-time line from DEMO/demo_time.json (written
+                                      by evals/demo.sh; not checked: every run's time differs)
+  readme_sync.py --write-bench HIST   rewrite the bench table from the bench history
+                                      (tests/bench/history.jsonl format): the latest row of
+                                      each benchmark
+  readme_sync.py --check-bench HIST   exit 1 if README's bench table is not what HIST holds
 
 Blocks sit between <!-- BEGIN name --> and <!-- END name --> markers. Standard library only.
 """
@@ -61,6 +67,53 @@ def table(run):
     return "\n".join(out)
 
 
+def demo_time(demo):
+    t = json.load(open(demo + "/demo_time.json"))
+    how = ("fresh: data, four trainings and the pipeline" if t["fresh"] else
+           "with cached steps: " + ", ".join(t["cached"]))
+    return ("`make demo` took **%.0f s** wall (%s) on %s, %d cores, load average %.2f at the "
+            "start and %.2f at the end, commit %s." % (t["seconds"], how, t["cpu"], t["cores"],
+                                                       t["load_start"], t["load_end"], t["commit"]))
+
+
+def num(v, unit=""):
+    if not isinstance(v, (int, float)):
+        return "–"
+    a = abs(v)
+    s = "%.0f" % v if a >= 100 else "%.1f" % v if a >= 10 else "%.2f" % v if a >= 1 else "%.3g" % v
+    return s + (" " + unit if unit else "")
+
+
+def bench_table(hist):
+    rows = [json.loads(l) for l in open(hist) if l.strip()]
+    latest = {}
+    for r in rows:            # file order is time order: the last row of each name wins
+        latest[(r["bench"], r["row"])] = r
+    if not latest:
+        sys.exit("readme_sync: %s has no benchmark rows" % hist)
+    out = ["| benchmark | mergeval | peer | mergeval vs peer | physical bound (same run) | "
+           "host, OpenBLAS core, load, date |", "|---|---:|---:|---:|---|---|"]
+    for (bench, name), r in sorted(latest.items()):
+        unit = r.get("unit", "")
+        mv = num(r.get("mv"), unit) + (", %s MB RSS" % num(r["mv_rss_mb"]) if "mv_rss_mb" in r else "")
+        peer = "–"
+        if isinstance(r.get("peer"), (int, float)):
+            peer = "%s %s" % (r.get("peer_name", "peer"), num(r["peer"], unit)) + \
+                   (", %s MB RSS" % num(r["peer_rss_mb"]) if "peer_rss_mb" in r else "")
+        ratio = "**%.2f×**" % r["ratio"] if isinstance(r.get("ratio"), (int, float)) else "–"
+        bound = "–"
+        if isinstance(r.get("bound"), (int, float)) and isinstance(r.get("mv"), (int, float)):
+            rel = ("mergeval/bound %.2f×" if r.get("better", "lower") == "lower"
+                   else "mergeval at %.2f× the bound's rate") % (r["mv"] / r["bound"])
+            bound = "%s (%s): %s%s" % (num(r["bound"], unit), r.get("bound_what", ""), rel,
+                                        " (goal ≤ %s×)" % r["bound_goal"] if "bound_goal" in r else "")
+        host = "%s ×%s, %s/%s, load %s→%s, %s" % (
+            r.get("cpu", "?"), r.get("cores", "?"), r.get("blas_mv", "?"), r.get("blas_peer", "?"),
+            r.get("load_start", "?"), r.get("load_end", "?"), r.get("date", "?")[:10])
+        out.append("| %s/%s | %s | %s | %s | %s | %s |" % (bench, name, mv, peer, ratio, bound, host))
+    return "\n".join(out)
+
+
 def pipeline():
     return "```json\n" + open(PIPELINE).read().rstrip("\n") + "\n```"
 
@@ -92,6 +145,14 @@ if __name__ == "__main__":
         t = open(README).read()
         t = put(put(t, "demo-table", table(sys.argv[2])), "seed-scenario.json", pipeline())
         open(README, "w").write(t)
+    elif len(sys.argv) == 3 and sys.argv[1] == "--write-time":
+        t = open(README).read()
+        open(README, "w").write(put(t, "demo-time", demo_time(sys.argv[2])))
+    elif len(sys.argv) == 3 and sys.argv[1] == "--write-bench":
+        t = open(README).read()
+        open(README, "w").write(put(t, "bench-table", bench_table(sys.argv[2])))
+    elif len(sys.argv) == 3 and sys.argv[1] == "--check-bench":
+        check("bench-table", bench_table(sys.argv[2]))
     elif sys.argv[1:] == ["--write-pipeline"]:
         t = open(README).read()
         open(README, "w").write(put(t, "seed-scenario.json", pipeline()))
