@@ -109,9 +109,12 @@ mv_status batch_build(const mdl *m, const mv_sequence *seqs, size_t n, int next,
         bt->owner[b] = share && !next ? prefix_owner(seqs, bt, b) : -1;
         bt->skip[b] = bt->owner[b] >= 0 ? 1 + Q : 0;
         bt->off[b] = N;
-        bt->len[b] = T - bt->skip[b];
+        /* The last text token is only ever a target: its own row would predict the token
+         * after the sequence, which nothing scores, and no earlier row attends to it. */
+        int tail = !next && s->n_tokens > 0;
+        bt->len[b] = T - bt->skip[b] - tail;
         bt->att_off[b] = bt->att_floats;
-        bt->att_floats += (size_t)c->NH * bt->len[b] * T;   /* its rows x all T keys */
+        bt->att_floats += (size_t)c->NH * bt->len[b] * (bt->skip[b] + bt->len[b]); /* rows x keys */
         bt->maxT = T > bt->maxT ? T : bt->maxT;
         bt->lstart[b] = M;
         N += bt->len[b];
@@ -126,8 +129,9 @@ mv_status batch_build(const mdl *m, const mv_sequence *seqs, size_t n, int next,
     if (!bt->pos || !bt->tok || !bt->lrow || !bt->ltgt) goto nomem;
     for (size_t b = 0; b < n; b++) {
         const mv_sequence *s = &seqs[b];
-        int o = bt->off[b], sk = bt->skip[b], T = sk + bt->len[b], nv = T - 1 - s->n_tokens;
-        for (int t = sk; t < T; t++) {   /* t: position in the whole sequence */
+        int tail = !next && s->n_tokens > 0;
+        int o = bt->off[b], sk = bt->skip[b], T = sk + bt->len[b] + tail, nv = T - 1 - s->n_tokens;
+        for (int t = sk; t < T - tail; t++) {   /* t: position in the whole sequence */
             bt->pos[o + t - sk] = t;
             bt->tok[o + t - sk] = t == 0 ? m->pub.bos_id : t <= nv ? -1 : s->tokens[t - 1 - nv];
         }
