@@ -14,6 +14,7 @@ ok()  { pass=$((pass + 1)); }
 bad() { fail=$((fail + 1)); echo "test_check_writable: FAIL: $*" >&2; }
 run() { "$@" >"$tmp/out" 2>"$tmp/err"; echo $? >"$tmp/rc"; }
 rc() { cat "$tmp/rc"; }
+check_out() { run "$mv" run --check "$tmp/p.json" --out "$@"; }
 has() { grep -q -- "$2" "$tmp/$1" && ok || bad "expected '$2' in $1 of: $(head -c 600 "$tmp/$1")"; }
 # "has N problems:" and exactly N indented lines after it.
 count_right() {
@@ -27,43 +28,42 @@ mkdir -p "$tmp/base" "$tmp/data" "$tmp/foreign"
 printf '{"id": "a", "text": "hello"}\n' >"$tmp/data/d.jsonl"
 echo "someone's notes" >"$tmp/foreign/notes.txt"
 echo "a file" >"$tmp/file"
-pipeline() {  # $1: extra top-level JSON members (may be empty)
+pipeline() {  # $1: extra top-level JSON members (may be empty), $2: the dataset's path
   cat >"$tmp/p.json" <<J
 {"name": "t", "base": "$tmp/base", "iterations": 0, $1
- "datasets": {"d": {"loader": "text", "path": "$tmp/data/d.jsonl"}},
+ "datasets": {"d": {"loader": "text", "path": "${2:-$tmp/data/d.jsonl}"}},
  "evaluate": [{"name": "ppl", "plugin": "perplexity", "dataset": "d"}]}
 J
 }
 pipeline ""
 
-run "$mv" run --check "$tmp/p.json" --out "$tmp/new/run"
+check_out "$tmp/new/run"
 [ "$(rc)" = 0 ] && ok || bad "a creatable --out: exit $(rc): $(cat "$tmp/err")"
 has out "valid"
 [ -e "$tmp/new" ] && bad "--check created the run folder" || ok
 
 # A path under a regular file cannot be created, whoever runs the check (root included).
-run "$mv" run --check "$tmp/p.json" --out "$tmp/file/sub"
+check_out "$tmp/file/sub"
 [ "$(rc)" = 2 ] && ok || bad "--out under a file: exit $(rc) (want 2)"
 has err "--out $tmp/file/sub: cannot be created because $tmp/file is a file, not a folder"
 grep -q "valid" "$tmp/out" && bad "--out under a file was reported valid" || ok
 
 # The output guard, before any stage: a foreign folder needs --force; inside an input never.
-run "$mv" run --check "$tmp/p.json" --out "$tmp/foreign"
+check_out "$tmp/foreign"
 [ "$(rc)" = 2 ] && ok || bad "foreign --out: exit $(rc) (want 2)"
 has err "not written by mergeval"
 has err "Pass --force"
-run "$mv" run --check "$tmp/p.json" --out "$tmp/foreign" --force
+check_out "$tmp/foreign" --force
 [ "$(rc)" = 0 ] && ok || bad "foreign --out with --force: exit $(rc): $(cat "$tmp/err")"
 [ -f "$tmp/foreign/notes.txt" ] && ok || bad "--check --force touched the foreign folder"
-run "$mv" run --check "$tmp/p.json" --out "$tmp/base/run" --force
+check_out "$tmp/base/run" --force
 [ "$(rc)" = 2 ] && ok || bad "--out inside the base model folder: exit $(rc) (want 2)"
 has err "lies inside the input $tmp/base"
 
 # Every problem at once, counted right: a recipe error, a missing input (a warning here, not
 # counted) and the unwritable --out.
-pipeline '"iteratons": 1,'
-sed -i "s#$tmp/data/d.jsonl#$tmp/data/missing.jsonl#" "$tmp/p.json"
-run "$mv" run --check "$tmp/p.json" --out "$tmp/file/sub"
+pipeline '"iteratons": 1,' "$tmp/data/missing.jsonl"
+check_out "$tmp/file/sub"
 [ "$(rc)" = 2 ] && ok || bad "recipe + missing input + --out: exit $(rc) (want 2)"
 has err '\$.iteratons'
 has err '\$.datasets.d.path'
@@ -71,11 +71,10 @@ has err "is a file, not a folder"
 has err "warning: input missing here"
 count_right "recipe + missing input (a warning) + --out" 2
 pipeline '"iteratons": 1, "seed": "x",'
-run "$mv" run --check "$tmp/p.json" --out "$tmp/file/sub"
+check_out "$tmp/file/sub"
 count_right "two recipe errors + --out" 3
-pipeline ""
-sed -i "s#$tmp/data/d.jsonl#$tmp/data/missing.jsonl#" "$tmp/p.json"
-run "$mv" run --check "$tmp/p.json" --out "$tmp/file/sub"
+pipeline "" "$tmp/data/missing.jsonl"
+check_out "$tmp/file/sub"
 [ "$(rc)" = 2 ] && ok || bad "missing input (warning) + --out: exit $(rc) (want 2)"
 has err "warning: input missing here"
 has err "error: --out $tmp/file/sub"
@@ -86,7 +85,7 @@ if [ "$(id -u)" != 0 ]; then
   pipeline ""
   mkdir "$tmp/ro" && chmod 555 "$tmp/ro"
   chmod 000 "$tmp/data/d.jsonl"
-  run "$mv" run --check "$tmp/p.json" --out "$tmp/ro/run"
+  check_out "$tmp/ro/run"
   [ "$(rc)" = 2 ] && ok || bad "read-only parent + unreadable dataset: exit $(rc) (want 2)"
   has err "--out $tmp/ro/run: $tmp/ro is not writable"
   has err "\$.datasets.d.path: \"$tmp/data/d.jsonl\" is not readable"
