@@ -1,9 +1,10 @@
 #!/bin/sh
 # tests/test_check_writable.sh — `mergeval run --check PIPELINE --out DIR` checks this machine
 # before any stage: RUN_DIR can be created and written (a path under a regular file fails for
-# root too; a read-only folder when not root), the output guard's refusals (a foreign folder
-# without --force, RUN_DIR inside an input), unreadable inputs; all problems listed at once
-# with their --out / JSON path, and the count in the summary line equals the lines listed.
+# root too; a read-only folder when not root), so can an exec evaluation's items_file outside
+# RUN_DIR; the output guard's refusals (a foreign folder without --force, RUN_DIR inside an
+# input); unreadable inputs. All problems are listed at once with their --out / JSON path, and
+# the count in the summary line equals the lines listed.
 set -u
 BUILD=${BUILD:-build}
 mv="$BUILD/bin/mergeval"
@@ -79,6 +80,19 @@ check_out "$tmp/file/sub"
 has err "warning: input missing here"
 has err "error: --out $tmp/file/sub"
 grep -q "problems:" "$tmp/err" && bad "a warning was counted as a problem: $(cat "$tmp/err")" || ok
+
+# Files an evaluation's command writes outside RUN_DIR (exec's items_file, an absolute path).
+cat >"$tmp/p.json" <<J
+{"name": "t", "base": "$tmp/base", "iterations": 0,
+ "datasets": {"d": {"loader": "text", "path": "$tmp/data/d.jsonl"}},
+ "evaluate": [{"name": "x", "plugin": "exec", "dataset": "d",
+               "params": {"command": ["true"], "items_file": "$tmp/file/items.jsonl",
+                          "metrics_file": "{out}/m.json"}}]}
+J
+check_out "$tmp/run2"
+[ "$(rc)" = 2 ] && ok || bad "exec items_file under a file: exit $(rc) (want 2)"
+has err "\$.evaluate\[0\].params.items_file \"$tmp/file/items.jsonl\": $tmp/file is a file, not a folder"
+grep -q "metrics_file" "$tmp/err" && bad "metrics_file under {out} was reported: $(cat "$tmp/err")" || ok
 
 # Permissions: only meaningful when not root (root may write and read anything).
 if [ "$(id -u)" != 0 ]; then

@@ -1,13 +1,15 @@
 /* core/pipeline/check_io.c — what `mergeval run --check` verifies on this machine besides the
  * recipe: the run folder can be created and written (and the output guard would accept it),
  * and the inputs that exist can be read. Every stage writes inside RUN_DIR (the exec
- * trainer's {out}/{data}, exports, reports), so RUN_DIR is the one output location. */
+ * trainer's {out}/{data}, exports, reports), except files an evaluation's command is told to
+ * write elsewhere (exec metrics_file/items_file, lm-eval path): those folders are checked too. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <cjson/cJSON.h>
 #include <mergeval/context.h>
 #include "mv_out.h"
 #include "mv_pipeline.h"
@@ -46,23 +48,29 @@ static char *existing_ancestor(const char *path, struct stat *sb, char **blocker
     return NULL;
 }
 
-/* Can `out` (a folder, created if absent) be written? One problem added to d at most. */
-static void check_out_writable(mv_diag *d, const char *out, int replacing)
+/* Can the folder `dir` (created if absent) be written? what: how the user named it ("--out X",
+ * a JSON path); option: what to change. One problem added to d at most. guarded: dir went
+ * through the output guard; replacing: dir is a foreign folder replaced via a temporary
+ * sibling, so its parent must be writable. */
+static void check_writable(mv_diag *d, const char *what, const char *option, const char *dir,
+                           int guarded, int replacing)
 {
     struct stat sb;
-    char *blocker = NULL, *at = existing_ancestor(out, &sb, &blocker);
-    if (!at) { mv_diag_add(d, "--out %s: out of memory", out); return; }
+    char *blocker = NULL, *at = existing_ancestor(dir, &sb, &blocker);
+    if (!at) { mv_diag_add(d, "%s: out of memory", what); return; }
     if (blocker) {
-        mv_diag_add(d, "--out %s: cannot be created because %s is a file, not a folder; choose an "
-                    "--out under a folder", out, blocker);
-    } else if (strcmp(at, out) == 0 && !S_ISDIR(sb.st_mode)) {
-        /* An existing file as --out: the output guard's problem (refused, or replaced with --force). */
+        mv_diag_add(d, "%s: cannot be created because %s is a file, not a folder; choose %s "
+                    "under a folder", what, blocker, option);
+    } else if (strcmp(at, dir) == 0 && !S_ISDIR(sb.st_mode)) {
+        /* An existing file as --out is the output guard's verdict (refused, or replaced with
+         * --force); anywhere else a file where a folder must be is a problem. */
+        if (!guarded)
+            mv_diag_add(d, "%s: %s is a file, not a folder; choose %s under a folder", what, dir, option);
     } else {
-        /* Replacing a foreign folder builds the run in a sibling: the parent must be writable. */
         char *where = at;
         char *parent = NULL;
-        if (replacing && strcmp(at, out) == 0) {
-            parent = mv_strdup(out);
+        if (replacing && strcmp(at, dir) == 0) {
+            parent = mv_strdup(dir);
             for (size_t n = parent ? strlen(parent) : 0; n > 1 && parent[n - 1] == '/'; n--) parent[n - 1] = 0;
             char *slash = parent ? strrchr(parent, '/') : NULL;
             if (slash && slash != parent) *slash = 0;
@@ -70,12 +78,37 @@ static void check_out_writable(mv_diag *d, const char *out, int replacing)
             if (parent) where = parent;
         }
         if (access(where, W_OK | X_OK) != 0)
-            mv_diag_add(d, "--out %s: %s is not writable (%s); choose a writable --out or fix the "
-                        "folder's permissions", out, where, strerror(errno));
+            mv_diag_add(d, "%s: %s is not writable (%s); choose a writable %s or fix the folder's "
+                        "permissions", what, where, strerror(errno), option);
         mv_free(parent);
     }
     mv_free(blocker);
     mv_free(at);
+}
+
+/* Files an evaluation's command writes outside RUN_DIR: the exec evaluator's metrics_file and
+ * items_file, lm-eval's path when it runs the harness. Only absolute paths without {...}
+ * placeholders are known before the run ({out} is inside RUN_DIR). */
+static void check_eval_outputs(mv_diag *d, const mv_pl_eval *e, size_t index)
+{
+    static const char *const exec_keys[] = { "metrics_file", "items_file", NULL };
+    static const char *const lmeval_keys[] = { "path", NULL };
+    int lmeval = !strcmp(e->plugin, "lm-eval");
+    if (!e->params_json || (!lmeval && strcmp(e->plugin, "exec"))) return;
+    cJSON *params = cJSON_Parse(e->params_json);
+    const cJSON *cmd = cJSON_GetObjectItemCaseSensitive(params, "command");
+    if (lmeval && cJSON_GetArraySize(cmd) == 0) { cJSON_Delete(params); return; }  /* import only */
+    for (const char *const *k = lmeval ? lmeval_keys : exec_keys; *k; k++) {
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(params, *k);
+        if (!cJSON_IsString(v) || v->valuestring[0] != '/' || strchr(v->valuestring, '{')) continue;
+        char what[600], *dir = mv_strdup(v->valuestring), *slash = dir ? strrchr(dir, '/') : NULL;
+        if (!dir) break;
+        if (!lmeval && slash) { if (slash == dir) slash[1] = 0; else *slash = 0; }  /* a file: its folder */
+        snprintf(what, sizeof what, "$.evaluate[%zu].params.%s \"%s\"", index, *k, v->valuestring);
+        check_writable(d, what, *k, dir, 0, 0);
+        mv_free(dir);
+    }
+    cJSON_Delete(params);
 }
 
 static void check_readable(mv_diag *d, const char *path, const char *jpath)
@@ -99,7 +132,11 @@ void mv_pipeline_check_io(const mv_pipeline *p, const char *pipeline_file, const
         mv_error e = { 0 };
         int foreign = 0;
         if (mv_out_check(out, inputs, n, force, &foreign, &e) != MV_OK) mv_diag_add(d, "%s", e.msg);
-        else check_out_writable(d, out, foreign);
+        else {
+            char what[600];
+            snprintf(what, sizeof what, "--out %s", out);
+            check_writable(d, what, "an --out", out, 1, foreign);
+        }
         free(inputs);
     }
     if (!p) return;
@@ -113,4 +150,5 @@ void mv_pipeline_check_io(const mv_pipeline *p, const char *pipeline_file, const
         snprintf(jp, sizeof jp, "$.datasets.%s.path", p->datasets[i].name);
         check_readable(d, p->datasets[i].path, jp);
     }
+    for (size_t i = 0; i < p->n_evals; i++) check_eval_outputs(d, &p->evals[i], i);
 }
