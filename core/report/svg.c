@@ -276,8 +276,9 @@ char *mv_svg_chart(const char *title, const char *const *labels, const double *y
             mv_sb_add(&b, ": %.5g</title></circle>", ys[i]);
         }
         if (xl_mode == XL_ROTATED) {
-            /* Text ends at the point and slants down-left; the full name is the tooltip. */
-            if (i % stride) continue;
+            /* Text ends at the point and slants down-left; the full name is the tooltip.
+             * Thinned: every stride-th label and the last (its predecessor dropped if close). */
+            if (i != n - 1 && (i % stride || n - 1 - i < stride)) continue;
             double x0 = X(i) + 2, y0 = bottom + 14;
             char shown[256];
             abbreviate(shown, sizeof shown, labels[i], fmin(XL_MAX_PX, (x0 - XL_ASC * sn - 1) / cs), XL_FS);
