@@ -29,7 +29,8 @@ static void help(FILE *f)
         "  --force            RUN_DIR exists but is not a mergeval run: replace it (the run is\n"
         "                     built next to it and renamed over it once complete)\n"
         "  --check            validate the pipeline and exit (0 valid, 2 invalid); input paths\n"
-        "                     missing on this machine are warnings, not errors\n"
+        "                     missing on this machine are warnings, not errors; with --out, also\n"
+        "                     that RUN_DIR can be written (and --force is needed or not)\n"
         "  --no-report        skip writing the reports at the end\n\n"
         "RUN_DIR is locked while running (RUN_DIR/mergeval.lock): a second runner exits 2.\n"
         "RUN_DIR may not be, contain or lie inside an input (even with --force).\n\n"
@@ -79,13 +80,24 @@ int mv_cmd_run(mv_cli *cli, int argc, char **argv)
          * the cluster: when missing input paths are the only problems, they are warnings. */
         mv_diag structural = {0};
         mv_error e2 = {0};
-        if (mv_pipeline_load(file, sets, n_sets, cli->reg, 0, &p, &structural, &e2) == MV_OK) {
-            for (size_t i = 0; i < diag.n; i++)
-                fprintf(stderr, "mergeval: warning: input missing here: %s\n", diag.msgs[i]);
-            missing_inputs = diag.n;
-            st = MV_OK;
+        st = mv_pipeline_load(file, sets, n_sets, cli->reg, 0, &p, &structural, &e2);
+        for (size_t i = 0; i < diag.n; i++) {    /* the problems only the path check found */
+            size_t k = 0;
+            while (k < structural.n && strcmp(structural.msgs[k], diag.msgs[i])) k++;
+            if (k < structural.n) continue;
+            fprintf(stderr, "mergeval: warning: input missing here: %s\n", diag.msgs[i]);
+            missing_inputs++;
         }
-        mv_diag_free(&structural);
+        mv_diag_free(&diag);
+        diag = structural;                        /* the recipe's own problems, if any */
+        if (st != MV_OK) err = e2;
+    }
+    if (check) {
+        /* This machine: RUN_DIR writable and accepted by the output guard, inputs readable;
+         * listed with the recipe's problems, so one --check shows everything to fix. */
+        if (st != MV_OK && diag.n == 0) mv_diag_add(&diag, "%s", err.msg);  /* e.g. unreadable */
+        mv_pipeline_check_io(p, file, out, force, &diag);
+        if (diag.n > 0) st = mv_diag_to_error(&diag, MV_E_INPUT, &err);
     }
     if (st != MV_OK) {
         if (diag.n > 1) {
@@ -114,11 +126,7 @@ int mv_cmd_run(mv_cli *cli, int argc, char **argv)
      * someone else's folder only with --force (then built aside, renamed over at the end). */
     inputs = calloc(p->n_adapters + p->n_datasets + 2, sizeof *inputs);
     if (!inputs) { rc = 3; goto done; }
-    size_t n_in = 0;
-    inputs[n_in++] = file;
-    inputs[n_in++] = p->base_path;
-    for (size_t i = 0; i < p->n_adapters; i++) inputs[n_in++] = p->adapters[i].path;
-    for (size_t i = 0; i < p->n_datasets; i++) inputs[n_in++] = p->datasets[i].path;
+    size_t n_in = mv_pipeline_inputs(p, file, inputs);
     if (mv_out_begin(&guard, out, inputs, n_in, force, &err) != MV_OK) { rc = mv_cli_fail(&err); goto done; }
     mv_run_options o = { guard.build, file, restart, isolate, NULL, report };
     int gates_failed = 0;

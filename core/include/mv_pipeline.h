@@ -142,6 +142,15 @@ mv_status mv_pipeline_run_stage(mv_context *ctx, const char *run_dir, const char
  * reachable, partition exists)? */
 mv_status mv_pipeline_check_launchers(mv_context *ctx, const mv_pipeline *p, mv_error *err);
 
+/* The paths a run reads (the pipeline file, base, adapters, datasets; NULL entries possible)
+ * into inputs (room for 2 + n_adapters + n_datasets); p may be NULL. Returns the count. */
+size_t mv_pipeline_inputs(const mv_pipeline *p, const char *pipeline_file, const char **inputs);
+/* `mergeval run --check` on this machine: the output guard's verdict on out (may be NULL) and
+ * whether it (or its nearest existing parent) is writable; whether the inputs that exist are
+ * readable. Each problem is added to d with its --out or JSON path. p may be NULL. */
+void mv_pipeline_check_io(const mv_pipeline *p, const char *pipeline_file, const char *out,
+                          int force, mv_diag *d);
+
 /* Apply one "path=value" override to a cJSON document (void* to keep cJSON out of this
  * header). */
 mv_status mv_json_set_path(void *root_cjson, const char *assignment, mv_error *err);

@@ -103,8 +103,11 @@ void mv_report_history_print(FILE *f, const cJSON *history);
 
 /* SVG line chart with an optional band: xs labels, ys values (NAN = missing), lo/hi band
  * (may be NULL). log_scale: a log10 y axis (for positive, perplexity-like metrics); band
- * bounds outside the domain are clamped to the axis and marked. Returned string malloc'd. */
+ * bounds outside the domain are clamped to the axis and marked. band_note (may be NULL):
+ * the legend line saying what the band is. X labels that would overlap are staggered, or
+ * rotated, thinned and abbreviated (full name as tooltip). Returned string malloc'd. */
 char *mv_svg_chart(const char *title, const char *const *labels, const double *ys,
-                   const double *lo, const double *hi, size_t n, const char *const *colors, int log_scale);
+                   const double *lo, const double *hi, size_t n, const char *const *colors, int log_scale,
+                   const char *band_note);
 
 #endif

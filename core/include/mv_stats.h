@@ -54,6 +54,10 @@ typedef struct mv_comparison {
     double ci_lo, ci_hi;      /* (1 - alpha) paired bootstrap interval of delta (has_ci) */
     int has_ci;
     double se;                /* bootstrap standard error of delta (has_ci) */
+    double ratio_lo, ratio_hi; /* log-scale metrics (mv_metric_log_scale): the (1 - alpha)
+                                 interval of B / A, exp of the paired bootstrap percentiles of
+                                 log B - log A over the same resamples as ci (has_ratio_ci) */
+    int has_ratio_ci;
     double p_mcnemar;         /* exact McNemar p (has_p: binary metric) */
     int has_p;
     double p_value;           /* the test's raw two-sided p (has_p_value): McNemar for 0/1
@@ -73,6 +77,10 @@ typedef struct mv_comparison {
     mv_verdict verdict;
     char reason[400];
 } mv_comparison;
+
+/* Perplexity-like metrics (transform exp, or a name ending in "perplexity"): positive and
+ * multiplicative, so compared as ratios and drawn on a log axis. */
+int mv_metric_log_scale(const char *name, mv_transform t);
 
 typedef struct mv_stats_options {
     int resamples;   /* >= 1000 recommended; default 2000 */

@@ -1,7 +1,8 @@
 /* core/report/compare_metric.c — compare one metric between two metric sets item by item:
  * items matched by id; the delta, its paired bootstrap interval (through
  * mv_metrics_value_weighted, so ratio metrics such as perplexity resample whole documents),
- * the p-value and the detectable effect all over the same matched items. */
+ * the p-value and the detectable effect all over the same matched items; for perplexity-like
+ * metrics also the interval of the ratio B / A, bootstrapped on the log scale. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,17 +24,38 @@ typedef struct pair_ctx {
     size_t na, nb;
 } pair_ctx;
 
-static double pair_delta(void *user, const uint32_t *counts, size_t n)
+/* Both sides' values over one resample of the matched items (counts[i] draws of pair i). */
+static void pair_values(pair_ctx *p, const uint32_t *counts, size_t n, double *a, double *b)
 {
-    pair_ctx *p = user;
     memset(p->wa, 0, p->na * sizeof *p->wa);
     memset(p->wb, 0, p->nb * sizeof *p->wb);
     for (size_t i = 0; i < n; i++) {
         p->wa[p->ia[i]] = counts[i];
         p->wb[p->ib[i]] = counts[i];
     }
-    return mv_metrics_value_weighted(p->B, p->mb, p->wb) -
-           mv_metrics_value_weighted(p->A, p->ma, p->wa);
+    *a = mv_metrics_value_weighted(p->A, p->ma, p->wa);
+    *b = mv_metrics_value_weighted(p->B, p->mb, p->wb);
+}
+
+static double pair_delta(void *user, const uint32_t *counts, size_t n)
+{
+    double a, b;
+    pair_values(user, counts, n, &a, &b);
+    return b - a;
+}
+
+/* log(B / A): for a perplexity, exp of the mean NLL, this is the change in mean NLL. */
+static double pair_log_ratio(void *user, const uint32_t *counts, size_t n)
+{
+    double a, b;
+    pair_values(user, counts, n, &a, &b);
+    return a > 0 && b > 0 ? log(b) - log(a) : NAN;
+}
+
+int mv_metric_log_scale(const char *name, mv_transform t)
+{
+    size_t n = strlen(name), k = strlen("perplexity");
+    return t == MV_TRANSFORM_EXP || (n >= k && strcmp(name + n - k, "perplexity") == 0);
 }
 
 static const mv_metrics *g_sort_m; /* qsort has no user pointer; comparisons are serial */
@@ -130,6 +152,18 @@ mv_status mv_compare_metric(const mv_metrics *A, const mv_metrics *B, const char
                              &c->ci_lo, &c->ci_hi, &c->se, err);
         if (st != MV_OK) { mv_error_prefix(err, "metric %s", name); goto fail; }
         c->has_ci = 1;
+        if (mv_metric_log_scale(name, mv_metrics_transform(A, ma)) && c->a > 0 && c->b > 0) {
+            /* Positive, multiplicative metrics: the interval of B / A from the same resamples
+             * (same seed) on the log scale, so it is positive and asymmetric; a failure here
+             * (too many non-positive resamples) only leaves the ratio interval out. */
+            double llo, lhi;
+            if (mv_bootstrap_ci(n, pair_log_ratio, &p, o->resamples, o->seed, 1.0 - o->alpha,
+                                &llo, &lhi, NULL, NULL) == MV_OK) {
+                c->has_ratio_ci = 1;
+                c->ratio_lo = exp(llo);
+                c->ratio_hi = exp(lhi);
+            }
+        }
         if (!binary) {
             /* A t test with the bootstrap standard error: unlike a Monte Carlo p-value from
              * B resamples (floored near 1/B), it resolves the small p that Holm needs for

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "mv_report.h"
+#include "mv_stats.h"
 #include "mv_strbuf.h"
 
 static const char *jstr(const cJSON *o, const char *k)
@@ -30,13 +31,11 @@ static const char *verdict_class(const char *v)
 }
 
 /* Perplexity-like metrics (exp of a mean log-loss) are positive and multiplicative: a log
- * axis shows a 10% change the same at 5 and at 500, and their bands cannot cross zero. */
+ * axis shows a 10% change the same at 5 and at 500, and their bands are ratio intervals. */
 static int log_scale_metric(const cJSON *m)
 {
-    const char *name = jstr(m, "name");
-    size_t n = strlen(name), k = strlen("perplexity");
-    if (strcmp(jstr(m, "transform"), "exp") == 0) return 1;
-    return n >= k && strcmp(name + n - k, "perplexity") == 0;
+    return mv_metric_log_scale(jstr(m, "name"), strcmp(jstr(m, "transform"), "exp") == 0
+                                                    ? MV_TRANSFORM_EXP : MV_TRANSFORM_NONE);
 }
 
 /* Sweeps: the candidates ranked by the gated metrics (summary.json "ranking"). */
@@ -90,6 +89,7 @@ char *mv_report_html(const cJSON *summary, const cJSON *thumbs)
     const cJSON *points = cJSON_GetObjectItem(summary, "points");
     const cJSON *metrics = cJSON_GetObjectItem(summary, "metrics");
     const cJSON *gates = cJSON_GetObjectItem(summary, "gates");
+    const cJSON *stats = cJSON_GetObjectItem(summary, "statistics");
     int np = cJSON_GetArraySize(points);
     int nf = (int)jnum(summary, "gates_failed"), npass = (int)jnum(summary, "gates_passed");
     const char *name = *jstr(run, "name") ? jstr(run, "name") : "mergeval run";
@@ -163,7 +163,7 @@ char *mv_report_html(const cJSON *summary, const cJSON *thumbs)
     }
     mv_sb_raw(&b, "</table>\n");
     /* Trend charts. */
-    mv_sb_raw(&b, "<h2>Trends (band: the paired interval of the change vs baseline)</h2>\n<div class=\"grid\">\n");
+    mv_sb_raw(&b, "<h2>Trends (band: the paired interval vs baseline; of the ratio on log axes)</h2>\n<div class=\"grid\">\n");
     const char **labels = calloc((size_t)np + 1, sizeof *labels);
     double *ys = calloc((size_t)np + 1, sizeof *ys), *lo = calloc((size_t)np + 1, sizeof *lo),
            *hi = calloc((size_t)np + 1, sizeof *hi);
@@ -172,14 +172,20 @@ char *mv_report_html(const cJSON *summary, const cJSON *thumbs)
     mi = 0;
     for (const cJSON *m = metrics ? metrics->child : NULL; m; m = m->next, mi++) {
         const cJSON *vals = cJSON_GetObjectItem(m, "values"), *vb = cJSON_GetObjectItem(m, "vs_baseline");
+        int log_scale = log_scale_metric(m), ratio_bands = 0;
         for (int i = 0; i < np; i++) {
             const cJSON *v = cJSON_GetArrayItem(vals, i), *c = cJSON_GetArrayItem(vb, i);
             ys[i] = cJSON_IsNumber(v) ? v->valuedouble : NAN;
             lo[i] = hi[i] = i == 0 ? ys[i] : NAN;
             colors[i] = "#ffffff";
             if (cJSON_IsObject(c)) {
-                const cJSON *ci = cJSON_GetObjectItem(c, "ci95");
-                if (cJSON_IsArray(ci)) {
+                const cJSON *ci = cJSON_GetObjectItem(c, "ci95"), *rci = cJSON_GetObjectItem(c, "ratio_ci95");
+                if (log_scale && cJSON_GetArraySize(rci) == 2) {
+                    /* The baseline times the ratio interval: positive, asymmetric. */
+                    lo[i] = jnum(c, "ref") * cJSON_GetArrayItem(rci, 0)->valuedouble;
+                    hi[i] = jnum(c, "ref") * cJSON_GetArrayItem(rci, 1)->valuedouble;
+                    ratio_bands++;
+                } else if (cJSON_IsArray(ci)) {
                     lo[i] = jnum(c, "ref") + cJSON_GetArrayItem(ci, 0)->valuedouble;
                     hi[i] = jnum(c, "ref") + cJSON_GetArrayItem(ci, 1)->valuedouble;
                 }
@@ -189,7 +195,11 @@ char *mv_report_html(const cJSON *summary, const cJSON *thumbs)
         }
         char title[300];
         snprintf(title, sizeof title, "%s (%s is better)", jstr(m, "name"), jstr(m, "direction"));
-        char *svg = mv_svg_chart(title, labels, ys, lo, hi, (size_t)np, colors, log_scale_metric(m));
+        char note[120];
+        double alpha = jnum(stats, "alpha");
+        snprintf(note, sizeof note, "band: %.3g%% CI of %s", isfinite(alpha) ? 100 * (1 - alpha) : 95.0,
+                 ratio_bands ? "the ratio to baseline (log bootstrap)" : "the change vs baseline");
+        char *svg = mv_svg_chart(title, labels, ys, lo, hi, (size_t)np, colors, log_scale, note);
         int align = cJSON_IsTrue(cJSON_GetObjectItem(m, "alignment"));
         mv_sb_add(&b, "<div class=\"card%s\" id=\"m%d\">", align ? " align" : "", mi);
         if (svg) mv_sb_raw(&b, svg);
@@ -260,7 +270,6 @@ char *mv_report_html(const cJSON *summary, const cJSON *thumbs)
         if (!any) mv_sb_raw(&b, "<p class=\"meta\">No item scored worse than at the baseline.</p>\n");
         mv_sb_raw(&b, "</section>\n");
     }
-    const cJSON *stats = cJSON_GetObjectItem(summary, "statistics");
     /* Data coverage: items scored and loader-skipped records at the final point. */
     const cJSON *evs = cJSON_GetObjectItem(summary, "evaluations");
     if (evs && evs->child) {

@@ -37,6 +37,11 @@ static cJSON *comparison_json(const mv_comparison *c, int family)
         cJSON_AddItemToArray(ci, cJSON_CreateNumber(c->ci_hi));
         add_num(o, "se", c->se);
     } else cJSON_AddNullToObject(o, "ci95");
+    if (c->has_ratio_ci) {
+        cJSON *r = cJSON_AddArrayToObject(o, "ratio_ci95");
+        cJSON_AddItemToArray(r, cJSON_CreateNumber(c->ratio_lo));
+        cJSON_AddItemToArray(r, cJSON_CreateNumber(c->ratio_hi));
+    }
     if (c->has_p_value) {
         cJSON_AddStringToObject(o, "test", c->test);
         add_num(o, "p_value", c->p_value);
