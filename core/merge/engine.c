@@ -105,7 +105,8 @@ void mg_drop(mv_checkpoint *ck, size_t index, size_t off, size_t n)
     uint64_t b = (uint64_t)off * es, e = b + (uint64_t)n * es;
     drop_range *d = NULL;
     for (int i = 0; i < MG_DROP_PENDING && !d; i++)
-        if (pending[i].ck == ck && pending[i].index == index && pending[i].end == b) d = &pending[i];
+        if (pending[i].ck == ck && pending[i].index == index) d = &pending[i];
+    if (d && d->end != b) drop_range_release(d);   /* another pass over the tensor: restart */
     for (int i = 0; i < MG_DROP_PENDING && !d; i++)
         if (!pending[i].ck) d = &pending[i];
     if (!d) {   /* more ranges than slots: release one (round robin) and reuse its slot */
@@ -365,6 +366,7 @@ mv_status mg_run(mg_job *job, mv_error *err)
         if (pthread_create(&th[started], NULL, worker_main, job) == 0) started++;
     worker_main(job);
     for (int t = 0; t < started; t++) pthread_join(th[t], NULL);
+    drop_flush();   /* nothing pending may outlive this job's checkpoints */
     pthread_mutex_destroy(&job->lock);
     mv_progress_end(job->prog);
     job->prog = NULL;
