@@ -12,6 +12,13 @@
 #define MG_CHUNK (1u << 16)        /* elements per chunk: 256 KB of fp32, so a pass's
                                       buffers (base + deltas) stay in L2 */
 #define MG_SLOTS 24
+/* The structural memory bound of a streaming merge (docs/merging.md, "Memory"): input pages
+ * are released in batches of MG_DROP_BYTES per (input, tensor) — one madvise, hence one
+ * cross-CPU TLB flush, per batch instead of per chunk — and each worker stages its output
+ * in one buffer of MG_STAGE_BYTES, written with one pwrite (and writeback started) when full. */
+#define MG_DROP_BYTES ((uint64_t)8 << 20)
+#define MG_DROP_PENDING 8          /* (input, tensor) ranges a worker batches at once */
+#define MG_STAGE_BYTES ((size_t)4 << 20)
 
 typedef enum mg_action { MG_RAW = 0, MG_COMPUTE = 1 } mg_action;
 
@@ -31,6 +38,9 @@ typedef struct mg_worker {
     size_t cap[MG_SLOTS];          /* floats */
     void *bytes;                   /* conversion buffer for writing */
     size_t bytes_cap;
+    unsigned char *stage;          /* MG_STAGE_BYTES of converted output not yet written */
+    size_t stage_oi, stage_len;    /* its tensor and length (bytes) */
+    uint64_t stage_off;            /* its byte offset in that tensor */
 } mg_worker;
 
 typedef struct mg_job mg_job;
@@ -65,11 +75,14 @@ float *mg_slot(mg_worker *wk, int i, size_t n);
 
 /* Read elements [off, off + n) of tensor `index` of ck as fp32 into dst. */
 mv_status mg_read_f32(mv_checkpoint *ck, size_t index, size_t off, size_t n, float *dst, mv_error *err);
-/* Convert n fp32 values to output tensor oi's dtype and write them at element offset off. */
+/* Convert n fp32 values to output tensor oi's dtype and write them at element offset off.
+ * Sequential writes are staged (see MG_STAGE_BYTES); the engine writes what is staged when
+ * the tensor's compute returns. */
 mv_status mg_write_f32(mg_job *job, mg_worker *wk, size_t oi, size_t off, const float *src, size_t n,
                        mv_error *err);
 /* Drop the resident pages of elements [off, off + n) of tensor `index` (read-only file
- * mappings only) so a streaming pass over a big tensor keeps memory flat. */
+ * mappings only) so a streaming pass over a big tensor keeps memory flat. Batched per
+ * thread (MG_DROP_BYTES); the engine releases the rest when the tensor is done. */
 void mg_drop(mv_checkpoint *ck, size_t index, size_t off, size_t n);
 /* Error unless no value is NaN/Inf (PEFT's safe_merge), naming the tensor and element. */
 mv_status mg_check_finite(const mg_job *job, size_t oi, size_t off, const float *x, size_t n, mv_error *err);

@@ -10,11 +10,16 @@
 #include "merge.h"
 
 
-typedef struct contrib { const mv_lora_module *m; double weight; } contrib;
+typedef struct contrib {
+    const mv_lora_module *m;
+    double weight;
+    mv_checkpoint *file;                 /* the adapter's tensor file (m's data lives there) */
+} contrib;
 typedef struct lora_plan {
     size_t n;
     contrib *c;
     const mv_adapter_tensor *replace;    /* modules_to_save tensor, or NULL */
+    mv_checkpoint *replace_file;         /* the adapter file holding it */
     int bias;                            /* a base bias: add the contributions' lora_B.bias */
 } lora_plan;
 
@@ -31,6 +36,14 @@ static mv_status to_f32(float *dst, const void *src, const mv_tensor_info *ti, m
     size_t n = (size_t)mv_shape_numel(ti->ndim, ti->shape, NULL);
     mv_status st = mv_convert_to_f32(dst, src, ti->dtype, n, err);
     return st ? mv_error_prefix(err, "adapter tensor %s", ti->name) : MV_OK;
+}
+
+/* Drop the adapter tensor `ti`'s pages once converted: a module is read once, and an 8B
+ * model's rank-16 adapter in fp32 is 168 MB that would otherwise stay resident. */
+static void release_adapter(mv_checkpoint *file, const mv_tensor_info *ti)
+{
+    if (ti && file && ti >= file->tensors && ti < file->tensors + file->n_tensors)
+        mv_checkpoint_release(file, (size_t)(ti - file->tensors));
 }
 
 static mv_status lora_compute(mg_job *job, mg_worker *wk, size_t oi, mv_error *err)
@@ -54,6 +67,7 @@ static mv_status lora_compute(mg_job *job, mg_worker *wk, size_t oi, mv_error *e
         for (size_t k = 0; k < p->n; k++) {
             const mv_lora_module *m = p->c[k].m;
             if ((st = to_f32(bb, m->b_bias_data, m->b_bias, err))) return st;
+            release_adapter(p->c[k].file, m->b_bias);
             float s = (float)(m->scaling * p->c[k].weight);
             for (size_t e = 0; e < n; e++) buf[e] += s * bb[e];
         }
@@ -77,11 +91,14 @@ static mv_status lora_compute(mg_job *job, mg_worker *wk, size_t oi, mv_error *e
         float *b = mg_slot(wk, 3 + 3 * (int)k, (size_t)(m->b->nbytes / mv_dtype_size(m->b->dtype)));
         if (!a || !b) return mv_errorf(err, MV_E_NOMEM, "out of memory");
         if ((st = to_f32(a, m->a_data, m->a, err)) || (st = to_f32(b, m->b_data, m->b, err))) return st;
+        release_adapter(p->c[k].file, m->a);
+        release_adapter(p->c[k].file, m->b);
         A[k] = a; B[k] = b; M[k] = NULL;
         if (m->magnitude) {
             float *mg = mg_slot(wk, 4 + 3 * (int)k, (size_t)(m->magnitude->nbytes / mv_dtype_size(m->magnitude->dtype)));
             if (!mg) return mv_errorf(err, MV_E_NOMEM, "out of memory");
             if ((st = to_f32(mg, m->magnitude_data, m->magnitude, err))) return st;
+            release_adapter(p->c[k].file, m->magnitude);
             M[k] = mg;
             if (transposed(m)) full = 1;   /* norms over columns need the whole tensor */
         }
@@ -97,6 +114,8 @@ static mv_status lora_compute(mg_job *job, mg_worker *wk, size_t oi, mv_error *e
             const mv_tensor_info *rt = p->replace->info;
             st = mv_convert_to_f32(buf, (const unsigned char *)p->replace->data + off * mv_dtype_size(rt->dtype),
                                    rt->dtype, cnt, err);
+            if (!st && rt >= p->replace_file->tensors && rt < p->replace_file->tensors + p->replace_file->n_tensors)
+                mg_drop(p->replace_file, (size_t)(rt - p->replace_file->tensors), off, cnt);
         } else {
             st = mg_read_f32(job->base, bi, off, cnt, buf, err);
         }
@@ -127,13 +146,15 @@ static mv_status lora_compute(mg_job *job, mg_worker *wk, size_t oi, mv_error *e
     return MV_OK;
 }
 
-static mv_status add_contrib(lora_plan *p, const mv_lora_module *m, double weight, mv_error *err)
+static mv_status add_contrib(lora_plan *p, const mv_lora_module *m, double weight, mv_checkpoint *file,
+                             mv_error *err)
 {
     contrib *c = mv_realloc(p->c, (p->n + 1) * sizeof *c);
     if (!c) return mv_errorf(err, MV_E_NOMEM, "out of memory");
     p->c = c;
     p->c[p->n].m = m;
     p->c[p->n].weight = weight;
+    p->c[p->n].file = file;
     p->n++;
     return MV_OK;
 }
@@ -214,7 +235,7 @@ mv_status mg_lora_run(mv_context *ctx, const mv_merge_request *req, const mv_par
             const mv_adapter_binding *b = &mt->bindings[k];
             if (b->base_index < 0 || !b->shape_ok || !b->targeted) continue;
             const mv_lora_module *m = &a->modules[b->module];
-            if ((st = add_contrib(&S.plans[b->base_index], m, weight, err))) { mv_adapter_match_free(mt); goto fail; }
+            if ((st = add_contrib(&S.plans[b->base_index], m, weight, a->weights, err))) { mv_adapter_match_free(mt); goto fail; }
             if (!m->b_bias) continue;
             char *bname = mv_malloc(strlen(b->target) + 8);
             if (!bname) { mv_adapter_match_free(mt); st = mv_errorf(err, MV_E_NOMEM, "out of memory"); goto fail; }
@@ -238,12 +259,13 @@ mv_status mg_lora_run(mv_context *ctx, const mv_merge_request *req, const mv_par
             }
             mv_free(bname);
             S.plans[bb].bias = 1;
-            if ((st = add_contrib(&S.plans[bb], m, weight, err))) { mv_adapter_match_free(mt); goto fail; }
+            if ((st = add_contrib(&S.plans[bb], m, weight, a->weights, err))) { mv_adapter_match_free(mt); goto fail; }
         }
         for (size_t k = 0; k < mt->n_saved; k++) {
             const mv_adapter_saved_binding *s = &mt->saved[k];
             if (s->base_index < 0 || !s->shape_ok) continue;
             S.plans[s->base_index].replace = &a->tensors[s->tensor];
+            S.plans[s->base_index].replace_file = a->weights;
         }
         mv_adapter_match_free(mt);
     }
