@@ -183,10 +183,10 @@ static mv_status tv_compute(mg_job *job, mg_worker *wk, size_t oi, mv_error *err
             memset(&sel[k], 0, sizeof sel[k]);
         }
     }
-    int whole = n <= chunk, loaded = 0;
+    int whole = n <= chunk, loaded = 0, need_pass2 = 0;
     mk_select sel_copy[MG_SLOTS];
     for (int pass = any_sel ? 0 : l1 ? 2 : 3; pass < 4; pass++) {
-        if (pass == 2 && !l1) continue;
+        if ((pass == 2 && !l1) || (pass == 1 && !need_pass2)) continue;
         for (size_t k = 0; k < K && pass >= 2; k++) {   /* the random masks replay in both passes */
             mk_rng_init(&rng[k], mk_seed_for(job->req->seed, ot->name, present[k]));
             if (pass == 2 && has_sel[k]) sel_copy[k] = sel[k];
@@ -219,7 +219,7 @@ static mv_status tv_compute(mg_job *job, mg_worker *wk, size_t oi, mv_error *err
             if ((st = mg_check_finite(job, oi, off, b, cnt, err)) || (st = mg_write_f32(job, wk, oi, off, b, cnt, err)))
                 goto sel_done;
         }
-        if (pass == 0) for (size_t k = 0; k < K; k++) if (has_sel[k]) mk_select_end1(&sel[k]);
+        if (pass == 0) for (size_t k = 0; k < K; k++) if (has_sel[k]) need_pass2 |= mk_select_end1(&sel[k]);
         if (pass == 1) for (size_t k = 0; k < K; k++) if (has_sel[k]) mk_select_end2(&sel[k]);
     }
 sel_done:
