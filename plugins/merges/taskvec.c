@@ -27,7 +27,7 @@ static mv_status input_param(const tv_state *S, size_t i, const char *name, cons
 /* A tensor whose input is at most this many bytes stays mapped between the passes of a
  * selection (re-faulting it each pass costs more than it saves); bigger ones are dropped
  * behind the reader in every pass so resident memory stays flat. */
-#define TV_KEEP_BYTES ((uint64_t)16 << 20)
+#define TV_KEEP_BYTES ((uint64_t)32 << 20)
 
 /* release elements [off, off + cnt) of a tensor read in order: whole spans, and the tail
  * with the last chunk; `last` = the final pass over the tensor */
