@@ -14,7 +14,7 @@ expect_rc() { want=$1; shift; "$@" >$T/out 2>$T/err; rc=$?
   if [ "$rc" -eq "$want" ]; then ok; else bad "'$*' exited $rc, expected $want: $(head -c 300 $T/err)"; fi; }
 
 expect_rc 0 "$mv" --version
-grep -q "plugin ABI 1.1" $T/out || bad "--version lacks the ABI"
+grep -q "plugin ABI 1.2" $T/out || bad "--version lacks the ABI"
 expect_rc 0 "$mv" --help
 expect_rc 2 "$mv"
 expect_rc 2 "$mv" no-such-command

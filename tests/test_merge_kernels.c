@@ -7,7 +7,9 @@
 #include "suite_run.h"
 #include <math.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 #include <mergeval/mergeval.h>
 #include "mv_registry_host.h"
 #include "mv_merge_kernels.h"
@@ -248,6 +250,99 @@ START_TEST(selection_with_heavy_ties_matches_naive_reference)
 }
 END_TEST
 
+/* Select windows [from, to) of x through the streaming API in chunks of `ch`; returns what
+ * end1 said (1 = a second pass was needed). */
+static int select_stream(float *y, size_t n, size_t from, size_t to, size_t ch)
+{
+    mk_select s;
+    ck_assert_int_eq(mk_select_init(&s, n, from, to), 0);
+    for (size_t o = 0; o < n; o += ch) mk_select_pass1(&s, y + o, o + ch <= n ? ch : n - o);
+    int two = mk_select_end1(&s);
+    if (two) {
+        for (size_t o = 0; o < n; o += ch) mk_select_pass2(&s, y + o, o + ch <= n ? ch : n - o);
+        mk_select_end2(&s);
+    }
+    for (size_t o = 0; o < n; o += ch) mk_select_apply(&s, y + o, o + ch <= n ? ch : n - o);
+    mk_select_free(&s);
+    return two;
+}
+
+/* expected outputs of each window from tests/golden/select_reference.py (numpy) */
+static float *numpy_select(const float *x, size_t n, const size_t (*win)[2], size_t m)
+{
+    char in[] = "/tmp/mv-select-in.XXXXXX", out[64], cmd[1200], dir[512];
+    int fd = mkstemp(in);
+    ck_assert_int_ge(fd, 0);
+    FILE *f = fdopen(fd, "wb");
+    uint64_t hdr[2] = { n, m };
+    fwrite(hdr, sizeof hdr, 1, f);
+    for (size_t w = 0; w < m; w++) { uint64_t p[2] = { win[w][0], win[w][1] }; fwrite(p, sizeof p, 1, f); }
+    fwrite(x, 4, n, f);
+    fclose(f);
+    snprintf(out, sizeof out, "%s.out", in);
+    snprintf(dir, sizeof dir, "%s", __FILE__);
+    char *slash = strrchr(dir, '/');
+    if (slash) *slash = 0; else snprintf(dir, sizeof dir, ".");
+    snprintf(cmd, sizeof cmd, "/usr/bin/python3 %s/golden/select_reference.py %s %s", dir, in, out);
+    int rc = system(cmd);
+    unlink(in);
+    ck_assert_msg(rc == 0, "numpy reference failed (exit %d): %s", rc, cmd);
+    float *r = malloc(n * m * 4);
+    f = fopen(out, "rb");
+    ck_assert_ptr_nonnull(f);
+    ck_assert_uint_eq(fread(r, 4, n * m, f), n * m);
+    fclose(f);
+    unlink(out);
+    return r;
+}
+
+/* The one-pass threshold (values whose low 16 bits are zero, as bf16 differences are, plus
+ * a few that are not) and the two-pass fallback (more than MK_SELECT_ODD_MAX such values)
+ * against numpy: ties at the threshold, density 0 and 1, n and chunks not multiples of any
+ * vector width, no NaN made. */
+START_TEST(selection_one_and_two_pass_match_numpy)
+{
+    for (int big = 0; big < 2; big++) {
+        size_t n = big ? MK_SELECT_ODD_MAX + 4099 : 100003;
+        float *x = malloc(n * 4), *y = malloc(n * 4);
+        for (size_t i = 0; i < n; i++) {
+            float v = frand();
+            uint32_t u;
+            memcpy(&u, &v, 4);
+            if (!big) u = (u & 0x80000000u) | (0x3c000000u + ((u >> 16) & 0x3f) * 0x10000u);   /* 64 bf16 values */
+            memcpy(&x[i], &u, 4);
+        }
+        for (size_t i = 0; !big && i < 500; i++) {   /* low halves set, in the bins around the median */
+            uint32_t u = 0x3c1e0000u + (uint32_t)(i % 4) * 0x10000u + (uint32_t)(i % 5) * 0x1001u;
+            memcpy(&x[i * 191], &u, 4);
+        }
+        size_t k = (size_t)(0.5 * (double)n), win[][2] = { { 0, 0 }, { 0, n }, { 0, k }, { 0, k / 3 + 1 },
+                                                           { 1234, 60000 }, { 0, 1 } };
+        size_t m = sizeof win / sizeof win[0];
+        float *r = numpy_select(x, n, (const size_t (*)[2])win, m);
+        size_t chunks[] = { 4099, 65536, n };
+        for (size_t w = 0; w < m; w++)
+            for (size_t c = 0; c < 3; c++) {
+                memcpy(y, x, n * 4);
+                int two = select_stream(y, n, win[w][0], win[w][1], chunks[c]);
+                ck_assert_msg(two == big, "window %zu: pass 2 %s", w, two ? "needed" : "skipped");
+                const float *e = r + w * n;
+                ASSERT_EACH(i, n, memcmp(&y[i], &e[i], 4) == 0 && !isnan(y[i]),
+                            "%s data, window [%zu,%zu) chunk %zu: element %zu got %g want %g",
+                            big ? "f32" : "bf16", win[w][0], win[w][1], chunks[c], i, y[i], e[i]);
+            }
+        free(r);
+        /* mergekit's density edges: 0 keeps nothing, 1 everything */
+        memcpy(y, x, n * 4);
+        ck_assert_uint_eq(mk_sparsify_magnitude(y, n, 1.0), n);
+        ck_assert_int_eq(memcmp(x, y, n * 4), 0);
+        ck_assert_uint_eq(mk_sparsify_magnitude(y, n, 0.0), 0);
+        ASSERT_EACH(i, n, y[i] == 0.0f, "density 0: element %zu is %g", i, y[i]);
+        free(x); free(y);
+    }
+}
+END_TEST
+
 START_TEST(dare_statistics_and_determinism)
 {
     size_t n = 400000;
@@ -315,6 +410,7 @@ int main(void)
     tcase_set_timeout(tk, 30);
     tcase_add_test(tk, streaming_selection_matches_whole);
     tcase_add_test(tk, selection_with_heavy_ties_matches_naive_reference);
+    tcase_add_test(tk, selection_one_and_two_pass_match_numpy);
     tcase_add_test(tk, dare_statistics_and_determinism);
     tcase_add_test(tk, nonfinite_scan);
     suite_add_tcase(s, tk);

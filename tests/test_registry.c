@@ -60,9 +60,9 @@ typedef struct { const char *file; size_t ok; const char *needle; } reject_case;
 static const reject_case cases[] = {
     {"not-a-library.so", 0, "cannot open:"},
     {"no-entry.so", 0, "no entry point"},
-    /* the fixtures are built with major + 1 and minor + 7 of the current ABI (1.1) */
-    {"abi-major.so", 1, "ABI mismatch: built for plugin ABI 2.1, this mergeval implements 1.1"},
-    {"abi-minor.so", 1, "ABI too new: built for plugin ABI 1.8"},
+    /* the fixtures are built with major + 1 and minor + 7 of the current ABI (1.2) */
+    {"abi-major.so", 1, "ABI mismatch: built for plugin ABI 2.2, this mergeval implements 1.2"},
+    {"abi-minor.so", 1, "ABI too new: built for plugin ABI 1.9"},
     {"signature.so", 1, "build signature mismatch: plugin 'ptr4-size4-int4-blasint8-f32ieee-le'"},
     {"small-size.so", 1, "descriptor size 8 is smaller"},
     {"init-fail.so", 1, "init failed: license file /nonexistent/key not found"},

@@ -762,6 +762,14 @@ START_TEST(test_release_range_drops_pages)
         sum2 += d[i];
     ck_assert(sum == sum2); /* pages fault back in from the file */
     ck_assert(d[NUMEL - 1] == (float)((NUMEL - 1) % 1000));
+    /* read_range copies bytes without mapping them (the loader's read op): the same bytes
+     * as data(), a range past the tensor refused */
+    float got[3000];
+    ck_assert_int_eq(mv_checkpoint_read_range(ck, 0, 4 * (uint64_t)(NUMEL - 3000), got, sizeof got, &err), MV_OK);
+    for (int i = 0; i < 3000; i++)
+        ck_assert_msg(got[i] == (float)((NUMEL - 3000 + i) % 1000), "read_range element %d: %g", i, got[i]);
+    ck_assert_int_eq(mv_checkpoint_read_range(ck, 0, 4 * (uint64_t)NUMEL - 8, got, 12, &err), MV_E_INPUT);
+    ck_assert_int_eq(mv_checkpoint_read_range(ck, 1, 0, got, 4, &err), MV_E_INPUT);
     mv_checkpoint_close(ck);
     free(buf);
 }

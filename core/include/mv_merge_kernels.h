@@ -70,9 +70,14 @@ int mk_slerp(float *out, const float *v0, const float *v1, size_t n, double t,
 /* ---- streaming forms (a tensor processed chunk by chunk, in order) ---- */
 
 /* Exact rank selection over a stream: keep the elements whose rank by descending |x| is in
- * [keep_from, keep_to), ties broken by position. Feed every chunk to pass1, call end1,
- * every chunk again to pass2, end2, then apply to each chunk in order (it zeroes the
- * dropped elements). Magnitude top-k is keep_from = 0. */
+ * [keep_from, keep_to), ties broken by position. Feed every chunk to pass1, call end1;
+ * when end1 returns 1, every chunk again to pass2, then end2 (both are no-ops after end1
+ * returned 0); then apply to each chunk in order (it zeroes the dropped elements).
+ * Magnitude top-k is keep_from = 0. Pass 1 histograms the high 16 bits of |x| and keeps
+ * the (few) values whose low 16 bits are not zero — differences of bf16 weights rarely have
+ * any — so the threshold is usually exact after one pass; pass 2 is needed only when more
+ * than MK_SELECT_ODD_MAX such values came by. */
+#define MK_SELECT_ODD_MAX ((size_t)1 << 20)
 typedef struct mk_select {
     size_t n, keep_from, keep_to;
     uint32_t *hist_hi, *hist_lo1, *hist_lo0;   /* 65536 bins each */
@@ -80,10 +85,13 @@ typedef struct mk_select {
     size_t acc1, acc0;                         /* counts above the chosen high bins */
     uint32_t t1, t0;                           /* threshold bits */
     size_t quota1, quota0, ties1, ties0;
+    uint32_t *odd;                             /* (n_odd) |x| bits with nonzero low half */
+    size_t n_odd, cap_odd;
+    int odd_overflow, resolved;                /* resolved: thresholds known, no pass 2 */
 } mk_select;
 int mk_select_init(mk_select *s, size_t n, size_t keep_from, size_t keep_to); /* 0 = ok */
 void mk_select_pass1(mk_select *s, const float *x, size_t len);
-void mk_select_end1(mk_select *s);
+int mk_select_end1(mk_select *s);   /* 1 = pass 2 needed */
 void mk_select_pass2(mk_select *s, const float *x, size_t len);
 void mk_select_end2(mk_select *s);
 void mk_select_apply(mk_select *s, float *x, size_t len);

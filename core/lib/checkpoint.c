@@ -2,6 +2,7 @@
  * the registry (by name or highest probe), name look-up with a lazily built sorted index,
  * F32 reads, metadata, and thin wrappers over a writer's ops. No file format code here. */
 #include <stdio.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <mergeval/mergeval.h>
@@ -72,6 +73,34 @@ static mv_status find_loader(mv_context *ctx, const char *path, const char *form
     return MV_OK;
 }
 
+/* A loader built before ABI 1.2 returns a shorter ops table: the host reads it through a
+ * full-size copy whose later fields are NULL, freed after the loader's close. */
+typedef struct ops_copy {
+    mv_checkpoint_ops ops;              /* first: ck->ops points here */
+    void (*loader_close)(mv_checkpoint *ck);
+} ops_copy;
+
+static void close_copied(mv_checkpoint *ck)
+{
+    ops_copy *o = (ops_copy *)(void *)ck->ops;
+    o->loader_close(ck);
+    free(o);
+}
+
+static mv_status copy_old_ops(mv_checkpoint *ck, mv_error *err)
+{
+    ops_copy *o = calloc(1, sizeof *o);
+    if (!o) {
+        ck->ops->close(ck);
+        return mv_errorf(err, MV_E_NOMEM, "out of memory");
+    }
+    memcpy(&o->ops, ck->ops, offsetof(mv_checkpoint_ops, read));
+    o->loader_close = ck->ops->close;
+    o->ops.close = close_copied;
+    ck->ops = &o->ops;
+    return MV_OK;
+}
+
 mv_status mv_checkpoint_open(mv_context *ctx, const char *path, const char *format,
                              mv_checkpoint **out, mv_error *err)
 {
@@ -99,6 +128,8 @@ mv_status mv_checkpoint_open(mv_context *ctx, const char *path, const char *form
     if (!ck)
         return mv_errorf(err, MV_E_RUNTIME, "checkpoint %s: loader %s returned nothing", path,
                          c->name);
+    if (c->abi_minor < 2 && ck->ops && (st = copy_old_ops(ck, err)) != MV_OK)
+        return st;
     if (!ck->format)
         ck->format = c->name;
     *out = ck;
@@ -186,6 +217,25 @@ void mv_checkpoint_release_range(mv_checkpoint *ck, size_t index, uint64_t offse
     if (ck && ck->ops && ck->ops->release_range && index < ck->n_tensors &&
         offset <= ck->tensors[index].nbytes && len <= ck->tensors[index].nbytes - offset)
         ck->ops->release_range(ck, index, offset, len);
+}
+
+mv_status mv_checkpoint_read_range(mv_checkpoint *ck, size_t index, uint64_t offset, void *dst,
+                                   uint64_t len, mv_error *err)
+{
+    if (!ck || index >= ck->n_tensors || offset > ck->tensors[index].nbytes ||
+        len > ck->tensors[index].nbytes - offset)
+        return mv_errorf(err, MV_E_INPUT, "checkpoint %s: bytes [%llu, +%llu) of tensor %zu are "
+                         "outside it", ck && ck->path ? ck->path : "?", (unsigned long long)offset,
+                         (unsigned long long)len, index);
+    if (len == 0)
+        return MV_OK;
+    if (ck->ops->read)
+        return ck->ops->read(ck, index, offset, dst, len, err);
+    const unsigned char *p = ck->ops->data(ck, index, err);
+    if (!p)
+        return err && err->code ? err->code : MV_E_IO;
+    memcpy(dst, p + offset, (size_t)len);
+    return MV_OK;
 }
 
 void mv_checkpoint_release(mv_checkpoint *ck, size_t index)

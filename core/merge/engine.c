@@ -30,6 +30,16 @@ static void worker_free(mg_worker *wk)
 mv_status mg_read_f32(mv_checkpoint *ck, size_t index, size_t off, size_t n, float *dst, mv_error *err)
 {
     const mv_tensor_info *ti = &ck->tensors[index];
+    if (ti->dtype == MV_DTYPE_F32 || ti->dtype == MV_DTYPE_BF16 || ti->dtype == MV_DTYPE_F16) {
+        /* Copied (pread), not mapped: faulting pages in and dropping them again cost 4x the
+         * copy. 16-bit values land in the upper half of dst and are widened in place, front
+         * to back (each conversion step reads its inputs before its store reaches them). */
+        size_t es = mv_dtype_size(ti->dtype);
+        unsigned char *raw = (unsigned char *)dst + (es == 2 ? 2 * n : 0);
+        mv_status st = mv_checkpoint_read_range(ck, index, (uint64_t)off * es, raw, (uint64_t)n * es, err);
+        if (!st && es == 2) st = mv_convert_to_f32(dst, raw, ti->dtype, n, err);
+        return st ? mv_error_prefix(err, "tensor %s", ti->name) : MV_OK;
+    }
     const unsigned char *p = mv_checkpoint_data(ck, index, err);
     if (!p) return err->code ? err->code : MV_E_IO;
     size_t es = mv_dtype_size(ti->dtype);

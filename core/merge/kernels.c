@@ -88,14 +88,38 @@ int mk_select_init(mk_select *s, size_t n, size_t keep_from, size_t keep_to)
 
 void mk_select_free(mk_select *s)
 {
-    free(s->hist_hi); free(s->hist_lo1); free(s->hist_lo0);
+    free(s->hist_hi); free(s->hist_lo1); free(s->hist_lo0); free(s->odd);
     memset(s, 0, sizeof *s);
+}
+
+/* keep one more value with a nonzero low half (cold: rare for bf16-derived data) */
+__attribute__((noinline, cold)) static void odd_push(mk_select *s, uint32_t b)
+{
+    if (s->odd_overflow) return;
+    if (s->n_odd == s->cap_odd) {
+        size_t cap = s->cap_odd ? 2 * s->cap_odd : 4096;
+        uint32_t *p = cap <= MK_SELECT_ODD_MAX ? realloc(s->odd, cap * sizeof *p) : NULL;
+        if (!p) {   /* too many (or no memory): pass 2 will histogram the low halves */
+            s->odd_overflow = 1;
+            free(s->odd);
+            s->odd = NULL;
+            s->n_odd = s->cap_odd = 0;
+            return;
+        }
+        s->odd = p;
+        s->cap_odd = cap;
+    }
+    s->odd[s->n_odd++] = b;
 }
 
 void mk_select_pass1(mk_select *s, const float *x, size_t len)
 {
     uint32_t *h = s->hist_hi;
-    for (size_t i = 0; i < len; i++) h[abs_bits(x[i]) >> 16]++;
+    for (size_t i = 0; i < len; i++) {
+        uint32_t b = abs_bits(x[i]);
+        h[b >> 16]++;
+        if (__builtin_expect((b & 0xffffu) != 0, 0)) odd_push(s, b);
+    }
 }
 
 /* The high bin holding the k-th largest, and how many lie in higher bins. */
@@ -110,14 +134,34 @@ static int pick_bin(const uint32_t *h, size_t k, size_t *acc)
     return b;
 }
 
-void mk_select_end1(mk_select *s)
+/* the low-half histogram of high bin `bin` from the kept odd values: the rest of the bin
+ * has a zero low half */
+static void low_hist_from_odd(const mk_select *s, int bin, uint32_t *lo)
+{
+    size_t in_bin = 0;
+    for (size_t i = 0; i < s->n_odd; i++)
+        if ((s->odd[i] >> 16) == (uint32_t)bin) { lo[s->odd[i] & 0xffffu]++; in_bin++; }
+    lo[0] += s->hist_hi[bin] - (uint32_t)in_bin;
+}
+
+int mk_select_end1(mk_select *s)
 {
     if (s->keep_to > 0) s->bin1 = pick_bin(s->hist_hi, s->keep_to, &s->acc1);
     if (s->keep_from > 0) s->bin0 = pick_bin(s->hist_hi, s->keep_from, &s->acc0);
+    if (s->odd_overflow) return 1;
+    if (s->bin1 >= 0) low_hist_from_odd(s, s->bin1, s->hist_lo1);
+    if (s->bin0 >= 0) low_hist_from_odd(s, s->bin0, s->hist_lo0);
+    mk_select_end2(s);
+    s->resolved = 1;
+    free(s->odd);
+    s->odd = NULL;
+    s->n_odd = s->cap_odd = 0;
+    return 0;
 }
 
 void mk_select_pass2(mk_select *s, const float *x, size_t len)
 {
+    if (s->resolved) return;
     uint32_t b1 = (uint32_t)s->bin1, b0 = (uint32_t)s->bin0;   /* -1 never matches */
     for (size_t i = 0; i < len; i++) {
         uint32_t b = abs_bits(x[i]), hi = b >> 16;
@@ -131,6 +175,7 @@ void mk_select_pass2(mk_select *s, const float *x, size_t len)
 void mk_select_end2(mk_select *s)
 {
     size_t acc;
+    if (s->resolved) return;
     if (s->bin1 >= 0) {
         int lo = pick_bin(s->hist_lo1, s->keep_to - s->acc1, &acc);
         s->t1 = ((uint32_t)s->bin1 << 16) | (uint32_t)lo;
@@ -219,9 +264,10 @@ static void select_whole(float *x, size_t n, size_t keep_from, size_t keep_to)
     mk_select s;
     if (mk_select_init(&s, n, keep_from, keep_to)) { mk_select_free(&s); return; }
     mk_select_pass1(&s, x, n);
-    mk_select_end1(&s);
-    mk_select_pass2(&s, x, n);
-    mk_select_end2(&s);
+    if (mk_select_end1(&s)) {
+        mk_select_pass2(&s, x, n);
+        mk_select_end2(&s);
+    }
     mk_select_apply(&s, x, n);
     mk_select_free(&s);
 }

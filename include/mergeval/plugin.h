@@ -41,7 +41,8 @@ extern "C" {
 #endif
 
 #define MV_ABI_MAJOR 1   /* incompatible changes */
-#define MV_ABI_MINOR 1   /* compatible additions at the end of structs (1: evaluator metrics) */
+#define MV_ABI_MINOR 2   /* compatible additions at the end of structs (1: evaluator metrics,
+                            2: mv_checkpoint_ops.read) */
 
 /* The build signature: what must agree between host and plugin for shared structs to have
  * the same layout (pointer width, size_t, int, the BLAS integer width — Debian's OpenBLAS

@@ -20,17 +20,38 @@ static mv_status input_param(const tv_state *S, size_t i, const char *name, cons
     return mg_param_at(mv_params_json(S->ip[i], name), what, o->info.name, o->t, dflt, out, err);
 }
 
-static mv_status read_input(tv_state *S, size_t oi, size_t i, size_t off, size_t cnt, float *dst, mv_error *err)
+/* Pages are dropped behind the reader in spans of this many elements, not per chunk: each
+ * madvise(DONTNEED) flushes the TLB of every core running the process (an IPI to the other
+ * worker), which cost a third of a TIES merge's time when done every 64K elements. */
+#define TV_DROP_SPAN ((size_t)1 << 21)
+/* A tensor whose input is at most this many bytes stays mapped between the passes of a
+ * selection (re-faulting it each pass costs more than it saves); bigger ones are dropped
+ * behind the reader in every pass so resident memory stays flat. */
+#define TV_KEEP_BYTES ((uint64_t)32 << 20)
+
+/* release elements [off, off + cnt) of a tensor read in order: whole spans, and the tail
+ * with the last chunk; `last` = the final pass over the tensor */
+static void drop_behind(mv_checkpoint *ck, size_t ti, size_t off, size_t cnt, int last)
+{
+    const mv_tensor_info *t = &ck->tensors[ti];
+    size_t es = mv_dtype_size(t->dtype), n = es ? (size_t)(t->nbytes / es) : 0;
+    if (!last && t->nbytes <= TV_KEEP_BYTES) return;
+    size_t from = off / TV_DROP_SPAN * TV_DROP_SPAN, to = off + cnt >= n ? n : (off + cnt) / TV_DROP_SPAN * TV_DROP_SPAN;
+    if (to > from) mg_drop(ck, ti, from, to - from);
+}
+
+static mv_status read_input(tv_state *S, size_t oi, size_t i, size_t off, size_t cnt, float *dst, int last,
+                            mv_error *err)
 {
     size_t ti = (size_t)IDX(S, oi, i);
     mv_status st = mg_read_f32(S->P.ck[i], ti, off, cnt, dst, err);
-    mg_drop(S->P.ck[i], ti, off, cnt);
+    drop_behind(S->P.ck[i], ti, off, cnt, last);
     return st;
 }
 
 /* load elements [off, off+cnt) of the base into b and each present model's delta into d[k] */
 static mv_status load_deltas(mg_job *job, tv_state *S, size_t oi, const size_t *present, size_t K,
-                             size_t off, size_t cnt, float *b, float **d, mv_error *err)
+                             size_t off, size_t cnt, float *b, float **d, int last, mv_error *err)
 {
     mv_status st;
     long bi = job->out[oi].base_index;
@@ -40,10 +61,10 @@ static mv_status load_deltas(mg_job *job, tv_state *S, size_t oi, const size_t *
         memset(b, 0, cnt * sizeof *b);   /* no base (nuslerp without base_model): deltas are the tensors */
     } else {
         if ((st = mg_read_f32(job->base, (size_t)bi, off, cnt, b, err))) return st;
-        mg_drop(job->base, (size_t)bi, off, cnt);
+        drop_behind(job->base, (size_t)bi, off, cnt, last);
     }
     for (size_t k = 0; k < K; k++) {
-        if ((st = read_input(S, oi, present[k], off, cnt, d[k], err))) return st;
+        if ((st = read_input(S, oi, present[k], off, cnt, d[k], last, err))) return st;
         for (size_t e = 0; e < cnt; e++) d[k][e] -= b[e];
     }
     return MV_OK;
@@ -123,7 +144,7 @@ static mv_status tv_compute(mg_job *job, mg_worker *wk, size_t oi, mv_error *err
         if ((st = input_param(S, present[0], "scale", o, 1.0, &scale, err))) return st;
         for (size_t off = 0; off < n; off += chunk) {
             size_t cnt = n - off < chunk ? n - off : chunk;
-            if ((st = read_input(S, oi, present[0], off, cnt, b, err))) return st;
+            if ((st = read_input(S, oi, present[0], off, cnt, b, 1, err))) return st;
             for (size_t e = 0; e < cnt; e++) b[e] = (float)(b[e] * scale);
             if ((st = mg_check_finite(job, oi, off, b, cnt, err)) || (st = mg_write_f32(job, wk, oi, off, b, cnt, err)))
                 return st;
@@ -134,7 +155,7 @@ static mv_status tv_compute(mg_job *job, mg_worker *wk, size_t oi, mv_error *err
         for (size_t off = 0; off < n; off += chunk) {
             size_t cnt = n - off < chunk ? n - off : chunk;
             for (size_t k = 0; k < K; k++)
-                if ((st = read_input(S, oi, present[k], off, cnt, d[k], err))) return st;
+                if ((st = read_input(S, oi, present[k], off, cnt, d[k], 1, err))) return st;
             mk_linear(b, (const float *const *)d, w, K, cnt, S->normalize);
             if ((st = mg_check_finite(job, oi, off, b, cnt, err)) || (st = mg_write_f32(job, wk, oi, off, b, cnt, err)))
                 return st;
@@ -162,10 +183,10 @@ static mv_status tv_compute(mg_job *job, mg_worker *wk, size_t oi, mv_error *err
             memset(&sel[k], 0, sizeof sel[k]);
         }
     }
-    int whole = n <= chunk, loaded = 0;
+    int whole = n <= chunk, loaded = 0, need_pass2 = 0;
     mk_select sel_copy[MG_SLOTS];
     for (int pass = any_sel ? 0 : l1 ? 2 : 3; pass < 4; pass++) {
-        if (pass == 2 && !l1) continue;
+        if ((pass == 2 && !l1) || (pass == 1 && !need_pass2)) continue;
         for (size_t k = 0; k < K && pass >= 2; k++) {   /* the random masks replay in both passes */
             mk_rng_init(&rng[k], mk_seed_for(job->req->seed, ot->name, present[k]));
             if (pass == 2 && has_sel[k]) sel_copy[k] = sel[k];
@@ -173,7 +194,7 @@ static mv_status tv_compute(mg_job *job, mg_worker *wk, size_t oi, mv_error *err
         for (size_t off = 0; off < n; off += chunk) {
             size_t cnt = n - off < chunk ? n - off : chunk;
             if (!(whole && loaded)) {
-                if ((st = load_deltas(job, S, oi, present, K, off, cnt, b, d, err))) goto sel_done;
+                if ((st = load_deltas(job, S, oi, present, K, off, cnt, b, d, pass == 3, err))) goto sel_done;
                 loaded = 1;
             }
             if (pass == 0) { for (size_t k = 0; k < K; k++) if (has_sel[k]) mk_select_pass1(&sel[k], d[k], cnt); continue; }
@@ -198,7 +219,7 @@ static mv_status tv_compute(mg_job *job, mg_worker *wk, size_t oi, mv_error *err
             if ((st = mg_check_finite(job, oi, off, b, cnt, err)) || (st = mg_write_f32(job, wk, oi, off, b, cnt, err)))
                 goto sel_done;
         }
-        if (pass == 0) for (size_t k = 0; k < K; k++) if (has_sel[k]) mk_select_end1(&sel[k]);
+        if (pass == 0) for (size_t k = 0; k < K; k++) if (has_sel[k]) need_pass2 |= mk_select_end1(&sel[k]);
         if (pass == 1) for (size_t k = 0; k < K; k++) if (has_sel[k]) mk_select_end2(&sel[k]);
     }
 sel_done:
@@ -243,9 +264,9 @@ static mv_status two_pass_combine(mg_job *job, tv_state *S, mg_worker *wk, size_
         for (size_t off = 0; off < n; off += chunk) {
             size_t cnt = n - off < chunk ? n - off : chunk;
             if (S->kind == TV_SLERP) {   /* v0 = base, v1 = the model */
-                if ((st = load_deltas(job, S, oi, present, 0, off, cnt, b, d, err))) return st;
-                if (K && (st = read_input(S, oi, present[0], off, cnt, d[0], err))) return st;
-            } else if ((st = load_deltas(job, S, oi, present, K, off, cnt, b, d, err))) {
+                if ((st = load_deltas(job, S, oi, present, 0, off, cnt, b, d, pass == 1, err))) return st;
+                if (K && (st = read_input(S, oi, present[0], off, cnt, d[0], pass == 1, err))) return st;
+            } else if ((st = load_deltas(job, S, oi, present, K, off, cnt, b, d, pass == 1, err))) {
                 return st;
             }
             if (pass == 0) {
@@ -299,7 +320,7 @@ static mv_status two_pass_combine(mg_job *job, tv_state *S, mg_worker *wk, size_
 single:   /* nuslerp with one model and no base: that model */
     for (size_t off = 0; off < n; off += chunk) {
         size_t cnt = n - off < chunk ? n - off : chunk;
-        if ((st = read_input(S, oi, present[0], off, cnt, b, err)) || (st = mg_write_f32(job, wk, oi, off, b, cnt, err)))
+        if ((st = read_input(S, oi, present[0], off, cnt, b, 1, err)) || (st = mg_write_f32(job, wk, oi, off, b, cnt, err)))
             return st;
     }
     return MV_OK;

@@ -21,6 +21,7 @@ typedef struct st_shard {
     unsigned char *map;   /* whole file, PROT_READ, MAP_PRIVATE */
     uint64_t size;
     uint64_t data_start;  /* 8 + header length */
+    int fd, fd_open;      /* kept open for st_read (pread) while mapped */
 } st_shard;
 
 typedef struct st_reader {
@@ -34,6 +35,20 @@ typedef struct st_reader {
 } st_reader;
 
 /* ------------------------------------------------------------------ ops */
+/* First access of a tensor: ask for the whole range to be read ahead (asynchronously), so a
+ * cold read streams from disk instead of coming in small pieces. */
+static void read_ahead_once(mv_checkpoint *ck, size_t index)
+{
+    st_reader *r = ck->impl;
+    const st_shard *s = &r->shards[r->tensor_shard[index]];
+    if (!__atomic_exchange_n(&r->advised[index], 1, __ATOMIC_RELAXED) &&
+        ck->tensors[index].nbytes >= ST_ADVISE_MIN) {
+        uint64_t begin = r->tensor_offset[index] & ~(uint64_t)(r->page - 1);
+        uint64_t end = r->tensor_offset[index] + ck->tensors[index].nbytes;
+        madvise(s->map + begin, (size_t)(end - begin), MADV_WILLNEED);
+    }
+}
+
 static const void *st_data(mv_checkpoint *ck, size_t index, mv_error *err)
 {
     st_reader *r = ck->impl;
@@ -43,15 +58,36 @@ static const void *st_data(mv_checkpoint *ck, size_t index, mv_error *err)
         return NULL;
     }
     const st_shard *s = &r->shards[r->tensor_shard[index]];
-    /* First access of a tensor: ask for the whole range to be read ahead (asynchronously),
-     * so a cold read streams from disk instead of faulting in small pieces. */
-    if (!__atomic_exchange_n(&r->advised[index], 1, __ATOMIC_RELAXED) &&
-        ck->tensors[index].nbytes >= ST_ADVISE_MIN) {
-        uint64_t begin = r->tensor_offset[index] & ~(uint64_t)(r->page - 1);
-        uint64_t end = r->tensor_offset[index] + ck->tensors[index].nbytes;
-        madvise(s->map + begin, (size_t)(end - begin), MADV_WILLNEED);
-    }
+    read_ahead_once(ck, index);
     return s->map + r->tensor_offset[index];
+}
+
+static mv_status st_read(mv_checkpoint *ck, size_t index, uint64_t offset, void *dst, uint64_t len,
+                         mv_error *err)
+{
+    st_reader *r = ck->impl;
+    const st_shard *s = &r->shards[r->tensor_shard[index]];   /* range checked by the host */
+    uint64_t pos = r->tensor_offset[index] + offset;
+    unsigned char *p = dst;
+    read_ahead_once(ck, index);
+    if (!s->fd_open) {
+        memcpy(p, s->map + pos, (size_t)len);
+        return MV_OK;
+    }
+    while (len > 0) {
+        size_t want = len > ((uint64_t)1 << 30) ? (size_t)1 << 30 : (size_t)len;
+        ssize_t got = pread(s->fd, p, want, (off_t)pos);
+        if (got < 0 && errno == EINTR) continue;
+        if (got <= 0)
+            return mv_errorf(err, MV_E_IO, "checkpoint %s: tensor %s: cannot read %s at byte %llu: %s",
+                             ck->path, ck->tensors[index].name, s->path, (unsigned long long)pos,
+                             got < 0 ? strerror(errno) : "file shorter than its header says (changed "
+                             "while open?)");
+        p += got;
+        pos += (uint64_t)got;
+        len -= (uint64_t)got;
+    }
+    return MV_OK;
 }
 
 static void st_release(mv_checkpoint *ck, size_t index)
@@ -93,6 +129,8 @@ static void st_close(mv_checkpoint *ck)
         for (int i = 0; i < r->n_shards; i++) {
             if (r->shards[i].map)
                 munmap(r->shards[i].map, (size_t)r->shards[i].size);
+            if (r->shards[i].fd_open)
+                close(r->shards[i].fd);
             mv_free(r->shards[i].path);
         }
         mv_free(r->shards);
@@ -116,7 +154,7 @@ static void st_close(mv_checkpoint *ck)
     mv_free(ck);
 }
 
-static const mv_checkpoint_ops ST_OPS = { st_data, st_release, st_close, st_release_range };
+static const mv_checkpoint_ops ST_OPS = { st_data, st_release, st_close, st_release_range, st_read };
 
 /* ------------------------------------------------------------------ helpers */
 static int ends_with(const char *s, const char *suffix)
@@ -159,10 +197,13 @@ static mv_status map_shard(st_shard *s, st_header *h, mv_error *err)
     }
     void *m = mmap(NULL, (size_t)s->size, PROT_READ, MAP_PRIVATE, fd, 0);
     int e = errno;
-    close(fd);
-    if (m == MAP_FAILED)
+    if (m == MAP_FAILED) {
+        close(fd);
         return mv_errorf(err, MV_E_IO, "cannot map %s: %s", s->path, strerror(e));
+    }
     s->map = m;
+    s->fd = fd;   /* for st_read; closed with the map */
+    s->fd_open = 1;
     mv_status st = st_parse(s->path, s->map, s->size, h, err);
     if (st == MV_OK)
         s->data_start = 8 + h->header_len;
