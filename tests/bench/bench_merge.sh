@@ -111,7 +111,7 @@ LOAD0=$(bench_load)
 r=$(PRE="rm -rf '$D/out-mv-ties'" best_of "$N" "$D/mv-ties.log" "$MV" -q merge "$D/ties.json" --out "$D/out-mv-ties"); set -- $r; MVT_T=$1; MVT_R=$2; MVT_C=$3
 # the physical bound, same run: read the four inputs (dropped from the page cache first) +
 # durably write as many bytes as the merge wrote
-OUT_BYTES=$(stat -c %s "$D"/out-mv-ties/*.safetensors | awk '{ s += $1 } END { print s }')
+OUT_BYTES=$(stat -c %s "$D"/out-mv-ties/*.safetensors | awk '{ s += $1 } END { printf "%.0f\n", s }')
 r=$(bench_read_bound "$D/read4.log" "$D"/base/model.safetensors "$D"/ft1/model.safetensors "$D"/ft2/model.safetensors "$D"/ft3/model.safetensors) || exit 3; set -- $r
 READ_T=$1; READ_STATE=$2
 WRITE_T=$(bench_write_bound "$D/dd.log" "$D" "$OUT_BYTES")

@@ -77,7 +77,8 @@ for p in sys.argv[1:]:
 # bench_write_bound LOG DIR BYTES: seconds of a durable write of BYTES (rounded up to 4 MiB)
 # into DIR: dd from /dev/zero with conv=fsync, file removed afterwards.
 bench_write_bound() {
-  _count=$(( ($3 + 4194303) / 4194304 ))
+  # awk, not $(( )): byte counts may arrive as floats ("2.47165e+09") from du/awk pipelines
+  _count=$(awk -v b="$3" 'BEGIN { printf "%d", (b + 4194303) / 4194304 }')
   _r=$(bench_timed "$1" dd if=/dev/zero of="$2/.bench-dd" bs=4M count="$_count" conv=fsync status=none) || exit 3
   rm -f "$2/.bench-dd"
   echo "${_r%% *}"
