@@ -79,7 +79,8 @@ typedef struct mv_model_ops {
                                mv_image_embeds **out, mv_error *err);
     void (*free_image_embeds)(mv_model *m, mv_image_embeds *e);
     /* MUST: per-token log-probabilities of tokens[n_context..n_tokens-1] of each sequence,
-     * written to logprobs[i] (n_tokens - n_context floats each). Uses BLAS threads. */
+     * written to logprobs[i] (n_tokens - n_context floats each). Uses the context's
+     * thread budget. */
     mv_status (*score)(mv_model *m, const mv_sequence *seqs, size_t n, float **logprobs,
                        mv_error *err);
     /* MUST: logits for the token after the last one of each sequence (n × vocab_size

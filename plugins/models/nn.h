@@ -1,6 +1,7 @@
 /* plugins/models/nn.h — the layers of the reference models as forward/backward pairs (the
  * llm.c way), shared by the llama and tinyvlm components. Pure math on float arrays: no
- * allocation, no mergeval types, so tests compile these files in and check them alone.
+ * allocation (except nn_gemm's per-thread packing buffer), no mergeval types, so tests
+ * compile these files in and check them alone.
  *
  * Dimension letters used in every shape comment:
  *   N   rows: the tokens of all sequences of a batch packed one after another
