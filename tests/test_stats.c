@@ -258,6 +258,143 @@ START_TEST(test_compare_metric_sets)
 }
 END_TEST
 
+/* The definition compare_metric's fast path must equal to the bit: each side's value over a
+ * resample through mv_metrics_value_weighted (every item of the side, weight = draws of its
+ * pair), as the comparison was first written. */
+typedef struct ref_ctx {
+    const mv_metrics *A, *B;
+    size_t ma, mb, n;
+    const size_t *ia, *ib;
+    int log_ratio;
+} ref_ctx;
+
+static double ref_stat(void *user, const uint32_t *counts, size_t n)
+{
+    ref_ctx *r = user;
+    uint32_t *wa = calloc(mv_metrics_n_items(r->A), sizeof *wa);
+    uint32_t *wb = calloc(mv_metrics_n_items(r->B), sizeof *wb);
+    for (size_t k = 0; k < n; k++) { wa[r->ia[k]] = counts[k]; wb[r->ib[k]] = counts[k]; }
+    double a = mv_metrics_value_weighted(r->A, r->ma, wa), b = mv_metrics_value_weighted(r->B, r->mb, wb);
+    free(wa); free(wb);
+    if (r->log_ratio) return a > 0 && b > 0 ? log(b) - log(a) : NAN;
+    return b - a;
+}
+
+static void check_against_reference(const mv_metrics *A, const mv_metrics *B, const char *name)
+{
+    size_t ma = (size_t)mv_metrics_find(A, name), mb = (size_t)mv_metrics_find(B, name);
+    size_t na = mv_metrics_n_items(A), nb = mv_metrics_n_items(B), n = 0;
+    size_t *ia = malloc(na * sizeof *ia), *ib = malloc(na * sizeof *ib);
+    for (size_t i = 0; i < na; i++)
+        for (size_t j = 0; j < nb; j++)
+            if (strcmp(mv_metrics_item_id(A, i), mv_metrics_item_id(B, j)) == 0 &&
+                mv_metrics_item_terms(A, ma, i, NULL, NULL) && mv_metrics_item_terms(B, mb, j, NULL, NULL)) {
+                ia[n] = i; ib[n] = j; n++;
+            }
+    mv_stats_options o;
+    mv_stats_options_default(&o);
+    ref_ctx r = { A, B, ma, mb, n, ia, ib, 0 };
+    double lo, hi, se, llo, lhi;
+    mv_error err;
+    ck_assert_int_eq(mv_bootstrap_ci(n, ref_stat, &r, o.resamples, o.seed, 1 - o.alpha, &lo, &hi, &se, &err), MV_OK);
+    r.log_ratio = 1;
+    int has_ratio = mv_bootstrap_ci(n, ref_stat, &r, o.resamples, o.seed, 1 - o.alpha, &llo, &lhi, NULL, NULL) == MV_OK;
+    for (int cached = 0; cached < 2; cached++) {
+        o.resampler = cached ? mv_resampler_new() : NULL;
+        for (int again = 0; again < 2; again++) {  /* the second time from the kept draws */
+            mv_comparison c;
+            ck_assert_int_eq(mv_compare_metric(A, B, name, &o, &c, &err), MV_OK);
+            ck_assert_uint_eq(c.n_paired, n);
+            ck_assert_msg(c.ci_lo == lo && c.ci_hi == hi && c.se == se,
+                          "%s: [%.17g, %.17g] se %.17g vs reference [%.17g, %.17g] se %.17g",
+                          name, c.ci_lo, c.ci_hi, c.se, lo, hi, se);
+            if (mv_metric_log_scale(name, mv_metrics_transform(A, ma)) && c.a > 0 && c.b > 0) {
+                ck_assert_int_eq(c.has_ratio_ci, has_ratio);
+                if (has_ratio) ck_assert(c.ratio_lo == exp(llo) && c.ratio_hi == exp(lhi));
+            }
+        }
+        mv_resampler_free(o.resampler);
+    }
+    free(ia); free(ib);
+}
+
+/* Two sets with items added in different orders and items missing on either side. */
+static mv_metrics *make_ragged(int variant)
+{
+    mv_metrics *m = NULL;
+    mv_error err;
+    ck_assert_int_eq(mv_metrics_new(&m, &err), MV_OK);
+    ck_assert_int_eq(mv_metrics_define(m, "score", MV_HIGHER_IS_BETTER, "s", NULL, MV_TRANSFORM_NONE, 0, "s", &err), MV_OK);
+    ck_assert_int_eq(mv_metrics_define(m, "perplexity", MV_LOWER_IS_BETTER, "nll", "tokens", MV_TRANSFORM_EXP, 0, "p", &err), MV_OK);
+    mv_rng g;
+    mv_rng_seed(&g, 11 + (uint64_t)variant);
+    for (int k = 0; k < 300; k++) {
+        int i = variant ? (k * 7) % 300 : k;      /* another order (7 is prime to 300) */
+        if ((variant && i % 97 == 5) || (!variant && i % 89 == 3)) continue;
+        char id[32];
+        snprintf(id, sizeof id, "doc-%03d", i);
+        double u = (double)(mv_rng_next(&g) >> 11) / 9007199254740992.0;
+        double s = 0.1 * (i % 13) + u, tokens = 5.0 + (i % 11), nll = tokens * (1.0 + u);
+        const char *cols[] = { "s", "nll", "tokens" };
+        double vals[] = { s, nll, tokens };
+        ck_assert_int_eq(mv_metrics_add_item(m, id, 3, cols, vals, NULL, &err), MV_OK);
+    }
+    ck_assert_int_eq(mv_metrics_finalize(m, &err), MV_OK);
+    return m;
+}
+
+START_TEST(test_compare_equals_weighted_definition)
+{
+    mv_metrics *A = make_ragged(0), *B = make_ragged(1);
+    check_against_reference(A, B, "perplexity");
+    check_against_reference(A, B, "score");
+    mv_metrics_free(A);
+    mv_metrics_free(B);
+    A = make_set(0); B = make_set(1);
+    check_against_reference(A, B, "r1");
+    check_against_reference(A, B, "perplexity");
+    mv_metrics_free(A);
+    mv_metrics_free(B);
+}
+END_TEST
+
+/* Several statistics over one set of draws equal one bootstrap each with the same seed, with
+ * or without kept draws, and past the keeping limit too. */
+static void two_means(void *user, const uint32_t *counts, size_t n, double *out)
+{
+    out[0] = mean_delta(user, counts, n);
+    out[1] = -2.0 * out[0];
+}
+
+static double minus_two_delta(void *user, const uint32_t *counts, size_t n)
+{
+    return -2.0 * mean_delta(user, counts, n);
+}
+
+START_TEST(test_bootstrap_multi_same_draws)
+{
+    size_t sizes[] = { 1, 37, 20000 };   /* 20000 x 1000 draws exceed what is kept */
+    for (size_t t = 0; t < 3; t++) {
+        synth s;
+        make_synth(&s, sizes[t], 0.1, 0.3, 8);
+        double lo0, hi0, se0, lo1, hi1, se1;
+        ck_assert_int_eq(mv_bootstrap_ci(s.n, mean_delta, &s, 1000, 5, 0.9, &lo0, &hi0, &se0, NULL), MV_OK);
+        ck_assert_int_eq(mv_bootstrap_ci(s.n, minus_two_delta, &s, 1000, 5, 0.9, &lo1, &hi1, &se1, NULL), MV_OK);
+        mv_resampler *rs = mv_resampler_new();
+        for (int pass = 0; pass < 3; pass++) {
+            mv_bootstrap_out o[2];
+            ck_assert_int_eq(mv_bootstrap_multi(s.n, 2, two_means, &s, 1000, 5, 0.9,
+                                                pass ? rs : NULL, o, NULL), MV_OK);
+            ck_assert(o[0].lo == lo0 && o[0].hi == hi0 && o[0].se == se0);
+            ck_assert(o[1].lo == lo1 && o[1].hi == hi1 && o[1].se == se1);
+            ck_assert_uint_eq(o[0].n_finite, 1000);
+        }
+        mv_resampler_free(rs);
+        free_synth(&s);
+    }
+}
+END_TEST
+
 /* A copy of set `variant` without the items whose number is below `drop`. */
 static mv_metrics *make_partial(int variant, int drop)
 {
@@ -316,6 +453,8 @@ static void add_metrics_cases(TCase *tc)
 {
     tcase_add_test(tc, test_compare_metric_sets);
     tcase_add_test(tc, test_unmatched_items);
+    tcase_add_test(tc, test_compare_equals_weighted_definition);
+    tcase_add_test(tc, test_bootstrap_multi_same_draws);
 }
 
 int main(void)

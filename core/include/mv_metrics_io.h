@@ -8,6 +8,10 @@
 #include <stdint.h>
 #include <mergeval/metrics.h>
 
+/* A metric's value from its pooled ratio sum(num) / sum(den): exp for perplexity-like
+ * metrics, / ln 2 for bits, else the ratio itself. */
+double mv_transform_apply(mv_transform t, double ratio);
+
 /* Evaluator name recorded in metrics.json (set by mv_metrics_read; NULL otherwise). */
 const char *mv_metrics_evaluator_name(const mv_metrics *m);
 /* The "extra" object of metrics.json as JSON text (NULL if none). */

@@ -32,6 +32,32 @@ mv_status mv_bootstrap_ci(size_t n, mv_bootstrap_fn fn, void *user, int resample
                           uint64_t seed, double level, double *lo, double *hi, double *se,
                           mv_error *err);
 
+/* Several statistics recomputed on the same resample: out[0..k-1]. */
+typedef void (*mv_bootstrap_multi_fn)(void *user, const uint32_t *counts, size_t n, double *out);
+
+/* One statistic's result: the central interval, the bootstrap standard deviation and how many
+ * resample values were finite (lo/hi/se are over those). */
+typedef struct mv_bootstrap_out { double lo, hi, se; size_t n_finite; } mv_bootstrap_out;
+/* The rule mv_bootstrap_ci applies: at least half of the resample values finite. */
+static inline int mv_bootstrap_usable(const mv_bootstrap_out *o, int resamples)
+{
+    return o->n_finite * 2 >= (size_t)resamples;
+}
+
+/* Keeps the draws of one (n, resamples, seed) so bootstraps over as many items reuse them:
+ * a report compares every metric of an evaluation over the same items and seed, and drawing
+ * was most of its time. Same numbers as without it. Not thread-safe; one per thread. */
+typedef struct mv_resampler mv_resampler;
+mv_resampler *mv_resampler_new(void); /* NULL when out of memory (then pass NULL: no reuse) */
+void mv_resampler_free(mv_resampler *rs);
+
+/* mv_bootstrap_ci for k statistics over the same resamples (the same draws as k separate
+ * calls with this seed), out[j] for statistic j; a statistic with too few finite values is
+ * reported through n_finite, not as an error. rs (may be NULL) reuses kept draws. */
+mv_status mv_bootstrap_multi(size_t n, size_t k, mv_bootstrap_multi_fn fn, void *user,
+                             int resamples, uint64_t seed, double level, mv_resampler *rs,
+                             mv_bootstrap_out *out, mv_error *err);
+
 typedef enum mv_verdict {
     MV_VERDICT_NOISE = 0,     /* "no significant change" (absence of evidence, not equivalence) */
     MV_VERDICT_IMPROVED = 1,
@@ -87,6 +113,7 @@ typedef struct mv_stats_options {
     uint64_t seed;
     double alpha;    /* 0.05: family-wise, two-sided; the intervals are (1 - alpha) */
     double max_unpaired; /* largest share of unmatched items still compared (0.01) */
+    mv_resampler *resampler; /* optional (NULL by default): reuse draws across comparisons */
 } mv_stats_options;
 void mv_stats_options_default(mv_stats_options *o);
 

@@ -152,7 +152,7 @@ static void drop_cache(metric_def *d)
     d->has = NULL;
 }
 
-static double apply_transform(mv_transform t, double ratio)
+double mv_transform_apply(mv_transform t, double ratio)
 {
     switch (t) {
     case MV_TRANSFORM_EXP: return exp(ratio);
@@ -443,7 +443,7 @@ mv_status mv_metrics_finalize(mv_metrics *m, mv_error *err)
             cnt++;
         }
         d->n_items = cnt;
-        d->value = (cnt && sd != 0) ? apply_transform(d->transform, sn / sd) : NAN;
+        d->value = (cnt && sd != 0) ? mv_transform_apply(d->transform, sn / sd) : NAN;
     }
     m->finalized = 1;
 out:
@@ -516,7 +516,7 @@ double mv_metrics_value_weighted(const mv_metrics *m, size_t metric, const uint3
         sd += weights[i] * b;
         cnt++;
     }
-    return (cnt && sd != 0) ? apply_transform(d->transform, sn / sd) : NAN;
+    return (cnt && sd != 0) ? mv_transform_apply(d->transform, sn / sd) : NAN;
 }
 
 int mv_metrics_is_binary(const mv_metrics *m, size_t metric)

@@ -6,6 +6,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include "mv_metrics_io.h"
 #include "mv_stats.h"
 
 long mv_metrics_find(const mv_metrics *m, const char *name)
@@ -16,40 +17,51 @@ long mv_metrics_find(const mv_metrics *m, const char *name)
     return -1;
 }
 
+/* The matched pairs' terms, laid out so a resample's two values are two passes over arrays:
+ * pair k's terms in A (pairs are in A's item order) and, through ob, B's terms in B's item
+ * order. Each side is summed in its own item order with weight = draws, exactly as
+ * mv_metrics_value_weighted sums it, so the numbers are the same to the bit. */
 typedef struct pair_ctx {
-    const mv_metrics *A, *B;
-    size_t ma, mb;
-    const size_t *ia, *ib;  /* matched item indices */
-    uint32_t *wa, *wb;      /* per-item weights, sized n_items of A / B */
-    size_t na, nb;
+    size_t n;
+    const double *na, *da; /* A's num/den of pair k */
+    const size_t *ob;      /* pairs in B's item order */
+    const double *nb, *db; /* B's num/den in that order */
+    mv_transform ta, tb;
 } pair_ctx;
 
-/* Both sides' values over one resample of the matched items (counts[i] draws of pair i). */
-static void pair_values(pair_ctx *p, const uint32_t *counts, size_t n, double *a, double *b)
+static double side_value(const uint32_t *counts, size_t n, const size_t *order,
+                         const double *num, const double *den, mv_transform t)
 {
-    memset(p->wa, 0, p->na * sizeof *p->wa);
-    memset(p->wb, 0, p->nb * sizeof *p->wb);
-    for (size_t i = 0; i < n; i++) {
-        p->wa[p->ia[i]] = counts[i];
-        p->wb[p->ib[i]] = counts[i];
+    double sn = 0, sd = 0;
+    size_t cnt = 0;
+    /* No branch on undrawn items (a third of them: it mispredicts): one adds 0 * x = +-0,
+     * which leaves the sum as it was, since metric terms are finite (mv_metrics_add_item
+     * refuses others) and a sum that starts at +0 is never -0. */
+    for (size_t j = 0; j < n; j++) {
+        uint32_t w = counts[order ? order[j] : j];
+        sn += w * num[j];
+        sd += w * den[j];
+        cnt += w != 0;
     }
-    *a = mv_metrics_value_weighted(p->A, p->ma, p->wa);
-    *b = mv_metrics_value_weighted(p->B, p->mb, p->wb);
+    return (cnt && sd != 0) ? mv_transform_apply(t, sn / sd) : NAN;
 }
 
-static double pair_delta(void *user, const uint32_t *counts, size_t n)
+/* Both sides' values over one resample of the matched items (counts[k] draws of pair k). */
+static void pair_values(const pair_ctx *p, const uint32_t *counts, double *a, double *b)
 {
-    double a, b;
-    pair_values(user, counts, n, &a, &b);
-    return b - a;
+    *a = side_value(counts, p->n, NULL, p->na, p->da, p->ta);
+    *b = side_value(counts, p->n, p->ob, p->nb, p->db, p->tb);
 }
 
-/* log(B / A): for a perplexity, exp of the mean NLL, this is the change in mean NLL. */
-static double pair_log_ratio(void *user, const uint32_t *counts, size_t n)
+/* out[0] = B - A; out[1] = log(B / A) (for a perplexity, exp of the mean NLL, the change in
+ * mean NLL), NAN unless both are positive. */
+static void pair_stats(void *user, const uint32_t *counts, size_t n, double *out)
 {
+    (void)n;
     double a, b;
-    pair_values(user, counts, n, &a, &b);
-    return a > 0 && b > 0 ? log(b) - log(a) : NAN;
+    pair_values(user, counts, &a, &b);
+    out[0] = b - a;
+    out[1] = a > 0 && b > 0 ? log(b) - log(a) : NAN;
 }
 
 int mv_metric_log_scale(const char *name, mv_transform t)
@@ -65,12 +77,40 @@ static int cmp_by_id(const void *x, const void *y)
                   mv_metrics_item_id(g_sort_m, *(const size_t *)y));
 }
 
+/* The paired bootstrap of delta (and of log B / A for log-scale metrics) over the n matched
+ * pairs, whose terms are in p. */
+static mv_status paired_intervals(const pair_ctx *p, const char *name, int log_scale,
+                                  const mv_stats_options *o, mv_comparison *c, mv_error *err)
+{
+    mv_bootstrap_out out[2];
+    mv_status st = mv_bootstrap_multi(p->n, log_scale ? 2 : 1, pair_stats, (void *)p,
+                                      o->resamples, o->seed, 1.0 - o->alpha, o->resampler,
+                                      out, err);
+    if (st == MV_OK && !mv_bootstrap_usable(&out[0], o->resamples))
+        st = mv_errorf(err, MV_E_NUMERIC, "bootstrap: %zu of %d resamples were not finite",
+                       (size_t)o->resamples - out[0].n_finite, o->resamples);
+    if (st != MV_OK) { mv_error_prefix(err, "metric %s", name); return st; }
+    c->has_ci = 1;
+    c->ci_lo = out[0].lo;
+    c->ci_hi = out[0].hi;
+    c->se = out[0].se;
+    /* Positive, multiplicative metrics: the interval of B / A from the same resamples on the
+     * log scale, so it is positive and asymmetric; too many non-positive resamples only leave
+     * the ratio interval out. */
+    if (log_scale && mv_bootstrap_usable(&out[1], o->resamples)) {
+        c->has_ratio_ci = 1;
+        c->ratio_lo = exp(out[1].lo);
+        c->ratio_hi = exp(out[1].hi);
+    }
+    return MV_OK;
+}
+
 mv_status mv_compare_metric(const mv_metrics *A, const mv_metrics *B, const char *name,
                             const mv_stats_options *o, mv_comparison *c, mv_error *err)
 {
     mv_status st = MV_OK;
-    size_t *order = NULL, *ia = NULL, *ib = NULL;
-    uint32_t *wa = NULL, *wb = NULL;
+    size_t *order = NULL, *ib = NULL, *ob = NULL;
+    double *terms = NULL;
     memset(c, 0, sizeof *c);
     long la = mv_metrics_find(A, name), lb = mv_metrics_find(B, name);
     if (la < 0 || lb < 0)
@@ -82,13 +122,14 @@ mv_status mv_compare_metric(const mv_metrics *A, const mv_metrics *B, const char
     c->delta = c->b - c->a;
     c->direction = mv_metrics_direction(A, ma) == MV_LOWER_IS_BETTER ? -1 : 1;
     size_t na = mv_metrics_n_items(A), nb = mv_metrics_n_items(B);
+    size_t cap = na < nb ? na : nb;
 
     order = malloc((nb ? nb : 1) * sizeof *order);
-    ia = malloc((na ? na : 1) * sizeof *ia);
-    ib = malloc((na ? na : 1) * sizeof *ib);
-    wa = calloc(na ? na : 1, sizeof *wa);
-    wb = calloc(nb ? nb : 1, sizeof *wb);
-    if (!order || !ia || !ib || !wa || !wb) { st = mv_errorf(err, MV_E_NOMEM, "compare: out of memory"); goto fail; }
+    ib = malloc((cap ? cap : 1) * sizeof *ib);
+    ob = malloc((cap ? cap : 1) * sizeof *ob);
+    terms = malloc(4 * (cap ? cap : 1) * sizeof *terms);
+    if (!order || !ib || !ob || !terms) { st = mv_errorf(err, MV_E_NOMEM, "compare: out of memory"); goto fail; }
+    double *tna = terms, *tda = terms + cap, *tnb = terms + 2 * cap, *tdb = terms + 3 * cap;
     /* B's items with a value for the metric, sorted by id for binary search. */
     size_t nbv = 0;
     for (size_t j = 0; j < nb; j++) {
@@ -112,7 +153,7 @@ mv_status mv_compare_metric(const mv_metrics *A, const mv_metrics *B, const char
             if (r < 0) lo = mid + 1; else hi = mid;
         }
         if (lo < nbv && strcmp(mv_metrics_item_id(B, order[lo]), id) == 0) {
-            ia[n] = i; ib[n] = order[lo]; n++;
+            tna[n] = nu; tda[n] = de; ib[n] = order[lo]; n++;
             if (binary) {
                 double nb2, db2;
                 mv_metrics_item_terms(B, mb, order[lo], &nb2, &db2);
@@ -129,13 +170,24 @@ mv_status mv_compare_metric(const mv_metrics *A, const mv_metrics *B, const char
     c->n_only_b = nbv - n;
     size_t total = nav + nbv - n;
     c->comparable = total == 0 || (double)(c->n_only_a + c->n_only_b) <= o->max_unpaired * (double)total;
-    pair_ctx p = { A, B, ma, mb, ia, ib, wa, wb, na, nb };
+    /* B's side in B's item order: order[] is free again, reused as B item -> pair. */
+    for (size_t j = 0; j < nb; j++) order[j] = SIZE_MAX;
+    for (size_t k = 0; k < n; k++) order[ib[k]] = k;
+    for (size_t j = 0, q = 0; j < nb; j++) {
+        if (order[j] == SIZE_MAX) continue;
+        ob[q] = order[j];
+        mv_metrics_item_terms(B, mb, j, &tnb[q], &tdb[q]);
+        q++;
+    }
+    pair_ctx p = { n, tna, tda, ob, tnb, tdb, mv_metrics_transform(A, ma), mv_metrics_transform(B, mb) };
     if (n > 0) {
-        /* The paired delta: both sides over exactly the matched items (weight 1 each). */
+        /* The paired delta: both sides over exactly the matched items (one draw each). */
         uint32_t *ones = malloc(n * sizeof *ones);
         if (!ones) { st = mv_errorf(err, MV_E_NOMEM, "compare: out of memory"); goto fail; }
         for (size_t i = 0; i < n; i++) ones[i] = 1;
-        c->delta = pair_delta(&p, ones, n);
+        double a, b;
+        pair_values(&p, ones, &a, &b);
+        c->delta = b - a;
         free(ones);
     }
     if (binary && n > 0) {
@@ -148,22 +200,8 @@ mv_status mv_compare_metric(const mv_metrics *A, const mv_metrics *B, const char
                                 n, o->alpha, 0.80);
     }
     if (n >= 2) {
-        st = mv_bootstrap_ci(n, pair_delta, &p, o->resamples, o->seed, 1.0 - o->alpha,
-                             &c->ci_lo, &c->ci_hi, &c->se, err);
-        if (st != MV_OK) { mv_error_prefix(err, "metric %s", name); goto fail; }
-        c->has_ci = 1;
-        if (mv_metric_log_scale(name, mv_metrics_transform(A, ma)) && c->a > 0 && c->b > 0) {
-            /* Positive, multiplicative metrics: the interval of B / A from the same resamples
-             * (same seed) on the log scale, so it is positive and asymmetric; a failure here
-             * (too many non-positive resamples) only leaves the ratio interval out. */
-            double llo, lhi;
-            if (mv_bootstrap_ci(n, pair_log_ratio, &p, o->resamples, o->seed, 1.0 - o->alpha,
-                                &llo, &lhi, NULL, NULL) == MV_OK) {
-                c->has_ratio_ci = 1;
-                c->ratio_lo = exp(llo);
-                c->ratio_hi = exp(lhi);
-            }
-        }
+        int log_scale = mv_metric_log_scale(name, mv_metrics_transform(A, ma)) && c->a > 0 && c->b > 0;
+        if ((st = paired_intervals(&p, name, log_scale, o, c, err)) != MV_OK) goto fail;
         if (!binary) {
             /* A t test with the bootstrap standard error: unlike a Monte Carlo p-value from
              * B resamples (floored near 1/B), it resolves the small p that Holm needs for
@@ -181,6 +219,6 @@ mv_status mv_compare_metric(const mv_metrics *A, const mv_metrics *B, const char
     c->p_adjusted = c->p_value;
     mv_comparison_decide(c, o);
 fail:
-    free(order); free(ia); free(ib); free(wa); free(wb);
+    free(order); free(ib); free(ob); free(terms);
     return st;
 }

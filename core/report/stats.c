@@ -1,5 +1,6 @@
-/* core/report/stats.c — paired bootstrap, exact McNemar test and verdicts (mv_stats.h).
- * Only arithmetic on numbers it is given; matching items by id is in compare_metric.c. */
+/* core/report/stats.c — the seeded generator, exact McNemar test and verdicts (mv_stats.h);
+ * the bootstrap is in bootstrap.c. Only arithmetic on numbers it is given; matching items by
+ * id is in compare_metric.c. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -59,66 +60,6 @@ double mv_mcnemar_exact_p(uint64_t b, uint64_t c)
     return p > 1.0 ? 1.0 : p;
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-/* Linear interpolation between order statistics (type 7, numpy's default). */
-static double quantile_sorted(const double *v, size_t n, double q)
-{
-    if (n == 1) return v[0];
-    double h = q * (double)(n - 1);
-    size_t i = (size_t)floor(h);
-    if (i >= n - 1) return v[n - 1];
-    return v[i] + (h - (double)i) * (v[i + 1] - v[i]);
-}
-
-mv_status mv_bootstrap_ci(size_t n, mv_bootstrap_fn fn, void *user, int resamples,
-                          uint64_t seed, double level, double *lo, double *hi, double *se,
-                          mv_error *err)
-{
-    mv_status st = MV_OK;
-    uint32_t *counts = NULL;
-    double *vals = NULL;
-    if (n == 0 || resamples < 2 || !(level > 0 && level < 1))
-        return mv_errorf(err, MV_E_INPUT, "bootstrap: need n >= 1 (got %zu), resamples >= 2 "
-                         "(got %d) and 0 < level < 1 (got %g)", n, resamples, level);
-    counts = calloc(n, sizeof *counts);
-    vals = malloc((size_t)resamples * sizeof *vals);
-    if (!counts || !vals) { st = mv_errorf(err, MV_E_NOMEM, "bootstrap: out of memory"); goto fail; }
-    mv_rng rng;
-    mv_rng_seed(&rng, seed);
-    size_t m = 0;
-    for (int r = 0; r < resamples; r++) {
-        memset(counts, 0, n * sizeof *counts);
-        for (size_t i = 0; i < n; i++) counts[mv_rng_below(&rng, n)]++;
-        double v = fn(user, counts, n);
-        if (isfinite(v)) vals[m++] = v;
-    }
-    if (m * 2 < (size_t)resamples) {
-        st = mv_errorf(err, MV_E_NUMERIC, "bootstrap: %zu of %d resamples were not finite",
-                       (size_t)resamples - m, resamples);
-        goto fail;
-    }
-    qsort(vals, m, sizeof *vals, cmp_double);
-    double a = (1.0 - level) / 2.0;
-    *lo = quantile_sorted(vals, m, a);
-    *hi = quantile_sorted(vals, m, 1.0 - a);
-    if (se) {
-        double mean = 0, ss = 0;
-        for (size_t i = 0; i < m; i++) mean += vals[i];
-        mean /= (double)m;
-        for (size_t i = 0; i < m; i++) ss += (vals[i] - mean) * (vals[i] - mean);
-        *se = m > 1 ? sqrt(ss / (double)(m - 1)) : 0.0;
-    }
-fail:
-    free(counts);
-    free(vals);
-    return st;
-}
-
 const char *mv_verdict_name(mv_verdict v)
 {
     switch (v) {
@@ -136,6 +77,7 @@ void mv_stats_options_default(mv_stats_options *o)
     o->seed = 20240601;
     o->alpha = 0.05;
     o->max_unpaired = 0.01;
+    o->resampler = NULL;
 }
 
 void mv_comparison_decide(mv_comparison *c, const mv_stats_options *o)

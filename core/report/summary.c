@@ -215,6 +215,11 @@ mv_status mv_report_build(const mv_report_point *points, size_t np,
     size_t np_pending = 0, cap_pending = 0;
     *out = NULL;
     if (np == 0) return mv_errorf(err, MV_E_NOT_FOUND, "no completed evaluation points to report on");
+    /* Every metric of an evaluation is compared over the same items with the same seed: the
+     * resampler draws the resamples once for all of them (NULL if short of memory: drawn each
+     * time, same numbers). */
+    mv_stats_options so = o->stats;
+    so.resampler = mv_resampler_new();
     if (!eval_names) {
         found = discover_evals(points[0].dir, &nf);
         eval_names = (const char *const *)found;
@@ -297,14 +302,19 @@ mv_status mv_report_build(const mv_report_point *points, size_t np,
                     const mv_metrics *cur = sets[p * n_evals + e];
                     double v = cur ? mv_metrics_get(cur, mn) : NAN;
                     cJSON_AddItemToArray(vals, isfinite(v) ? cJSON_CreateNumber(v) : cJSON_CreateNull());
+                    mv_comparison c;
+                    int have = 0; /* c holds this point vs its reference from the last pass */
                     for (int which = 0; which < 2; which++) {
                         cJSON *dst = which ? vp : vb;
                         size_t rp = which ? p - 1 : 0;
                         const mv_metrics *rs = p > 0 ? sets[rp * n_evals + e] : NULL;
-                        mv_comparison c;
                         mv_error e2;
-                        if (p == 0 || !rs || !cur ||
-                            mv_compare_metric(rs, cur, mn, &o->stats, &c, &e2) != MV_OK) {
+                        /* At point 1 the previous point is the baseline: same comparison,
+                         * computed once (it still counts in both lists for Holm). */
+                        if (!(have && rp == 0))
+                            have = p > 0 && rs && cur &&
+                                   mv_compare_metric(rs, cur, mn, &so, &c, &e2) == MV_OK;
+                        if (!have) {
                             cJSON_AddItemToArray(dst, cJSON_CreateNull());
                             continue;
                         }
@@ -385,6 +395,7 @@ fail:
     for (size_t i = 0; sets && i < np * n_evals; i++) mv_metrics_free(sets[i]);
     free(sets);
     free(pend);
+    mv_resampler_free(so.resampler);
     for (size_t i = 0; i < nf; i++) free(found[i]);
     free(found);
     cJSON_Delete(sum);
