@@ -262,6 +262,43 @@ START_TEST(alignment_candidates_independent_of_seed)
 }
 END_TEST
 
+/* Galleries of 2 (one distractor): the 4 pairs form 2 galleries, and inside a gallery
+ * both directions rank over the same scores — item i's partner j is its distractor caption
+ * and its distractor image, j's partner is i, and only 4 x 2 pairs are scored (the
+ * independent design scores up to 4 x 3). */
+START_TEST(alignment_galleries_share_scores)
+{
+    mv_model *m = stub_model();
+    int calls0 = n_score_calls;
+    mv_metrics *r = run(m, "alignment", "pairs.jsonl",
+                        "{\"distractors\":1,\"candidates\":\"galleries\",\"score\":\"sum\",\"batch_size\":1}",
+                        0, 1, "gal");
+    ck_assert_int_eq(n_score_calls - calls0, 8);
+    int r_i2t[4], r_t2i[4];
+    for (size_t i = 0; i < mv_metrics_n_items(r); i++) {
+        int c = mv_metrics_item_id(r, i)[1] - '0';
+        const char *x = mv_metrics_item_extra(r, i);
+        ck_assert_ptr_nonnull(strstr(x, "\"i2t_candidates\":2"));
+        ck_assert_ptr_nonnull(strstr(x, "\"t2i_candidates\":2"));
+        ck_assert_int_eq(sscanf(strstr(x, "\"i2t_rank\":"), "\"i2t_rank\":%d,\"t2i_rank\":%d", &r_i2t[c], &r_t2i[c]), 2);
+    }
+    /* some pairing of {0,1,2,3} into 2 galleries explains every rank (S[image][caption]) */
+    int pairings[3][4] = {{1, 0, 3, 2}, {2, 3, 0, 1}, {3, 2, 1, 0}}, explained = 0;
+    for (int k = 0; k < 3; k++) {
+        int ok = 1;
+        for (int i = 0; i < 4; i++) {
+            int j = pairings[k][i];
+            ok &= r_i2t[i] == 1 + (S[i][j] >= S[i][i]);
+            ok &= r_t2i[i] == 1 + (S[j][i] >= S[i][i]);
+        }
+        explained += ok;
+    }
+    ck_assert_int_ge(explained, 1);
+    mv_metrics_free(r);
+    mv_model_free(m);
+}
+END_TEST
+
 START_TEST(alignment_bad_params)
 {
     mv_model *m = stub_model();
@@ -367,10 +404,11 @@ START_TEST(shards_combine_to_unsharded)
 {
     mv_model *m = stub_model();
     const char *cases[][3] = {{"alignment", "pairs.jsonl", "{\"distractors\":2}"},
+                              {"alignment", "pairs.jsonl", "{\"distractors\":1,\"candidates\":\"galleries\"}"},
                               {"caption-nll", "pairs.jsonl", NULL},
                               {"caption-gen", "pairs.jsonl", NULL},
                               {"perplexity", "docs.jsonl", "{\"window\":4}"}};
-    for (int c = 0; c < 4; c++) {
+    for (int c = 0; c < 5; c++) {
         mv_metrics *whole = run(m, cases[c][0], cases[c][1], cases[c][2], 0, 1, "whole");
         mv_metrics *all = NULL;
         mv_error err = {0};
@@ -584,6 +622,7 @@ int main(void)
     tcase_add_test(tc, alignment_known_answers);
     tcase_add_test(tc, alignment_bad_params);
     tcase_add_test(tc, alignment_candidates_independent_of_seed);
+    tcase_add_test(tc, alignment_galleries_share_scores);
     tcase_add_test(tc, caption_nll_known_answers);
     tcase_add_test(tc, caption_gen_known_answers);
     tcase_add_test(tc, perplexity_known_answers_and_windows);

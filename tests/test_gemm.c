@@ -136,6 +136,42 @@ START_TEST(test_causal_shortcuts)
 }
 END_TEST
 
+/* nn_gemm_rows: every row reported exactly once, in order, and already final when reported
+ * (equal to plain nn_gemm's result then), across several k- and n-blocks and on every path. */
+typedef struct rows_seen { const float *C, *ref; int N, ldc, next, bad; } rows_seen;
+
+static void rows_cb(void *ctx, int i0, int rows)
+{
+    rows_seen *r = ctx;
+    if (i0 != r->next || rows <= 0) r->bad = 1;
+    for (int i = i0; i < i0 + rows; i++)
+        if (memcmp(r->C + (size_t)i * r->ldc, r->ref + (size_t)i * r->ldc, (size_t)r->N * sizeof(float)))
+            r->bad = 1;
+    r->next = i0 + rows;
+}
+
+START_TEST(test_rows_callback)
+{
+    int shapes[][3] = {{37, 688, 128}, {25, 1100, 300}, {12, 40, 7}, {5, 0, 3}, {3, 4, 0}};
+    for (int p = 0; p < 3; p++) {
+        if (!nn_gemm_select(paths[p])) continue;
+        for (int c = 0; c < 5; c++) {
+            int M = shapes[c][0], N = shapes[c][1], K = shapes[c][2], ldc = N + 3;
+            float *A = rnd((size_t)M * (K ? K : 1)), *B = rnd((size_t)(N ? N : 1) * (K ? K : 1));
+            float *C = rnd((size_t)M * ldc), *ref = malloc((size_t)M * ldc * sizeof(float));
+            memcpy(ref, C, (size_t)M * ldc * sizeof(float));
+            nn_gemm(0, 1, M, N, K, 1.0f, A, K ? K : 1, B, K ? K : 1, 0.0f, ref, ldc);
+            rows_seen r = {C, ref, N, ldc, 0, 0};
+            nn_gemm_rows(0, 1, M, N, K, 1.0f, A, K ? K : 1, B, K ? K : 1, 0.0f, C, ldc, rows_cb, &r);
+            ck_assert_msg(!r.bad && r.next == M, "%s %dx%dx%d: rows reported wrongly (next %d)",
+                          paths[p], M, N, K, r.next);
+            free(A); free(B); free(C); free(ref);
+        }
+    }
+    nn_gemm_select(NULL);
+}
+END_TEST
+
 START_TEST(test_degenerate)
 {
     float C[6] = {1, 2, 3, 4, 5, 6}, A[1] = {0}, B[1] = {0};
@@ -156,6 +192,7 @@ int main(void) {
     tcase_add_test(tc, test_against_double);
     tcase_add_test(tc, test_row_independent_of_batch);
     tcase_add_test(tc, test_causal_shortcuts);
+    tcase_add_test(tc, test_rows_callback);
     tcase_add_test(tc, test_degenerate);
     suite_add_tcase(s, tc);
     return mv_suite_run(s);

@@ -3,15 +3,16 @@
  * caption ranks its image among K distractor images (or all, `distractors: "all"`). Per item:
  * hit@1, hit@5, reciprocal rank, matched-minus-mean-mismatched margin. Distractors are drawn
  * per item from the whole dataset by a generator seeded by the item id alone (not the
- * evaluation seed), so every evaluation of the same dataset scores every item against the
- * same candidates: comparisons are paired by construction, and shards give the same
+ * evaluation seed) — or, with `candidates: "galleries"`, are the other pairs of the item's
+ * gallery (galleries.c) — so every evaluation of the same dataset scores every item against
+ * the same candidates: comparisons are paired by construction, and shards give the same
  * per-item results as one run. Ties count against the true match (pessimistic). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <cjson/cJSON.h>
-#include "ev_internal.h"
+#include "ev_galleries.h"
 
 typedef struct pair_set {
     size_t n;            /* pairs in the whole dataset (items with image and text) */
@@ -127,6 +128,8 @@ mv_status ev_alignment_run(mv_context *ctx, const mv_eval_request *req, const mv
     size_t batch = (size_t)mv_params_int(p, "batch_size");
     const char *dirs = mv_params_string(p, "directions");
     int do_i2t = strcmp(dirs, "t2i") != 0, do_t2i = strcmp(dirs, "i2t") != 0;
+    int galleries = strcmp(mv_params_string(p, "candidates"), "galleries") == 0;
+    ev_galleries gal = {0};
 
     /* the pairs of the whole dataset (distractors may come from any shard) */
     ps.ds_index = malloc((ds->n_items + 1) * sizeof(size_t));
@@ -181,17 +184,24 @@ mv_status ev_alignment_run(mv_context *ctx, const mv_eval_request *req, const mv
     mark = calloc(ps.n, 1);
     need_img = calloc(ps.n, 1);
     if (!d_i2t || !d_t2i || !n_i2t || !n_t2i || !mark || !need_img) goto nomem;
+    /* Galleries only when they leave something out: with every pair eligible they would be
+     * the whole dataset, which "all" already is. */
+    galleries = galleries && K < ps.n - 1;
+    if (galleries && (st = ev_galleries_build(ps.id, ps.group, ps.n, K + 1, &gal, err)) != MV_OK)
+        goto fail;
     size_t n_keys = 0;
     for (size_t k = 0; k < n_mine; k++) {
         size_t q = mine[k];
         need_img[q] = 1;
         n_keys++;
         if (do_i2t) {
-            n_i2t[k] = pick_distractors(&ps, q, K, 0x1217, d_i2t + k * kmax, mark);
+            n_i2t[k] = galleries ? ev_galleries_candidates(&gal, q, d_i2t + k * kmax)
+                                 : pick_distractors(&ps, q, K, 0x1217, d_i2t + k * kmax, mark);
             n_keys += n_i2t[k];
         }
         if (do_t2i) {
-            n_t2i[k] = pick_distractors(&ps, q, K, 0x7121, d_t2i + k * kmax, mark);
+            n_t2i[k] = galleries ? ev_galleries_candidates(&gal, q, d_t2i + k * kmax)
+                                 : pick_distractors(&ps, q, K, 0x7121, d_t2i + k * kmax, mark);
             for (size_t j = 0; j < n_t2i[k]; j++) need_img[d_t2i[k * kmax + j]] = 1;
             n_keys += n_t2i[k];
         }
@@ -338,5 +348,6 @@ done:
     free(cand); free(mine); free(img_pairs); free(img_slot);
     free(d_i2t); free(d_t2i); free(n_i2t); free(n_t2i);
     free(mark); free(need_img); free(keys); free(vals); free(scr); free(seqs);
+    ev_galleries_free(&gal);
     return st;
 }

@@ -19,6 +19,10 @@ static const mv_param_spec alignment_params[] = {
      NULL, 0, -1, 0},
     {"directions", MV_PARAM_ENUM, "\"both\"", "Which retrieval directions to run",
      "both|i2t|t2i", 0, -1, 0},
+    {"candidates", MV_PARAM_ENUM, "\"independent\"",
+     "How the distractors are chosen: independent draws per item and direction, or galleries "
+     "of distractors + 1 pairs with different captions in which both directions rank over the "
+     "same scores (about half the pairs to score)", "independent|galleries", 0, -1, 0},
     BATCH("32"),
     END_PARAMS
 };

@@ -34,6 +34,8 @@ typedef struct gemm_args {
     int ldc;
     int tri;   /* NN_TRI_OUT / NN_TRI_A: causal shortcuts (nn.h), 0 = none */
     int diag;  /* ... with row i's last needed column / nonzero k at i + diag */
+    nn_rows_fn done; /* nn_gemm_rows: told each strip of final rows (tri = 0 only) */
+    void *ctx;
 } gemm_args;
 
 /* ------------------------------------------------------------ per-thread pack buffer */
@@ -274,6 +276,8 @@ static int gemm_blocked(const gemm_args *g, kern_fn kern, int MR, int NR) {
                     kern(kuse, a, rs, cs, bp + (size_t)(jp / NR) * kc * NR,
                          g->C + (size_t)i0 * g->ldc + j0 + jp, g->ldc, mr, nr, g->alpha, beta);
                 }
+                /* the last block's strip: these rows are final and still in cache */
+                if (g->done && j0 + nc == g->N && k0 + kc == g->K) g->done(g->ctx, i0, mr);
             }
         }
     }
@@ -325,9 +329,14 @@ const char *nn_gemm_kernel(void) {
     return !k ? "OpenBLAS" : NR == 32 ? "avx512 12x32" : "avx2 6x16";
 }
 
-void nn_gemm_tri(int tri, int diag, int ta, int tb, int M, int N, int K, float alpha,
-                 const float *A, int lda, const float *B, int ldb, float beta, float *C, int ldc) {
-    if (M <= 0 || N <= 0) return;
+static void gemm_run(int tri, int diag, int ta, int tb, int M, int N, int K, float alpha,
+                     const float *A, int lda, const float *B, int ldb, float beta, float *C,
+                     int ldc, nn_rows_fn done, void *ctx) {
+    if (M <= 0) return;
+    if (N <= 0) {
+        if (done) done(ctx, 0, M);
+        return;
+    }
     int MR = 0, NR = 0;
     kern_fn kern = pick_kernel(&MR, &NR);
     if (K <= 0 || alpha == 0.0f) {
@@ -336,17 +345,30 @@ void nn_gemm_tri(int tri, int diag, int ta, int tb, int M, int N, int K, float a
                 float *c = C + (size_t)i * ldc + j;
                 *c = beta == 0.0f ? 0.0f : beta * *c;
             }
+        if (done) done(ctx, 0, M);
         return;
     }
     gemm_args g = {M, N, K, alpha, beta, A, ta ? 1 : (size_t)lda, ta ? (size_t)lda : 1,
-                   B, tb ? 1 : (size_t)ldb, tb ? (size_t)ldb : 1, C, ldc, tri, diag};
+                   B, tb ? 1 : (size_t)ldb, tb ? (size_t)ldb : 1, C, ldc, tri, diag, done, ctx};
     if (kern && gemm_blocked(&g, kern, MR, NR)) return;
     /* OpenBLAS computes everything; the shortcuts only skip work, never change results */
     cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, M,
                 N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    if (done) done(ctx, 0, M);
+}
+
+void nn_gemm_tri(int tri, int diag, int ta, int tb, int M, int N, int K, float alpha,
+                 const float *A, int lda, const float *B, int ldb, float beta, float *C, int ldc) {
+    gemm_run(tri, diag, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, NULL, NULL);
 }
 
 void nn_gemm(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda,
              const float *B, int ldb, float beta, float *C, int ldc) {
-    nn_gemm_tri(0, 0, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    gemm_run(0, 0, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, NULL, NULL);
+}
+
+void nn_gemm_rows(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda,
+                  const float *B, int ldb, float beta, float *C, int ldc, nn_rows_fn done,
+                  void *ctx) {
+    gemm_run(0, 0, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, done, ctx);
 }

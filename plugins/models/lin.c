@@ -71,6 +71,21 @@ void mdl_lin_group_forward(const mdl *m, const mdl_lin *ls, int n, float *out, f
                             lora_seed(&ls[i], seed));
 }
 
+void mdl_lin_group_forward_rows(const mdl *m, const mdl_lin *ls, int n, float *out,
+                                float *const *u, float *xd, const float *inp, int N, int train,
+                                uint64_t seed, nn_rows_fn done, void *ctx) {
+    int total = 0, lora = 0;
+    for (int i = 0; i < n; i++) total += ls[i].out, lora |= ls[i].iA >= 0;
+    if (N > 0 && !lora && group_fused(m, ls, n, 0)) {
+        nn_gemm_rows(0, 1, N, total, ls[0].in, 1.0f, inp, ls[0].in, PW(m, ls[0].iw), ls[0].in,
+                     0.0f, out, total, done, ctx);
+        return;
+    }
+    /* biases or LoRA terms are added after the product: rows are final only at the end */
+    mdl_lin_group_forward(m, ls, n, out, u, xd, inp, N, train, seed);
+    if (N > 0) done(ctx, 0, N);
+}
+
 void mdl_lin_group_backward(const mdl *m, const mdl_lin *ls, int n, float *dinp, int overwrite,
                             float *du, float *xd, const float *dout, float *const *u,
                             const float *inp, int N, int train, uint64_t seed) {

@@ -143,6 +143,11 @@ void mdl_lin_backward(const mdl *m, const mdl_lin *l, float *dinp, float *du, fl
  * registration order), so the input is packed once. u: one LoRA buffer per member. */
 void mdl_lin_group_forward(const mdl *m, const mdl_lin *ls, int n, float *out, float *const *u,
                            float *xd, const float *inp, int N, int train, uint64_t seed);
+/* The same, calling done(ctx, i0, rows) for each range of final output rows (nn_gemm_rows):
+ * during the product when the group is one plain sgemm, else once at the end. */
+void mdl_lin_group_forward_rows(const mdl *m, const mdl_lin *ls, int n, float *out,
+                                float *const *u, float *xd, const float *inp, int N, int train,
+                                uint64_t seed, nn_rows_fn done, void *ctx);
 void mdl_lin_group_backward(const mdl *m, const mdl_lin *ls, int n, float *dinp, int overwrite,
                             float *du, float *xd, const float *dout, float *const *u,
                             const float *inp, int N, int train, uint64_t seed);

@@ -33,6 +33,13 @@ void nn_gemm(int ta, int tb, int M, int N, int K, float alpha, const float *A, i
 enum { NN_TRI_OUT = 1, NN_TRI_A = 2 };
 void nn_gemm_tri(int tri, int diag, int ta, int tb, int M, int N, int K, float alpha,
                  const float *A, int lda, const float *B, int ldb, float beta, float *C, int ldc);
+/* nn_gemm that calls done(ctx, i0, rows) as soon as rows [i0, i0 + rows) of C are final, in
+ * row order and covering every row once: whoever consumes C row by row (an activation) then
+ * reads rows still in cache instead of the whole C again from memory. */
+typedef void (*nn_rows_fn)(void *ctx, int i0, int rows);
+void nn_gemm_rows(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda,
+                  const float *B, int ldb, float beta, float *C, int ldc, nn_rows_fn done,
+                  void *ctx);
 /* Which kernel nn_gemm uses here ("avx512 12x32", "avx2 6x16" or "OpenBLAS"). */
 const char *nn_gemm_kernel(void);
 /* Choose the path: "avx512", "avx2", "blas", or NULL = the best this CPU has unless the
