@@ -3,6 +3,7 @@
  * (guests where needed), the same galleries whatever the order of the dataset, and bounded
  * work when one caption dominates. */
 #include <check.h>
+#include "suite_run.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -141,9 +142,5 @@ int main(void)
     tcase_add_test(tc, order_independent);
     tcase_add_test(tc, dominant_caption);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return mv_suite_run(s);
 }

@@ -32,7 +32,7 @@ mv_status mv_bootstrap_ci(size_t n, mv_bootstrap_fn fn, void *user, int resample
                           uint64_t seed, double level, double *lo, double *hi, double *se,
                           mv_error *err);
 
-/* Several statistics recomputed on the same resample: out[0..k-1]. */
+/* Several statistics recomputed on the same resample: writes exactly out[0..k-1]. */
 typedef void (*mv_bootstrap_multi_fn)(void *user, const uint32_t *counts, size_t n, double *out);
 
 /* One statistic's result: the central interval, the bootstrap standard deviation and how many

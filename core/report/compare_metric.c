@@ -53,9 +53,18 @@ static void pair_values(const pair_ctx *p, const uint32_t *counts, double *a, do
     *b = side_value(counts, p->n, p->ob, p->nb, p->db, p->tb);
 }
 
+/* out[0] = B - A. */
+static void pair_delta(void *user, const uint32_t *counts, size_t n, double *out)
+{
+    (void)n;
+    double a, b;
+    pair_values(user, counts, &a, &b);
+    out[0] = b - a;
+}
+
 /* out[0] = B - A; out[1] = log(B / A) (for a perplexity, exp of the mean NLL, the change in
  * mean NLL), NAN unless both are positive. */
-static void pair_stats(void *user, const uint32_t *counts, size_t n, double *out)
+static void pair_delta_log_ratio(void *user, const uint32_t *counts, size_t n, double *out)
 {
     (void)n;
     double a, b;
@@ -83,7 +92,8 @@ static mv_status paired_intervals(const pair_ctx *p, const char *name, int log_s
                                   const mv_stats_options *o, mv_comparison *c, mv_error *err)
 {
     mv_bootstrap_out out[2];
-    mv_status st = mv_bootstrap_multi(p->n, log_scale ? 2 : 1, pair_stats, (void *)p,
+    mv_status st = mv_bootstrap_multi(p->n, log_scale ? 2 : 1,
+                                      log_scale ? pair_delta_log_ratio : pair_delta, (void *)p,
                                       o->resamples, o->seed, 1.0 - o->alpha, o->resampler,
                                       out, err);
     if (st == MV_OK && !mv_bootstrap_usable(&out[0], o->resamples))
