@@ -19,7 +19,7 @@ import json, re, sys
 
 README = "README.md"
 PIPELINE = "evals/pipelines/seed-scenario.json"
-ROWS = ["alignment.i2t_r1", "alignment.t2i_r1", "caption.nll_per_token", "general.perplexity",
+ROWS = ["alignment.i2t_r1", "alignment.t2i_r1", "alignment.caption_nll_per_token", "general.perplexity",
         "clinical.perplexity"]
 MARK = {"regressed": " 🔻", "improved": " 🟢"}
 

@@ -299,6 +299,49 @@ START_TEST(alignment_galleries_share_scores)
 }
 END_TEST
 
+static long metric_index(const mv_metrics *m, const char *name)
+{
+    for (size_t i = 0; i < mv_metrics_count(m); i++)
+        if (strcmp(mv_metrics_name(m, i), name) == 0) return (long)i;
+    return -1;
+}
+
+/* caption_metrics: alignment's true-pair NLL equals caption-nll's, item by item and in the
+ * pooled metrics, without scoring a pair more than retrieval needs. */
+START_TEST(alignment_caption_metrics_equal_caption_nll)
+{
+    mv_model *m = stub_model();
+    int calls0 = n_score_calls;
+    mv_metrics *a = run(m, "alignment", "pairs.jsonl",
+                        "{\"distractors\":1,\"candidates\":\"galleries\",\"caption_metrics\":true,\"batch_size\":1}",
+                        0, 1, "capm");
+    ck_assert_int_eq(n_score_calls - calls0, 8);            /* as without caption_metrics */
+    mv_metrics *c = run(m, "caption-nll", "pairs.jsonl", NULL, 0, 1, "capn");
+    const char *names[][2] = {{"caption_nll_per_token", "nll_per_token"}, {"caption_perplexity", "perplexity"},
+                              {"caption_nll_per_caption", "nll_per_caption"}};
+    for (int k = 0; k < 3; k++) {
+        ck_assert(mv_metrics_get(a, names[k][0]) == mv_metrics_get(c, names[k][1]));
+        ck_assert(isfinite(mv_metrics_get(c, names[k][1])));
+        long ma = metric_index(a, names[k][0]), mc = metric_index(c, names[k][1]);
+        ck_assert(ma >= 0 && mc >= 0);
+        for (size_t i = 0; i < mv_metrics_n_items(a); i++) {
+            double na, da, nc, dc;
+            ck_assert(mv_metrics_item_terms(a, (size_t)ma, i, &na, &da));
+            ck_assert(mv_metrics_item_terms(c, (size_t)mc, i, &nc, &dc));
+            ck_assert_str_eq(mv_metrics_item_id(a, i), mv_metrics_item_id(c, i));
+            ck_assert(na == nc && da == dc);
+        }
+    }
+    mv_metrics_free(a);
+    mv_metrics_free(c);
+    /* off by default: no caption metrics */
+    a = run(m, "alignment", "pairs.jsonl", "{\"distractors\":1}", 0, 1, "nocap");
+    ck_assert_int_lt(metric_index(a, "caption_nll_per_token"), 0);
+    mv_metrics_free(a);
+    mv_model_free(m);
+}
+END_TEST
+
 START_TEST(alignment_bad_params)
 {
     mv_model *m = stub_model();
@@ -623,6 +666,7 @@ int main(void)
     tcase_add_test(tc, alignment_bad_params);
     tcase_add_test(tc, alignment_candidates_independent_of_seed);
     tcase_add_test(tc, alignment_galleries_share_scores);
+    tcase_add_test(tc, alignment_caption_metrics_equal_caption_nll);
     tcase_add_test(tc, caption_nll_known_answers);
     tcase_add_test(tc, caption_gen_known_answers);
     tcase_add_test(tc, perplexity_known_answers_and_windows);

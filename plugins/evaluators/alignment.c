@@ -91,6 +91,25 @@ static void rank_stats(double truth, const double *others, size_t n, int *rank, 
     *margin = n ? truth - sum / n : 0;
 }
 
+/* caption_metrics: the true pairs' caption NLL, exactly as caption-nll defines and computes
+ * it (same tokens, same scores), from the scores retrieval needed anyway: a pipeline that
+ * gates on caption likelihood does not score every true pair a second time. */
+static mv_status define_caption_metrics(mv_metrics *out, mv_error *err)
+{
+    mv_status st;
+    if ((st = mv_metrics_define(out, "caption_nll_per_token", MV_LOWER_IS_BETTER, "caption_nll",
+                                "caption_tokens", MV_TRANSFORM_NONE, 0, "true captions' NLL (nats) "
+                                "per token, summed over captions then divided by their tokens "
+                                "(caption-nll's nll_per_token)", err)) != MV_OK)
+        return st;
+    if ((st = mv_metrics_define(out, "caption_perplexity", MV_LOWER_IS_BETTER, "caption_nll",
+                                "caption_tokens", MV_TRANSFORM_EXP, 0,
+                                "exp(caption_nll_per_token)", err)) != MV_OK)
+        return st;
+    return mv_metrics_define(out, "caption_nll_per_caption", MV_LOWER_IS_BETTER, "caption_nll",
+                             NULL, MV_TRANSFORM_NONE, 0, "mean true-caption NLL (nats)", err);
+}
+
 mv_status ev_alignment_run(mv_context *ctx, const mv_eval_request *req, const mv_params *p,
                            mv_metrics *out, mv_error *err)
 {
@@ -102,7 +121,7 @@ mv_status ev_alignment_run(mv_context *ctx, const mv_eval_request *req, const mv
     size_t *d_i2t = NULL, *d_t2i = NULL, *n_i2t = NULL, *n_t2i = NULL;
     unsigned char *mark = NULL, *need_img = NULL;
     uint64_t *keys = NULL;
-    double *vals = NULL, *scr = NULL;
+    double *vals = NULL, *scr = NULL, *sums = NULL;
     mv_sequence *seqs = NULL;
     ev_images im = {0};
     mv_progress *prog = NULL;
@@ -129,6 +148,7 @@ mv_status ev_alignment_run(mv_context *ctx, const mv_eval_request *req, const mv
     const char *dirs = mv_params_string(p, "directions");
     int do_i2t = strcmp(dirs, "t2i") != 0, do_t2i = strcmp(dirs, "i2t") != 0;
     int galleries = strcmp(mv_params_string(p, "candidates"), "galleries") == 0;
+    int caption = mv_params_bool(p, "caption_metrics");
     ev_galleries gal = {0};
 
     /* the pairs of the whole dataset (distractors may come from any shard) */
@@ -246,10 +266,11 @@ mv_status ev_alignment_run(mv_context *ctx, const mv_eval_request *req, const mv
 
     /* score, in chunks so progress can be shown */
     vals = malloc((nu + 1) * sizeof(double));
+    sums = malloc((nu + 1) * sizeof(double));    /* log-prob sums, for caption_metrics */
     size_t chunk = batch * 8;
     seqs = malloc(chunk * sizeof(mv_sequence));
     scr = malloc(chunk * sizeof(double));
-    if (!vals || !seqs || !scr) goto nomem;
+    if (!vals || !sums || !seqs || !scr) goto nomem;
     prog = mv_progress_begin(ctx, "alignment", nu, "pairs");
     for (size_t s = 0; s < nu; s += chunk) {
         size_t k = nu - s < chunk ? nu - s : chunk;
@@ -266,6 +287,7 @@ mv_status ev_alignment_run(mv_context *ctx, const mv_eval_request *req, const mv
             size_t qc = (size_t)(keys[s + j] % ps.n);
             int cnt = toks[qc].n_tokens - toks[qc].n_context;
             vals[s + j] = use_mean && cnt > 0 ? scr[j] / cnt : scr[j];
+            sums[s + j] = scr[j];
         }
         mv_progress_update(prog, s + k, NULL);
     }
@@ -289,13 +311,14 @@ mv_status ev_alignment_run(mv_context *ctx, const mv_eval_request *req, const mv
                                     MV_TRANSFORM_NONE, defs[d].binary, defs[d].doc, err)) != MV_OK)
             goto fail;
     }
+    if (caption && (st = define_caption_metrics(out, err)) != MV_OK) goto fail;
     double *others = malloc((kmax + 1) * sizeof(double));
     if (!others) goto nomem;
     for (size_t k = 0; k < n_mine; k++) {
         size_t q = mine[k];
         double truth = lookup(keys, vals, nu, (uint64_t)q * ps.n + q);
-        const char *cols[8];
-        double v[8];
+        const char *cols[10];
+        double v[10];
         size_t nc = 0;
         int r_i2t = 0, r_t2i = 0;
         double mg;
@@ -316,6 +339,12 @@ mv_status ev_alignment_run(mv_context *ctx, const mv_eval_request *req, const mv
             cols[nc] = "t2i_hit5"; v[nc++] = r_t2i <= 5;
             cols[nc] = "t2i_rr"; v[nc++] = 1.0 / r_t2i;
             cols[nc] = "t2i_margin"; v[nc++] = mg;
+        }
+        if (caption) {
+            cols[nc] = "caption_nll";
+            v[nc++] = -lookup(keys, sums, nu, (uint64_t)q * ps.n + q);
+            cols[nc] = "caption_tokens";
+            v[nc++] = toks[q].n_tokens - toks[q].n_context;
         }
         char extra[256];
         snprintf(extra, sizeof extra, "{\"i2t_rank\":%d,\"t2i_rank\":%d,\"i2t_candidates\":%zu,"
@@ -347,7 +376,7 @@ done:
     free(ps.ds_index); free(ps.id); free(ps.text); free(ps.prompt); free(ps.group);
     free(cand); free(mine); free(img_pairs); free(img_slot);
     free(d_i2t); free(d_t2i); free(n_i2t); free(n_t2i);
-    free(mark); free(need_img); free(keys); free(vals); free(scr); free(seqs);
+    free(mark); free(need_img); free(keys); free(vals); free(sums); free(scr); free(seqs);
     ev_galleries_free(&gal);
     return st;
 }

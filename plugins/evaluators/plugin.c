@@ -23,6 +23,10 @@ static const mv_param_spec alignment_params[] = {
      "How the distractors are chosen: independent draws per item and direction, or galleries "
      "of distractors + 1 pairs with different captions in which both directions rank over the "
      "same scores (about half the pairs to score)", "independent|galleries", 0, -1, 0},
+    {"caption_metrics", MV_PARAM_BOOL, "false",
+     "Also report the true captions' NLL (caption_nll_per_token, caption_perplexity, "
+     "caption_nll_per_caption: caption-nll's metrics, from scores retrieval computes anyway)",
+     NULL, 0, -1, 0},
     BATCH("32"),
     END_PARAMS
 };
@@ -98,7 +102,8 @@ static const mv_param_spec lmeval_params[] = {
 /* The metric names each run() can define (checked against gates before a run starts;
  * tests/test_evaluators.c asserts a real evaluation defines nothing outside its list). */
 static const char *const alignment_metrics[] = {"i2t_r1", "i2t_r5", "i2t_mrr", "i2t_margin",
-    "t2i_r1", "t2i_r5", "t2i_mrr", "t2i_margin", NULL};
+    "t2i_r1", "t2i_r5", "t2i_mrr", "t2i_margin", "caption_nll_per_token", "caption_perplexity",
+    "caption_nll_per_caption", NULL}; /* the last three with caption_metrics */
 static const char *const caption_nll_metrics[] = {"nll_per_token", "perplexity", "nll_per_caption", NULL};
 static const char *const caption_gen_metrics[] = {"exact_match", "token_f1", NULL};
 static const char *const perplexity_metrics[] = {"perplexity", "word_perplexity", "byte_perplexity",
