@@ -623,7 +623,7 @@ START_TEST(every_evaluator_runs_on_tinyvlm)
     snprintf(mdir, sizeof mdir, "%s/vlm", dir);
     ck_assert_msg(m->ops->save(m, ctx, mdir, 0, &err) == MV_OK, "%s", err.msg);
     mv_model_free(m);
-    const char *cases[][3] = {{"alignment", "pairs.jsonl", "{\"distractors\":\"all\"}"},
+    const char *cases[][3] = {{"alignment", "pairs.jsonl", "{\"distractors\":\"all\",\"caption_metrics\":true}"},
                               {"caption-nll", "pairs.jsonl", NULL},
                               {"caption-gen", "pairs.jsonl", "{\"max_tokens\":6}"},
                               {"perplexity", "docs.jsonl", NULL}};
@@ -637,7 +637,7 @@ START_TEST(every_evaluator_runs_on_tinyvlm)
         ck_assert_msg(mv_eval_run(ctx, &spec, &r, &err) == MV_OK, "%s: %s", cases[c][0], err.msg);
         ck_assert_uint_gt(mv_metrics_n_items(r), 0);
         /* Every metric it defined is in its declared list (what run --check validates gates
-         * against), and every declared name was defined (all directions run here). */
+         * against), and every declared name was defined (all directions and options run here). */
         const char *const *declared = mv_evaluator_metrics(mv_registry_find(reg, MV_KIND_EVALUATOR, cases[c][0]));
         ck_assert_msg(declared != NULL, "%s declares no metric names", cases[c][0]);
         size_t n_declared = 0;
