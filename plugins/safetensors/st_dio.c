@@ -124,6 +124,15 @@ int st_dio_open(st_dio *q, const char *path)
     int fd = open(path, O_WRONLY | O_DIRECT | O_CLOEXEC);
     if (fd < 0)
         return -1;
+    /* Never less than the filesystem block: a direct write into part of an unwritten block
+     * would have the rest zeroed, over bytes the buffered path put there. */
+    struct stat sb;
+    if (fstat(fd, &sb) == 0 && sb.st_blksize > 0) {
+        pthread_mutex_lock(&q->lock);
+        while (q->align < (size_t)sb.st_blksize)
+            q->align *= 2;
+        pthread_mutex_unlock(&q->lock);
+    }
 #ifdef STATX_DIOALIGN
     /* Offsets and buffers must be multiples of what the filesystem asks; 4096 (a page, the
      * usual block) at least, so a direct write never shares a block with a buffered one. */
