@@ -1,8 +1,8 @@
 /* plugins/safetensors/st_writer.c — streaming safetensors writer: every tensor is declared
  * up front, so each (shard) file is laid out and preallocated at create time; tensor bytes
- * then go straight to their place with pwrite (any order, any thread, in chunks) or through
- * a shared mapping. Output is built in a temporary sibling directory and published by
- * rename in finish. Reading is st_reader.c. */
+ * then go straight to their place with pwrite (any order, any thread, in chunks; large ones
+ * with O_DIRECT, st_dio.c) or through a shared mapping. Output is built in a temporary
+ * sibling directory and published by rename in finish. Reading is st_reader.c. */
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -120,9 +120,9 @@ static mv_status st_write(mv_checkpoint_writer *pw, size_t index, uint64_t offse
         pos += (uint64_t)k;
         left -= (uint64_t)k;
     }
-    /* Start writing this range to disk now (asynchronously), so writeback overlaps the rest
-     * of the merge instead of all happening in finish()'s fsync: a file-to-file merge is
-     * bound by writing its output (DESIGN.md §9). finish() still fsyncs for durability. */
+    /* Buffered: start writing this range to disk now (asynchronously), so writeback overlaps
+     * the rest of the merge instead of all happening in finish()'s fsync: a file-to-file
+     * merge is bound by writing its output (DESIGN.md §9). finish() still fsyncs. */
     if (e < 0 && len >= ((uint64_t)1 << 20))
         sync_file_range(fd, (off64_t)(t->file_offset + offset), (off64_t)len, SYNC_FILE_RANGE_WRITE);
     uint64_t total = __atomic_add_fetch(&t->written, len, __ATOMIC_ACQ_REL);
