@@ -1,7 +1,8 @@
 /* tests/test_safetensors.c — the safetensors loader: every valid fixture read correctly
  * (dtype, shape, bytes, metadata, config) through the registry, every malformed fixture
  * rejected with its status and message, read -> write round trips (single and sharded)
- * byte-identical, the writer's chunked/threaded/mapped paths, abort and incomplete finish.
+ * byte-identical, the writer's chunked/threaded/mapped/direct-I/O paths, abort and incomplete
+ * finish.
  * Fixtures: tests/data/safetensors, made by tests/golden/make_safetensors_fixtures.py. The
  * plugin sources are compiled in (tests/test_safetensors.mk) for direct calls; the registry
  * path dlopens the built safetensors.so. */
@@ -11,6 +12,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -775,6 +778,152 @@ START_TEST(test_release_range_drops_pages)
 }
 END_TEST
 
+/* ------------------------------------------------------------------ direct I/O */
+#define DT 5
+typedef struct dio_job {
+    mv_checkpoint_writer *w;
+    unsigned char *const *data;
+    const mv_tensor_info *infos;
+    int parity;
+} dio_job;
+
+/* Chunks of 4 MB + 1000 bytes (unaligned in the file and in memory), every other one per
+ * thread, back to front; the last tensor in one small-write pass. */
+static void *write_big_chunks(void *arg)
+{
+    dio_job *j = arg;
+    mv_error err;
+    const uint64_t step = ((uint64_t)4 << 20) + 1000;
+    for (int t = DT - 1; t >= 0; t--) {
+        uint64_t n = j->infos[t].nbytes, chunks = (n + step - 1) / step;
+        for (uint64_t c = chunks; c-- > 0;) {
+            if ((int)(c % 2) != j->parity)
+                continue;
+            uint64_t off = c * step, len = n - off < step ? n - off : step;
+            if (mv_writer_write(j->w, (size_t)t, off, j->data[t] + off, len, &err) != MV_OK)
+                return (void *)1;
+        }
+    }
+    return NULL;
+}
+
+/* Resident fraction (0..1) of bytes [begin, end) of file `path` in the page cache. */
+static double resident_fraction(const char *path, uint64_t begin, uint64_t end)
+{
+    int fd = open(path, O_RDONLY);
+    ck_assert_int_ge(fd, 0);
+    struct stat sb;
+    ck_assert_int_eq(fstat(fd, &sb), 0);
+    unsigned char *m = mmap(NULL, (size_t)sb.st_size, PROT_READ, MAP_SHARED, fd, 0);
+    ck_assert_ptr_ne(m, MAP_FAILED);
+    size_t pg = (size_t)sysconf(_SC_PAGESIZE), first = begin / pg, last = end / pg;
+    unsigned char *vec = malloc((size_t)sb.st_size / pg + 1);
+    ck_assert_int_eq(mincore(m, (size_t)sb.st_size, vec), 0);
+    size_t in = 0;
+    for (size_t i = first; i < last; i++)
+        in += vec[i] & 1;
+    free(vec);
+    munmap(m, (size_t)sb.st_size);
+    close(fd);
+    return last > first ? (double)in / (double)(last - first) : 1.0;
+}
+
+/* One output (a single file) written by two threads in 4 MB + 1000 byte chunks. */
+static void write_dio_output(const char *out, const mv_tensor_info *infos, unsigned char **bufs)
+{
+    mv_error err;
+    mv_checkpoint_writer *w = NULL;
+    ck_assert_int_eq(mv_checkpoint_create(g_ctx, out, NULL, infos, DT, NULL, &w, &err), MV_OK);
+    dio_job j0 = { w, bufs, infos, 0 }, j1 = j0;
+    j1.parity = 1;
+    pthread_t th[2];
+    void *r0, *r1;
+    pthread_create(&th[0], NULL, write_big_chunks, &j0);
+    pthread_create(&th[1], NULL, write_big_chunks, &j1);
+    pthread_join(th[0], &r0);
+    pthread_join(th[1], &r1);
+    ck_assert_ptr_null(r0);
+    ck_assert_ptr_null(r1);
+    ck_assert_msg(mv_writer_finish(w, &err) == MV_OK, "%s", err.msg);
+}
+
+/* Large writes go to the disk with O_DIRECT (st_dio.c) and the unaligned ends through the
+ * page cache: the file must be byte-identical to the all-buffered one (MERGEVAL_DIRECT_IO=0)
+ * and hold every byte given; where the filesystem offers O_DIRECT, the bulk of a big tensor
+ * must not have passed through the page cache (else the direct path was not taken). */
+START_TEST(test_writer_direct_io)
+{
+    mv_error err;
+    mv_tensor_info infos[DT];
+    unsigned char *bufs[DT];
+    const int64_t shapes[DT][2] = { { 3, 1 }, { 4099, 1153 }, { 1, 1310721 }, { 5, 1 }, { 777, 2049 } };
+    const mv_dtype dtypes[DT] = { MV_DTYPE_U8, MV_DTYPE_BF16, MV_DTYPE_F32, MV_DTYPE_U8, MV_DTYPE_BF16 };
+    char names[DT][16];
+    for (int t = 0; t < DT; t++) {
+        snprintf(names[t], sizeof names[t], "d%d", t);
+        memset(&infos[t], 0, sizeof infos[t]);
+        infos[t].name = names[t];
+        infos[t].dtype = dtypes[t];
+        infos[t].ndim = 2;
+        infos[t].shape[0] = shapes[t][0];
+        infos[t].shape[1] = shapes[t][1];
+        ck_assert_int_eq(mv_tensor_info_compute_nbytes(&infos[t], &err), MV_OK);
+        bufs[t] = malloc(infos[t].nbytes);
+        for (uint64_t i = 0; i < infos[t].nbytes; i++)
+            bufs[t][i] = (unsigned char)(i * 131 + (uint64_t)t * 7 + (i >> 12));
+    }
+    char out[512], ref[512], shard[600], shard_ref[600];
+    snprintf(out, sizeof out, "%s/dio", g_tmp);
+    snprintf(ref, sizeof ref, "%s/buffered", g_tmp);
+    write_dio_output(out, infos, bufs);
+    snprintf(shard, sizeof shard, "%s/model.safetensors", out);
+
+    /* where tensor d1 lies in the file: 8 + header length + the data before it */
+    FILE *f = fopen(shard, "rb");
+    unsigned char len8[8];
+    ck_assert_int_eq(fread(len8, 1, 8, f), 8);
+    fclose(f);
+    uint64_t hlen = 0;
+    for (int k = 7; k >= 0; k--)
+        hlen = (hlen << 8) | len8[k];
+    uint64_t d1 = 8 + hlen + infos[0].nbytes;
+    char probe[600];
+    snprintf(probe, sizeof probe, "%s/probe", g_tmp);
+    int pfd = open(probe, O_WRONLY | O_CREAT | O_DIRECT, 0644);
+    if (pfd >= 0) {   /* this filesystem does direct I/O: the body must have bypassed the cache */
+        close(pfd);
+        double frac = resident_fraction(shard, d1, d1 + infos[1].nbytes);
+        ck_assert_msg(frac < 0.5, "%.0f%% of tensor d1 is in the page cache after a direct write",
+                      100 * frac);
+    }
+
+    setenv("MERGEVAL_DIRECT_IO", "0", 1);
+    write_dio_output(ref, infos, bufs);
+    unsetenv("MERGEVAL_DIRECT_IO");
+    snprintf(shard_ref, sizeof shard_ref, "%s/model.safetensors", ref);
+    char *a = NULL, *b = NULL;
+    size_t na, nb;
+    ck_assert_int_eq(mv_read_file(shard, 0, &a, &na, &err), MV_OK);
+    ck_assert_int_eq(mv_read_file(shard_ref, 0, &b, &nb, &err), MV_OK);
+    ck_assert_uint_eq(na, nb);
+    ck_assert_msg(memcmp(a, b, na) == 0, "direct and buffered outputs differ");
+    mv_free(a);
+    mv_free(b);
+    mv_checkpoint *ck = NULL;
+    ck_assert_int_eq(mv_checkpoint_open(g_ctx, out, NULL, &ck, &err), MV_OK);
+    for (int t = 0; t < DT; t++) {
+        const unsigned char *d = mv_checkpoint_data(ck, (size_t)t, &err);
+        ck_assert_uint_eq(ck->tensors[t].nbytes, infos[t].nbytes);
+        for (uint64_t i = 0; i < infos[t].nbytes; i++)
+            if (d[i] != bufs[t][i])
+                ck_abort_msg("tensor d%d byte %llu: %u, wrote %u", t, (unsigned long long)i, d[i], bufs[t][i]);
+    }
+    mv_checkpoint_close(ck);
+    for (int t = 0; t < DT; t++)
+        free(bufs[t]);
+}
+END_TEST
+
 /* ------------------------------------------------------------------ the CLI */
 
 START_TEST(test_cli_inspect)
@@ -864,6 +1013,7 @@ int main(void)
     tcase_add_test(tc, test_writer_threads_map_and_errors);
     tcase_add_test(tc, test_writer_map_drop_pages);
     tcase_add_test(tc, test_release_range_drops_pages);
+    tcase_add_test(tc, test_writer_direct_io);
     tcase_add_test(tc, test_cli_inspect);
     suite_add_tcase(s, tc);
     return mv_suite_run(s);

@@ -51,6 +51,24 @@ mv_status st_create_writer(mv_context *ctx, const char *dir, const mv_tensor_inf
                            size_t n, const mv_writer_options *opts,
                            mv_checkpoint_writer **out, mv_error *err);
 
+/* Direct-I/O writes (st_dio.c), used by the writer for the bulk of large writes. NULL from
+ * st_dio_create when MERGEVAL_DIRECT_IO=0 (or out of memory): everything is buffered then. */
+typedef struct st_dio st_dio;
+st_dio *st_dio_create(void);
+/* An O_DIRECT descriptor of `path` (already created), or -1 where direct I/O is not offered. */
+int st_dio_open(st_dio *q, const char *path);
+/* Write `len` bytes at file offset `pos`: the aligned body through dfd (asynchronously: `data`
+ * may be reused on return), the partial blocks at both ends through bfd. Returns 0, an errno
+ * value, or -1 when it wrote nothing and the caller should write buffered (small, unaligned
+ * or direct I/O off). Thread-safe. */
+int st_dio_write(st_dio *q, int dfd, int bfd, const char *name, uint64_t pos, const void *data,
+                 uint64_t len);
+/* Wait until every queued write is on its way to the disk (pwrite returned); the first write
+ * error, naming the file. Call before fsync. */
+mv_status st_dio_drain(st_dio *q, const char *dir, mv_error *err);
+/* Drain, stop the I/O threads, free. Before the descriptors are closed. NULL is fine. */
+void st_dio_free(st_dio *q);
+
 /* Append JSON-escaped `s` (with quotes) to a growing buffer; returns 0 or -1 on OOM. */
 typedef struct st_buf {
     char *p;

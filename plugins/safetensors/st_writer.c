@@ -1,8 +1,8 @@
 /* plugins/safetensors/st_writer.c — streaming safetensors writer: every tensor is declared
  * up front, so each (shard) file is laid out and preallocated at create time; tensor bytes
- * then go straight to their place with pwrite (any order, any thread, in chunks) or through
- * a shared mapping. Output is built in a temporary sibling directory and published by
- * rename in finish. Reading is st_reader.c. */
+ * then go straight to their place with pwrite (any order, any thread, in chunks; large ones
+ * with O_DIRECT, st_dio.c) or through a shared mapping. Output is built in a temporary
+ * sibling directory and published by rename in finish. Reading is st_reader.c. */
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -17,6 +17,7 @@
 typedef struct st_wshard {
     char *name;            /* file name inside the output directory */
     int fd;
+    int dfd;               /* the same file opened O_DIRECT (st_dio.c), or -1 */
     uint64_t size;         /* whole file */
     unsigned char *map;    /* MAP_SHARED, created by the first map() call */
     size_t first, count;   /* tensors [first, first + count) */
@@ -46,14 +47,19 @@ typedef struct st_writer {
     size_t *recent;            /* FIFO of recently mapped tensors (capacity keep + 1) */
     size_t n_recent, keep;
     size_t page;
+    st_dio *dio;               /* direct-I/O queue for large writes (NULL: all buffered) */
 } st_writer;
 
 static void writer_free(st_writer *w, int remove_tmp)
 {
     if (!w)
         return;
+    st_dio_free(w->dio);   /* its queued writes use the descriptors closed below */
+    w->dio = NULL;
     for (size_t i = 0; i < w->n_shards; i++) {
         st_wshard *s = &w->shards[i];
+        if (s->dfd >= 0)
+            close(s->dfd);
         if (s->map)
             munmap(s->map, (size_t)s->size);
         if (s->fd >= 0)
@@ -94,7 +100,14 @@ static mv_status st_write(mv_checkpoint_writer *pw, size_t index, uint64_t offse
     int fd = w->shards[t->shard].fd;
     const unsigned char *p = data;
     uint64_t pos = t->file_offset + offset, left = len;
-    while (left > 0) {
+    /* Large writes bypass the page cache (st_dio.c): copying every output byte into new
+     * cache pages and writing them back cost more CPU than the merge's arithmetic. */
+    int e = st_dio_write(w->dio, w->shards[t->shard].dfd, fd, w->shards[t->shard].name, pos,
+                         data, len);
+    if (e > 0)
+        return mv_errorf(err, MV_E_IO, "writer %s: tensor %s: cannot write %s: %s", w->dir,
+                         t->name, w->shards[t->shard].name, strerror(e));
+    while (e < 0 && left > 0) {
         size_t chunk = left > ((size_t)1 << 30) ? ((size_t)1 << 30) : (size_t)left;
         ssize_t k = pwrite(fd, p, chunk, (off_t)pos);
         if (k < 0) {
@@ -107,10 +120,10 @@ static mv_status st_write(mv_checkpoint_writer *pw, size_t index, uint64_t offse
         pos += (uint64_t)k;
         left -= (uint64_t)k;
     }
-    /* Start writing this range to disk now (asynchronously), so writeback overlaps the rest
-     * of the merge instead of all happening in finish()'s fsync: a file-to-file merge is
-     * bound by writing its output (DESIGN.md §9). finish() still fsyncs for durability. */
-    if (len >= ((uint64_t)1 << 20))
+    /* Buffered: start writing this range to disk now (asynchronously), so writeback overlaps
+     * the rest of the merge instead of all happening in finish()'s fsync: a file-to-file
+     * merge is bound by writing its output (DESIGN.md §9). finish() still fsyncs. */
+    if (e < 0 && len >= ((uint64_t)1 << 20))
         sync_file_range(fd, (off64_t)(t->file_offset + offset), (off64_t)len, SYNC_FILE_RANGE_WRITE);
     uint64_t total = __atomic_add_fetch(&t->written, len, __ATOMIC_ACQ_REL);
     if (total > t->nbytes)
@@ -231,6 +244,8 @@ static mv_status st_finish(mv_checkpoint_writer *pw, mv_error *err)
 {
     st_writer *w = pw->impl;
     mv_status st = MV_OK;
+    if ((st = st_dio_drain(w->dio, w->dir, err)) != MV_OK)
+        goto fail;
     for (size_t i = 0; i < w->n; i++) {
         uint64_t got = __atomic_load_n(&w->t[i].written, __ATOMIC_ACQUIRE);
         if (got != w->t[i].nbytes) {
@@ -433,7 +448,7 @@ mv_status st_create_writer(mv_context *ctx, const char *dir, const mv_tensor_inf
         w->t[i].shard = (uint32_t)(w->n_shards - 1);
     }
     for (size_t i = 0; i < w->n_shards; i++)
-        w->shards[i].fd = -1;
+        w->shards[i].fd = w->shards[i].dfd = -1;
     const char *fname = opts && opts->file_name ? opts->file_name : "model.safetensors";
     w->sharded = w->n_shards > 1;
     if (w->sharded) {
@@ -458,6 +473,7 @@ mv_status st_create_writer(mv_context *ctx, const char *dir, const mv_tensor_inf
 
     if ((st = mv_make_temp_sibling_dir(w->dir, &w->tmpdir, err)) != MV_OK)
         goto fail;
+    w->dio = st_dio_create();
     for (size_t si = 0; si < w->n_shards; si++) {
         st_wshard *s = &w->shards[si];
         hdr.len = 0;
@@ -497,6 +513,7 @@ mv_status st_create_writer(mv_context *ctx, const char *dir, const mv_tensor_inf
             mv_free(path);
             goto fail;
         }
+        s->dfd = st_dio_open(w->dio, path);
         mv_free(path);
     }
     if (opts && opts->config_json) {

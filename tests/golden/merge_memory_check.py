@@ -18,9 +18,10 @@ MV, ROOT = sys.argv[1], sys.argv[2]
 WORKERS, N, RANK, DIM = 2, 8, 512, 4096
 # Per worker: the output stage (4 MB), one batch of input pages awaiting release (8 MB, up
 # to twice as a batch straddles a tensor's end), one raw-copy chunk (8 MB), the fp32 A and B
-# of the module at hand (2 x RANK x DIM floats = 16 MB); plus slack for the allocator and
+# of the module at hand (2 x RANK x DIM floats = 16 MB); once, the writer's direct-I/O
+# buffers (plugins/safetensors/st_dio.c: 6 x 4 MB); plus slack for the allocator and
 # huge-page rounding. Not released, the adapter alone (N modules = 128 MB) breaks it.
-BUDGET_MB = WORKERS * (4 + 16 + 8 + 2 * RANK * DIM * 4 // 2**20) + 16
+BUDGET_MB = WORKERS * (4 + 16 + 8 + 2 * RANK * DIM * 4 // 2**20) + 24 + 16
 fails = 0
 
 
