@@ -68,7 +68,7 @@ if [ "$D" != build/demo ]; then
 fi
 
 say "1/4 data"
-cached shapes "$D/shapes" "$MV gen shapes --out $D/shapes --seed 1 --train 2000 --test 2600"
+cached shapes "$D/shapes" "$MV gen shapes --out $D/shapes --seed 1 --train 2000 --test 2000 --seen 0"
 cached general "$D/general" "$MV gen text --kind general --out $D/general --seed 2 --docs 2000"
 cached clinical "$D/clinical" "$MV gen text --kind clinical --out $D/clinical --seed 3 --docs 1500"
 

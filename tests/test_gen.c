@@ -105,6 +105,23 @@ START_TEST(shapes_deterministic_and_held_out)
     mv_free(train);
     mv_free(test);
 
+    /* --seen 0: no test_seen pairs, and train/test exactly as with them (generated last) */
+    snprintf(c, sizeof c, "%s/noseen", base);
+    o.out_dir = c;
+    o.n_seen = 0;
+    ck_assert_int_eq(mv_gen_shapes(&o, &err), MV_OK);
+    same_file(a, c, "train.jsonl", 1);
+    same_file(a, c, "test.jsonl", 1);
+    same_file(a, c, "images/test-00059.png", 1);
+    size_t l3;
+    char *none = slurp(c, "test_seen.jsonl", &l3);
+    ck_assert_uint_eq(l3, 0);
+    mv_free(none);
+    char *meta = slurp(c, "meta.json", &l3);
+    ck_assert_ptr_nonnull(strstr(meta, "\"test_seen\": 0"));
+    mv_free(meta);
+    o.n_seen = -1;
+
     /* a PNG of the requested size */
     char *png = mv_path_join(a, "images/test-00003.png");
     int w, h, n;

@@ -11,16 +11,17 @@
 static void usage(FILE *f)
 {
     fprintf(f,
-        "usage: mergeval gen shapes --out DIR [--seed N] [--train N] [--test N] [--size PX]\n"
-        "                           [--p-two P] [--holdout K]\n"
+        "usage: mergeval gen shapes --out DIR [--seed N] [--train N] [--test N] [--seen N]\n"
+        "                           [--size PX] [--p-two P] [--holdout K]\n"
         "       mergeval gen text --kind general|clinical --out DIR [--seed N] [--docs N]\n"
         "                         [--test-fraction F]\n\n"
         "shapes: image-text pairs of coloured shapes (6 colours x 5 shapes x 5 positions x 2 sizes,\n"
         "  one or two objects) with varied captions (\"a small red circle in the upper left\").\n"
         "  The test split uses K (colour, shape) pairs never seen in train (default K=5).\n"
         "  Writes DIR/train.jsonl, test.jsonl ({\"id\",\"image\",\"text\"}), test_seen.jsonl (as many\n"
-        "  new images of combinations seen in train), train.json (MiniCPM-V finetune form),\n"
-        "  images/*.png and meta.json. Defaults: 2000 train, 300 test, 32 px.\n"
+        "  new images of combinations seen in train; --seen N sets how many, 0 for none),\n"
+        "  train.json (MiniCPM-V finetune form), images/*.png and meta.json. Defaults: 2000\n"
+        "  train, 300 test, 32 px.\n"
         "text: a general English corpus or a clinical-report-style corpus (findings, sizes,\n"
         "  locations, impressions). Writes DIR/train.jsonl, test.jsonl ({\"id\",\"text\"}) and\n"
         "  meta.json. Defaults: 2000 documents, 10%% test.\n\n"
@@ -54,6 +55,7 @@ int mv_cmd_gen(mv_cli *cli, int argc, char **argv)
     static const struct option opts[] = {
         {"out", required_argument, 0, 'o'}, {"seed", required_argument, 0, 's'},
         {"train", required_argument, 0, 't'}, {"test", required_argument, 0, 'T'},
+        {"seen", required_argument, 0, 'S'},
         {"size", required_argument, 0, 'z'}, {"p-two", required_argument, 0, 'p'},
         {"holdout", required_argument, 0, 'H'}, {"kind", required_argument, 0, 'k'},
         {"docs", required_argument, 0, 'd'}, {"test-fraction", required_argument, 0, 'f'},
@@ -75,6 +77,7 @@ int mv_cmd_gen(mv_cli *cli, int argc, char **argv)
             break;
         case 't': if (parse_int("gen", "--train", optarg, 0, 10000000, &v)) return 2; so.n_train = (int)v; break;
         case 'T': if (parse_int("gen", "--test", optarg, 0, 10000000, &v)) return 2; so.n_test = (int)v; break;
+        case 'S': if (parse_int("gen", "--seen", optarg, 0, 10000000, &v)) return 2; so.n_seen = (int)v; break;
         case 'z': if (parse_int("gen", "--size", optarg, 8, 1024, &v)) return 2; so.size = (int)v; break;
         case 'H': if (parse_int("gen", "--holdout", optarg, 0, 6, &v)) return 2; so.n_holdout = (int)v; break;
         case 'p': if (parse_double("gen", "--p-two", optarg, 0, 1, &d)) return 2; so.p_two = d; break;
@@ -111,7 +114,8 @@ int mv_cmd_gen(mv_cli *cli, int argc, char **argv)
     }
     if (!cli->quiet && shapes)
         fprintf(stderr, "wrote %d train + %d test (held-out combinations) + %d test_seen image-text pairs (%dx%d) to %s in %.1f s\n",
-                so.n_train, so.n_test, so.n_test, so.size, so.size, out, mv_now() - t0);
+                so.n_train, so.n_test, so.n_seen < 0 ? so.n_test : so.n_seen, so.size, so.size, out,
+                mv_now() - t0);
     else if (!cli->quiet)
         fprintf(stderr, "wrote %d %s documents to %s in %.1f s\n", to.n_docs, kind, out, mv_now() - t0);
     return 0;

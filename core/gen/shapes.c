@@ -35,6 +35,7 @@ void mv_gen_shapes_defaults(mv_gen_shapes_options *o)
     o->seed = 1;
     o->n_train = 2000;
     o->n_test = 300;
+    o->n_seen = -1;
     o->size = 32;
     o->p_two = 0.15;
     o->n_holdout = 5;
@@ -224,14 +225,15 @@ mv_status mv_gen_shapes(const mv_gen_shapes_options *o, mv_error *err)
         goto fail;
     /* new images of combinations seen in training: separates "did not learn to see" from
      * "does not compose" (generated last, so train and test do not depend on it) */
-    if ((st = write_split(tmp, "seen", o->n_test, 0, held, o->p_two, o->size, &r, &seen, NULL,
+    int n_seen = o->n_seen < 0 ? o->n_test : o->n_seen;
+    if ((st = write_split(tmp, "seen", n_seen, 0, held, o->p_two, o->size, &r, &seen, NULL,
                           err)) != MV_OK)
         goto fail;
 
     mv_gen_buf_printf(&meta, "{\n  \"generator\": \"mergeval gen shapes\",\n  \"seed\": %llu,\n"
-                      "  \"size\": %d,\n  \"train\": %d,\n  \"test\": %d,\n  \"p_two\": %g,\n"
-                      "  \"test_holds_out\": [", (unsigned long long)o->seed, o->size,
-                      o->n_train, o->n_test, o->p_two);
+                      "  \"size\": %d,\n  \"train\": %d,\n  \"test\": %d,\n  \"test_seen\": %d,\n"
+                      "  \"p_two\": %g,\n  \"test_holds_out\": [", (unsigned long long)o->seed,
+                      o->size, o->n_train, o->n_test, n_seen, o->p_two);
     int first = 1;
     for (int c = 0; c < N_COLOURS; c++)
         for (int s = 0; s < N_SHAPES; s++)

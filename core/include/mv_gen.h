@@ -12,6 +12,7 @@ typedef struct mv_gen_shapes_options {
     const char *out_dir;   /* replaced atomically (built in a sibling temp dir) */
     uint64_t seed;
     int n_train, n_test;   /* defaults 2000 / 300 */
+    int n_seen;            /* test_seen pairs; -1 (default) = as many as n_test */
     int size;              /* image side in pixels, default 32 */
     double p_two;          /* probability of a two-object image, default 0.15 */
     int n_holdout;         /* (colour, shape) pairs held out of train for test, default 5 */
